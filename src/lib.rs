@@ -1,0 +1,3 @@
+//! stormcast: a deterministic discrete-event simulator of microservice failures.
+pub mod engine;
+pub mod model;

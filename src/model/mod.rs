@@ -1,0 +1,77 @@
+//! The domain model: a validated scenario (services, endpoints, calls, policies, loads,
+//! faults) and the simulator that runs it on the engine.
+//!
+//! Only validated types live here; `scenario` builds them from TOML. Everything is
+//! addressed by index (`ServiceId`, `PolicyId`, ...), never by name, inside a run.
+
+pub mod dist;
+pub mod fault;
+pub mod load;
+pub mod outcome;
+pub mod policy;
+pub mod service;
+
+pub use dist::{Dist, DistError};
+pub use fault::{Fault, FaultKind, FaultTarget};
+pub use load::{Arrival, Load, LoadKind, Slo};
+pub use outcome::{Outcome, OutcomeCounts, OutcomeSet};
+pub use policy::{
+    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Policy, PolicyId, Retry, RetryBudget,
+};
+pub use service::{Balancer, CallSite, Endpoint, EndpointRef, RateLimit, Service, ServiceId, Step};
+
+use crate::engine::SimDuration;
+
+/// A validated scenario, ready to simulate.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Where it came from (for messages and outputs), e.g. `scenarios/checkout.toml`.
+    pub source: String,
+    /// FNV-1a hash of the scenario text(s) it was built from, as 16 hex digits.
+    pub hash: String,
+    pub simulation: Simulation,
+    pub services: Vec<Service>,
+    pub policies: Vec<Policy>,
+    pub loads: Vec<Load>,
+    pub faults: Vec<Fault>,
+    pub gates: Gates,
+}
+
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    pub duration: SimDuration,
+    /// Excluded from every statistic.
+    pub warmup: SimDuration,
+    /// Time-series resolution.
+    pub bucket: SimDuration,
+    /// Default seed for `run`.
+    pub seed: u64,
+    /// One-way latency added to every call, each way.
+    pub network: Option<Dist>,
+}
+
+/// `[gates]`, used by `compare`. Every field is optional.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gates {
+    /// P(SLO violated) across seeds, proposed config.
+    pub max_slo_risk: Option<f64>,
+    /// Proposed minus base.
+    pub max_slo_risk_increase: Option<f64>,
+    /// Relative p99 increase, paired over seeds.
+    pub max_p99_increase: Option<f64>,
+    /// P(never recovers) across seeds, proposed config (extension).
+    pub max_metastable_risk: Option<f64>,
+    /// Proposed minus base (extension).
+    pub max_metastable_risk_increase: Option<f64>,
+}
+
+impl Scenario {
+    pub fn service_by_name(&self, name: &str) -> Option<ServiceId> {
+        self.services.iter().position(|s| s.name == name)
+    }
+
+    pub fn endpoint_name(&self, e: EndpointRef) -> String {
+        let s = &self.services[e.service];
+        format!("{}/{}", s.name, s.endpoints[e.endpoint].name)
+    }
+}

@@ -1,0 +1,99 @@
+//! Client resilience policy configuration (timeouts, retries, budgets, breakers,
+//! bulkheads), as resolved from `[policies]`, inline `policy = {..}` tables, a
+//! service's `client` and a load's `policy`.
+
+use super::outcome::OutcomeSet;
+use crate::engine::SimDuration;
+
+/// Index of a policy in `Scenario::policies`.
+pub type PolicyId = usize;
+
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// `[policies.NAME]`, or a generated name such as `"frontend/checkout#2"` for an
+    /// inline policy (calls are numbered from 1 in file order).
+    pub name: String,
+    /// Per try, client side.
+    pub timeout: Option<SimDuration>,
+    /// Overall, across all tries and backoff.
+    pub deadline: Option<SimDuration>,
+    /// A server skips queued work whose caller already gave up.
+    pub deadline_propagation: bool,
+    pub retry: Option<Retry>,
+    pub retry_budget: Option<RetryBudget>,
+    pub circuit_breaker: Option<CircuitBreakerConfig>,
+    pub bulkhead: Option<Bulkhead>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retry {
+    /// Counts the first try; >= 1.
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    pub jitter: Jitter,
+    /// Outcomes that are retried.
+    pub on: OutcomeSet,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Backoff {
+    /// Retry at once.
+    None,
+    /// `base` before every retry.
+    Constant { base: SimDuration },
+    /// Before retry k (k = 1 for the first retry): `min(max, base * multiplier^(k-1))`.
+    Exponential { base: SimDuration, multiplier: f64, max: SimDuration },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Jitter {
+    None,
+    /// Uniform in [0, d].
+    Full,
+    /// d/2 + uniform in [0, d/2].
+    Equal,
+    /// min(max, uniform in [base, 3 * previous]); the first "previous" is `base`.
+    Decorrelated,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RetryBudget {
+    /// Envoy `retry_budget`: a retry may start only while retries in flight <
+    /// max(min_concurrency, ratio * requests in flight).
+    Concurrency { ratio: f64, min_concurrency: u32 },
+    /// Finagle/Linkerd budgets, the AWS SDK retry quota: `ratio` tokens per first try,
+    /// up to `capacity` (starts full); a retry spends one whole token.
+    TokenBucket { ratio: f64, capacity: f64 },
+    /// gRFC A6 retry throttling: each failure takes a token, each success adds
+    /// `token_ratio`; retries only while tokens > max_tokens / 2.
+    GrpcThrottling { max_tokens: f64, token_ratio: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BreakerWindow {
+    /// The last `n` calls.
+    Count(u32),
+    /// The calls of the last `n` whole seconds.
+    Time(u32),
+}
+
+/// Resilience4j's circuit breaker (see `resilience-semantics.md` section 4.1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CircuitBreakerConfig {
+    pub window: BreakerWindow,
+    pub min_calls: u32,
+    /// In (0, 1]: opens when the failure rate is >= this.
+    pub failure_rate: f64,
+    /// In (0, 1]: opens when the slow-call rate is >= this.
+    pub slow_call_rate: f64,
+    /// A call is slow when its duration is strictly longer than this.
+    pub slow_call_duration: SimDuration,
+    pub open_for: SimDuration,
+    pub half_open_calls: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bulkhead {
+    /// Concurrent calls per caller instance and callee service; over it, `throttled`.
+    pub max_concurrent: u32,
+}
