@@ -1,3 +1,6 @@
 //! stormcast: a deterministic discrete-event simulator of microservice failures.
 pub mod engine;
 pub mod model;
+pub mod stats;
+pub mod report;
+pub mod scenario;

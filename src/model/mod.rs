@@ -9,6 +9,7 @@ pub mod fault;
 pub mod load;
 pub mod outcome;
 pub mod policy;
+pub mod resilience;
 pub mod service;
 
 pub use dist::{Dist, DistError};

@@ -1,0 +1,10 @@
+//! Statistics: what a run measured (per load, per service, per time bucket), latency
+//! histograms, recovery detection and risk estimates with intervals.
+
+pub mod recovery;
+pub mod summary;
+
+pub use summary::{
+    DisturbanceKind, DisturbanceWindow, LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket,
+    ServiceResult,
+};
