@@ -4,3 +4,4 @@ pub mod model;
 pub mod stats;
 pub mod report;
 pub mod scenario;
+pub mod sim;

@@ -1,0 +1,438 @@
+//! What a run measures, collected as it goes: counters, time integrals and latency
+//! histograms per load and per service, run-level (after warmup) and per time bucket.
+//!
+//! A bucket is closed as soon as simulated time passes its end, so memory does not grow
+//! with the number of requests: only one open histogram per load and per service.
+
+use super::{Client, Instance};
+use crate::engine::{SimDuration, SimTime};
+use crate::model::resilience::BreakerState;
+use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
+use crate::stats::recovery::{disturbances, recovery_s};
+use crate::stats::summary::SojournSummary;
+use crate::stats::{LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket, ServiceResult};
+use hdrhistogram::Histogram;
+
+/// Run-level histograms: 3 significant digits, microseconds.
+fn run_histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is valid")
+}
+
+/// Per-bucket histograms only feed a p99 per bucket: 2 significant digits suffice.
+fn bucket_histogram() -> Histogram<u64> {
+    Histogram::new(2).expect("2 significant digits is valid")
+}
+
+fn micros(d: SimDuration) -> u64 {
+    d.as_nanos() / 1_000
+}
+
+/// Records a duration. The histograms auto-resize, so recording cannot fail for any
+/// `u64` (note that `saturating_record` would clamp instead of resizing).
+#[inline]
+fn record(h: &mut Histogram<u64>, d: SimDuration) {
+    h.record(micros(d)).expect("auto-resizing histograms take any u64");
+}
+
+fn p99_ms(h: &Histogram<u64>) -> Option<f64> {
+    (!h.is_empty()).then(|| h.value_at_quantile(0.99) as f64 / 1e3)
+}
+
+struct LoadAcc {
+    requests: u64,
+    outcomes: OutcomeCounts,
+    latency_sum_ns: u128,
+    attempts: u64,
+    histogram: Histogram<u64>,
+    bucket: LoadBucket,
+    bucket_histogram: Histogram<u64>,
+    buckets: Vec<LoadBucket>,
+}
+
+struct ServiceAcc {
+    arrivals: u64,
+    outcomes: OutcomeCounts,
+    skipped: u64,
+    sojourn_sum_ns: u128,
+    histogram: Histogram<u64>,
+    retries_sent: u64,
+    breaker_opens: u64,
+    wasted_ns: u128,
+    queue_max: u64,
+    /// Workers in all instances.
+    capacity: f64,
+    /// This service's instances in the simulator's flat list.
+    instances: std::ops::Range<usize>,
+    busy: u64,
+    queued: u64,
+    /// Time of the last change of `busy` or `queued` (or of the last bucket boundary).
+    last_change: SimTime,
+    busy_area_run: u128,
+    bucket: ServiceBucket,
+    bucket_histogram: Histogram<u64>,
+    busy_area_bucket: u128,
+    queue_area_bucket: u128,
+    buckets: Vec<ServiceBucket>,
+}
+
+pub(super) struct Metrics {
+    pub(super) warmup: SimTime,
+    bucket: SimDuration,
+    /// End of the open bucket.
+    bucket_end: SimTime,
+    loads: Vec<LoadAcc>,
+    services: Vec<ServiceAcc>,
+}
+
+impl Metrics {
+    pub(super) fn new(sc: &Scenario, _service_clients: &[Vec<u32>]) -> Metrics {
+        let warmup = SimTime::ZERO + sc.simulation.warmup;
+        let bucket = sc.simulation.bucket;
+        let n_buckets = sc.simulation.duration.as_nanos().div_ceil(bucket.as_nanos().max(1)) as usize;
+        Metrics {
+            warmup,
+            bucket,
+            bucket_end: SimTime::ZERO + bucket,
+            loads: sc
+                .loads
+                .iter()
+                .map(|_| LoadAcc {
+                    requests: 0,
+                    outcomes: OutcomeCounts::default(),
+                    latency_sum_ns: 0,
+                    attempts: 0,
+                    histogram: run_histogram(),
+                    bucket: LoadBucket::default(),
+                    bucket_histogram: bucket_histogram(),
+                    buckets: Vec::with_capacity(n_buckets),
+                })
+                .collect(),
+            services: sc
+                .services
+                .iter()
+                .scan(0usize, |first, svc| {
+                    let range = *first..*first + svc.instances as usize;
+                    *first = range.end;
+                    Some((svc, range))
+                })
+                .map(|(svc, instances)| ServiceAcc {
+                    capacity: svc.instances as f64 * svc.workers as f64,
+                    instances,
+                    arrivals: 0,
+                    outcomes: OutcomeCounts::default(),
+                    skipped: 0,
+                    sojourn_sum_ns: 0,
+                    histogram: run_histogram(),
+                    retries_sent: 0,
+                    breaker_opens: 0,
+                    wasted_ns: 0,
+                    queue_max: 0,
+                    busy: 0,
+                    queued: 0,
+                    last_change: SimTime::ZERO,
+                    busy_area_run: 0,
+                    bucket: ServiceBucket::default(),
+                    bucket_histogram: bucket_histogram(),
+                    busy_area_bucket: 0,
+                    queue_area_bucket: 0,
+                    buckets: Vec::with_capacity(n_buckets),
+                })
+                .collect(),
+        }
+    }
+
+    /// Closes every bucket that ends at or before `t`.
+    #[inline]
+    pub(super) fn advance_to(
+        &mut self,
+        t: SimTime,
+        instances: &[Instance],
+        clients: &[Client],
+        service_clients: &[Vec<u32>],
+    ) {
+        while t >= self.bucket_end {
+            self.close_bucket(instances, clients, service_clients);
+        }
+    }
+
+    fn close_bucket(&mut self, instances: &[Instance], clients: &[Client], service_clients: &[Vec<u32>]) {
+        let end = self.bucket_end;
+        let width = self.bucket.as_nanos() as f64;
+        for l in &mut self.loads {
+            l.bucket.latency_ms_p99 = p99_ms(&l.bucket_histogram);
+            l.bucket_histogram.reset();
+            l.buckets.push(std::mem::take(&mut l.bucket));
+        }
+        for (s, acc) in self.services.iter_mut().enumerate() {
+            integrate(acc, end, self.warmup);
+            let capacity = acc.capacity;
+            let b = &mut acc.bucket;
+            b.latency_ms_p99 = p99_ms(&acc.bucket_histogram);
+            b.queue = acc.queue_area_bucket as f64 / width;
+            b.utilization = if capacity > 0.0 { acc.busy_area_bucket as f64 / width / capacity } else { 0.0 };
+            let breakers: Vec<&Client> =
+                service_clients[s].iter().map(|&c| &clients[c as usize]).filter(|c| c.breaker.is_some()).collect();
+            if !breakers.is_empty() {
+                let open = breakers
+                    .iter()
+                    .filter(|c| c.breaker.as_ref().is_some_and(|b| b.state() != BreakerState::Closed))
+                    .count();
+                b.breakers_open = open as f64 / breakers.len() as f64;
+            }
+            acc.bucket_histogram.reset();
+            acc.busy_area_bucket = 0;
+            acc.queue_area_bucket = 0;
+            acc.buckets.push(std::mem::take(&mut acc.bucket));
+            // The next bucket's longest queue is at least the longest queue now.
+            acc.bucket.queue_max = instances[acc.instances.clone()].iter().map(|i| i.queue.len() as u64).max().unwrap_or(0);
+        }
+        self.bucket_end = end + self.bucket;
+    }
+
+    pub(super) fn load_arrival(&mut self, l: usize, now: SimTime) {
+        let acc = &mut self.loads[l];
+        acc.bucket.arrivals += 1;
+        if now >= self.warmup {
+            acc.requests += 1;
+        }
+    }
+
+    pub(super) fn attempt_sent(
+        &mut self,
+        load: Option<usize>,
+        from_service: Option<u32>,
+        is_retry: bool,
+        counted: bool,
+        now: SimTime,
+    ) {
+        if let Some(l) = load {
+            let acc = &mut self.loads[l];
+            if counted {
+                acc.attempts += 1;
+            }
+            if is_retry {
+                acc.bucket.retries += 1;
+            }
+        }
+        if let (Some(s), true) = (from_service, is_retry) {
+            let acc = &mut self.services[s as usize];
+            acc.bucket.retries += 1;
+            if now >= self.warmup {
+                acc.retries_sent += 1;
+            }
+        }
+    }
+
+    pub(super) fn breaker_opened(&mut self, from_service: Option<u32>) {
+        if let Some(s) = from_service {
+            self.services[s as usize].breaker_opens += 1;
+        }
+    }
+
+    pub(super) fn load_request_done(
+        &mut self,
+        l: usize,
+        outcome: Outcome,
+        latency: SimDuration,
+        _now: SimTime,
+        counted: bool,
+    ) {
+        let acc = &mut self.loads[l];
+        if outcome.is_ok() {
+            acc.bucket.ok += 1;
+            record(&mut acc.bucket_histogram, latency);
+        } else {
+            acc.bucket.failed += 1;
+        }
+        if counted {
+            acc.outcomes.add(outcome);
+            if outcome.is_ok() {
+                acc.latency_sum_ns += latency.as_nanos() as u128;
+                record(&mut acc.histogram, latency);
+            }
+        }
+    }
+
+    pub(super) fn service_arrival(&mut self, s: usize, now: SimTime) {
+        let acc = &mut self.services[s];
+        acc.bucket.arrivals += 1;
+        if now >= self.warmup {
+            acc.arrivals += 1;
+        }
+    }
+
+    /// `instance_queue` is the new length of the queue that changed.
+    pub(super) fn queue_changed(&mut self, s: usize, delta: i64, instance_queue: u64, now: SimTime) {
+        let acc = &mut self.services[s];
+        integrate(acc, now, self.warmup);
+        acc.queued = (acc.queued as i64 + delta) as u64;
+        acc.bucket.queue_max = acc.bucket.queue_max.max(instance_queue);
+        if now >= self.warmup {
+            acc.queue_max = acc.queue_max.max(instance_queue);
+        }
+    }
+
+    pub(super) fn busy_changed(&mut self, s: usize, delta: i64, now: SimTime) {
+        let acc = &mut self.services[s];
+        integrate(acc, now, self.warmup);
+        acc.busy = (acc.busy as i64 + delta) as u64;
+    }
+
+    pub(super) fn service_done(
+        &mut self,
+        s: usize,
+        outcome: Outcome,
+        sojourn: SimDuration,
+        wasted: SimDuration,
+        _now: SimTime,
+        counted: bool,
+    ) {
+        let acc = &mut self.services[s];
+        if outcome.is_ok() {
+            acc.bucket.ok += 1;
+        } else {
+            acc.bucket.failed += 1;
+        }
+        record(&mut acc.bucket_histogram, sojourn);
+        if counted {
+            acc.outcomes.add(outcome);
+            acc.sojourn_sum_ns += sojourn.as_nanos() as u128;
+            record(&mut acc.histogram, sojourn);
+            acc.wasted_ns += wasted.as_nanos() as u128;
+        }
+    }
+
+    pub(super) fn service_skipped(&mut self, s: usize, _sojourn: SimDuration, _now: SimTime, counted: bool) {
+        if counted {
+            self.services[s].skipped += 1;
+        }
+    }
+
+    pub(super) fn into_result(self, sc: &Scenario, seed: u64, events: u64, in_flight_loads: &[u64]) -> RunResult {
+        let warmup_s = sc.simulation.warmup.as_secs_f64();
+        let bucket_s = sc.simulation.bucket.as_secs_f64();
+        let measured_s = (sc.simulation.duration.as_secs_f64() - warmup_s).max(f64::MIN_POSITIVE);
+        let windows = disturbances(sc);
+        let first_measured_bucket = (warmup_s / bucket_s).ceil() as usize;
+        let loads = self
+            .loads
+            .into_iter()
+            .zip(&sc.loads)
+            .zip(in_flight_loads)
+            .map(|((acc, load), &in_flight)| {
+                let ok = acc.outcomes.get(Outcome::Ok);
+                let success_rate = if acc.requests == 0 { 1.0 } else { ok as f64 / acc.requests as f64 };
+                let latency_ms = latency_summary(&acc.histogram, acc.latency_sum_ns, ok);
+                let slo_violated = load.slo.as_ref().is_some_and(|slo| {
+                    slo.p99.is_some_and(|p99| ok == 0 || latency_ms.p99 > p99.as_millis_f64())
+                        || slo.success_rate.is_some_and(|min| success_rate < min)
+                });
+                let goodput: Vec<u64> = acc.buckets.iter().map(|b| b.ok).collect();
+                let base_rate = match &load.kind {
+                    LoadKind::Open { rate, .. } => Some(*rate),
+                    LoadKind::Closed { .. } => None,
+                };
+                let recovery = recovery_s(&goodput, bucket_s, warmup_s, base_rate, &windows);
+                LoadResult {
+                    name: load.name.clone(),
+                    requests: acc.requests,
+                    ok,
+                    success_rate,
+                    in_flight,
+                    outcomes: acc.outcomes,
+                    latency_ms,
+                    slo_violated,
+                    recovery_s: recovery,
+                    attempts: acc.attempts,
+                    amplification: if acc.requests == 0 { 0.0 } else { acc.attempts as f64 / acc.requests as f64 },
+                    buckets: acc.buckets,
+                    histogram: acc.histogram,
+                }
+            })
+            .collect();
+        let services = self
+            .services
+            .into_iter()
+            .zip(&sc.services)
+            .enumerate()
+            .map(|(s, (acc, svc))| {
+                let served = acc.outcomes.total();
+                let unhealthy = acc.buckets.iter().skip(first_measured_bucket).any(|b| {
+                    let n = b.ok + b.failed;
+                    n >= crate::stats::recovery::MIN_BUCKET_OUTCOMES && (b.ok as f64) < 0.95 * n as f64
+                });
+                ServiceResult {
+                    name: svc.name.clone(),
+                    arrivals: acc.arrivals,
+                    ok: acc.outcomes.get(Outcome::Ok),
+                    errors: acc.outcomes.get(Outcome::Error),
+                    rejected: acc.outcomes.get(Outcome::Rejected),
+                    throttled: acc.outcomes.get(Outcome::Throttled),
+                    unavailable: acc.outcomes.get(Outcome::Unavailable),
+                    utilization: acc.busy_area_run as f64 / 1e9 / measured_s / acc.capacity,
+                    queue_max: acc.queue_max,
+                    sojourn_ms: SojournSummary {
+                        mean: if served == 0 { 0.0 } else { acc.sojourn_sum_ns as f64 / served as f64 / 1e6 },
+                        p99: if acc.histogram.is_empty() {
+                            0.0
+                        } else {
+                            acc.histogram.value_at_quantile(0.99) as f64 / 1e3
+                        },
+                    },
+                    retries_sent: acc.retries_sent,
+                    breaker_opens: acc.breaker_opens,
+                    wasted_work_s: acc.wasted_ns as f64 / 1e9,
+                    skipped: acc.skipped,
+                    faulted: sc.faults.iter().any(|f| f.target.service() == s),
+                    unhealthy,
+                    buckets: acc.buckets,
+                    histogram: acc.histogram,
+                }
+            })
+            .collect();
+        RunResult {
+            seed,
+            stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: sc.source.clone(),
+            scenario_hash: sc.hash.clone(),
+            simulated_s: sc.simulation.duration.as_secs_f64(),
+            warmup_s,
+            bucket_s,
+            events,
+            loads,
+            services,
+            disturbances: windows,
+        }
+    }
+}
+
+/// Adds the busy and queued areas since the last change up to `now`.
+#[inline]
+fn integrate(acc: &mut ServiceAcc, now: SimTime, warmup: SimTime) {
+    let dt = now.since(acc.last_change).as_nanos() as u128;
+    if dt == 0 {
+        return;
+    }
+    acc.busy_area_bucket += acc.busy as u128 * dt;
+    acc.queue_area_bucket += acc.queued as u128 * dt;
+    let from = acc.last_change.max(warmup);
+    if now > from {
+        acc.busy_area_run += acc.busy as u128 * (now - from).as_nanos() as u128;
+    }
+    acc.last_change = now;
+}
+
+fn latency_summary(h: &Histogram<u64>, sum_ns: u128, n: u64) -> LatencySummary {
+    if n == 0 {
+        return LatencySummary::default();
+    }
+    let q = |p: f64| h.value_at_quantile(p) as f64 / 1e3;
+    LatencySummary {
+        mean: sum_ns as f64 / n as f64 / 1e6,
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: h.max() as f64 / 1e3,
+    }
+}

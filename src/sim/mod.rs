@@ -1,0 +1,1097 @@
+//! The simulator: runs a validated `Scenario` on the engine for one seed.
+//!
+//! Entities, all stored in arenas and addressed by generation-checked keys, so a stale
+//! event (a timeout for an attempt that already answered, a reply to a caller that gave
+//! up) is recognised and dropped instead of acting on a reused slot:
+//!
+//! - a **call** is a client-side logical call (a load's request, or one call site of an
+//!   endpoint): its policy, attempts, timers and retry state;
+//! - a **job** is one attempt being served by one instance: queued, working (own work)
+//!   or calling (waiting for its own calls), holding a worker from start to reply.
+//!
+//! Memory is proportional to what is in flight (calls, jobs, pending events), never to
+//! what has been simulated: finished work is folded into counters and histograms.
+//!
+//! Zero-delay hops (no network latency) are handled synchronously instead of through
+//! the event queue; recursion depth is then bounded by the depth of the call graph,
+//! which validation guarantees acyclic. Work of zero duration still goes through the
+//! queue, so a long queue of instant jobs never recurses.
+
+mod metrics;
+
+use crate::engine::{EventQueue, SimDuration, SimTime, StreamRng, stream};
+use crate::model::resilience::{CircuitBreaker, RetryBudgetState, TokenBucket, retry_delay};
+use crate::model::{
+    Arrival, Balancer, Dist, FaultKind, FaultTarget, LoadKind, Outcome, Policy, Scenario, Step,
+};
+use crate::stats::RunResult;
+use metrics::Metrics;
+use rand::RngExt;
+use slotmap::{SlotMap, new_key_type};
+use std::collections::VecDeque;
+
+new_key_type! {
+    struct CallKey;
+    struct JobKey;
+}
+
+/// Runs `scenario` with `seed` and returns what it measured.
+pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
+    let mut sim = Simulator::new(scenario, seed);
+    sim.run();
+    sim.finish()
+}
+
+/// What happens next. Small and `Copy`: the queue holds many of these.
+#[derive(Copy, Clone, Debug)]
+enum Event {
+    /// The next open-loop arrival of a load.
+    Arrival(u32),
+    /// A load's rate changes (profile boundary).
+    RateChange(u32),
+    /// A closed-loop user has finished thinking.
+    UserSend { load: u32 },
+    /// An attempt reaches its instance.
+    Deliver(JobKey),
+    /// A job's own work is done.
+    WorkDone(JobKey),
+    /// A job whose calls ended during a pause continues once the pause is over.
+    Resume(JobKey),
+    /// An attempt's answer reaches its caller.
+    Reply { call: CallKey, token: u32, outcome: Outcome },
+    /// Per-try timeout or deadline of the attempt numbered `token`.
+    Timeout { call: CallKey, token: u32 },
+    /// A backoff is over: send the next attempt.
+    Retry(CallKey),
+    FaultStart(u32),
+    FaultEnd(u32),
+}
+
+/// Who made a call.
+#[derive(Copy, Clone, Debug)]
+enum Parent {
+    Load { load: u32, closed: bool },
+    Job(JobKey),
+}
+
+struct Call {
+    parent: Parent,
+    route: u32,
+    client: u32,
+    to_endpoint: u32,
+    policy: Option<u32>,
+    optional: bool,
+    started: SimTime,
+    /// `SimTime::NEVER` without a deadline.
+    deadline: SimTime,
+    attempts: u32,
+    /// The attempt in flight (its number), or 0 when none is.
+    token: u32,
+    attempt_sent: SimTime,
+    attempt_admitted: bool,
+    prev_backoff: SimDuration,
+    last: Outcome,
+    /// Started after warmup: counts in run-level statistics.
+    counted: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum JobState {
+    InTransit,
+    Queued,
+    Working,
+    Calling,
+}
+
+struct Job {
+    call: CallKey,
+    token: u32,
+    route: u32,
+    endpoint: u32,
+    instance: u32,
+    state: JobState,
+    arrived: SimTime,
+    work_start: SimTime,
+    /// With deadline propagation: when the caller gives up on this attempt.
+    expires: SimTime,
+    step: u16,
+    pending: u16,
+    failed: bool,
+    /// Starting this step's calls: completions must not advance the job yet.
+    dispatching: bool,
+    counted: bool,
+}
+
+struct Instance {
+    service: u32,
+    busy: u64,
+    queue: VecDeque<JobKey>,
+    down: bool,
+    pause_start: SimTime,
+    paused_until: SimTime,
+    rate_limit: Option<TokenBucket>,
+}
+
+impl Instance {
+    fn in_system(&self) -> u64 {
+        self.busy + self.queue.len() as u64
+    }
+    fn paused(&self, now: SimTime) -> bool {
+        now < self.paused_until
+    }
+}
+
+/// A flattened endpoint with its random streams and the faults in force on it.
+struct EndpointRt {
+    service: u32,
+    latency: Dist,
+    error_rate: f64,
+    steps: Vec<Vec<SiteRt>>,
+    latency_rng: StreamRng,
+    error_rng: StreamRng,
+    calls_rng: StreamRng,
+    fault_factor: f64,
+    fault_add: SimDuration,
+    fault_errors: f64,
+}
+
+/// A call site, resolved to a route and flattened endpoint.
+#[derive(Clone, Debug)]
+struct SiteRt {
+    to_endpoint: u32,
+    route: u32,
+    policy: Option<u32>,
+    probability: f64,
+    optional: bool,
+}
+
+/// Everything calls from one caller (a service or a load) to one callee service with
+/// one policy share: random streams, and the first of its per-caller-instance client
+/// states.
+struct Route {
+    /// The calling service, or `None` for a load.
+    from_service: Option<u32>,
+    to_service: u32,
+    clients_base: u32,
+    network_rng: StreamRng,
+    balancer_rng: StreamRng,
+    jitter_rng: StreamRng,
+    partitioned: bool,
+    fault_factor: f64,
+    fault_add: SimDuration,
+    fault_errors: f64,
+}
+
+/// Client-side state per caller instance and route.
+struct Client {
+    rr_cursor: u32,
+    breaker: Option<CircuitBreaker>,
+    budget: Option<RetryBudgetState>,
+    bulkhead_in_use: u32,
+}
+
+struct LoadRt {
+    endpoint: u32,
+    route: u32,
+    arrivals_rng: StreamRng,
+    think_rng: StreamRng,
+    /// Index of the next profile change.
+    next_change: usize,
+}
+
+struct Simulator<'a> {
+    sc: &'a Scenario,
+    seed: u64,
+    queue: EventQueue<Event>,
+    horizon: SimTime,
+    calls: SlotMap<CallKey, Call>,
+    jobs: SlotMap<JobKey, Job>,
+    instances: Vec<Instance>,
+    instance_base: Vec<u32>,
+    endpoints: Vec<EndpointRt>,
+    endpoint_base: Vec<u32>,
+    routes: Vec<Route>,
+    clients: Vec<Client>,
+    /// Client states of each service's routes, for the breaker share per bucket.
+    service_clients: Vec<Vec<u32>>,
+    loads: Vec<LoadRt>,
+    network: Option<Dist>,
+    m: Metrics,
+}
+
+impl<'a> Simulator<'a> {
+    fn new(sc: &'a Scenario, seed: u64) -> Self {
+        let mut instances = Vec::new();
+        let mut instance_base = Vec::with_capacity(sc.services.len());
+        for (s, svc) in sc.services.iter().enumerate() {
+            instance_base.push(instances.len() as u32);
+            for _ in 0..svc.instances {
+                instances.push(Instance {
+                    service: s as u32,
+                    busy: 0,
+                    queue: VecDeque::new(),
+                    down: false,
+                    pause_start: SimTime::ZERO,
+                    paused_until: SimTime::ZERO,
+                    rate_limit: svc.rate_limit.map(|r| TokenBucket::new(r.rate, r.burst)),
+                });
+            }
+        }
+        let mut endpoint_base = Vec::with_capacity(sc.services.len());
+        let mut n = 0u32;
+        for svc in &sc.services {
+            endpoint_base.push(n);
+            n += svc.endpoints.len() as u32;
+        }
+
+        let mut routes: Vec<Route> = Vec::new();
+        let mut clients: Vec<Client> = Vec::new();
+        let mut service_clients: Vec<Vec<u32>> = vec![Vec::new(); sc.services.len()];
+        // Routes are keyed by (caller, callee service, policy); the labels of their random
+        // streams by (caller, callee) only, so that changing a policy does not reshuffle
+        // network delays. A second policy on the same pair gets its own label suffix.
+        let mut route_keys: Vec<(Option<u32>, Option<u32>, u32, Option<u32>)> = Vec::new();
+        let mut route_for = |caller_service: Option<u32>,
+                             caller_load: Option<u32>,
+                             to_service: u32,
+                             policy: Option<u32>,
+                             routes: &mut Vec<Route>,
+                             clients: &mut Vec<Client>,
+                             service_clients: &mut Vec<Vec<u32>>|
+         -> u32 {
+            let key = (caller_service, caller_load, to_service, policy);
+            if let Some(i) = route_keys.iter().position(|k| *k == key) {
+                return i as u32;
+            }
+            let from_label = match (caller_service, caller_load) {
+                (Some(s), _) => sc.services[s as usize].name.clone(),
+                (None, Some(l)) => format!("load:{}", sc.loads[l as usize].name),
+                (None, None) => unreachable!("a route has a caller"),
+            };
+            let same_pair = route_keys.iter().filter(|k| k.0 == key.0 && k.1 == key.1 && k.2 == key.2).count();
+            let mut label = format!("edge/{}->{}", from_label, sc.services[to_service as usize].name);
+            if same_pair > 0 {
+                label.push_str(&format!("#{same_pair}"));
+            }
+            let callers = caller_service.map_or(1, |s| sc.services[s as usize].instances);
+            let policy_ref = policy.map(|p| &sc.policies[p as usize]);
+            let clients_base = clients.len() as u32;
+            for local in 0..callers {
+                let target_instances = sc.services[to_service as usize].instances;
+                if let Some(s) = caller_service {
+                    service_clients[s as usize].push(clients.len() as u32);
+                }
+                clients.push(Client {
+                    rr_cursor: local % target_instances,
+                    breaker: policy_ref.and_then(|p| p.circuit_breaker.as_ref()).map(CircuitBreaker::new),
+                    budget: policy_ref.and_then(|p| p.retry_budget.as_ref()).map(RetryBudgetState::new),
+                    bulkhead_in_use: 0,
+                });
+            }
+            routes.push(Route {
+                from_service: caller_service,
+                to_service,
+                clients_base,
+                network_rng: stream(seed, &format!("{label}/network")),
+                balancer_rng: stream(seed, &format!("{label}/balancer")),
+                jitter_rng: stream(seed, &format!("{label}/jitter")),
+                partitioned: false,
+                fault_factor: 1.0,
+                fault_add: SimDuration::ZERO,
+                fault_errors: 0.0,
+            });
+            route_keys.push(key);
+            (routes.len() - 1) as u32
+        };
+
+        let mut endpoints = Vec::with_capacity(n as usize);
+        for (s, svc) in sc.services.iter().enumerate() {
+            for ep in &svc.endpoints {
+                let label = format!("service/{}/endpoint/{}", svc.name, ep.name);
+                let steps = ep
+                    .steps
+                    .iter()
+                    .map(|step: &Step| {
+                        step.calls()
+                            .iter()
+                            .map(|c| {
+                                let to_service = c.to.service as u32;
+                                let policy = c.policy.map(|p| p as u32);
+                                SiteRt {
+                                    to_endpoint: endpoint_base[c.to.service] + c.to.endpoint as u32,
+                                    route: route_for(
+                                        Some(s as u32),
+                                        None,
+                                        to_service,
+                                        policy,
+                                        &mut routes,
+                                        &mut clients,
+                                        &mut service_clients,
+                                    ),
+                                    policy,
+                                    probability: c.probability,
+                                    optional: c.optional,
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                endpoints.push(EndpointRt {
+                    service: s as u32,
+                    latency: ep.latency.clone(),
+                    error_rate: ep.error_rate,
+                    steps,
+                    latency_rng: stream(seed, &format!("{label}/latency")),
+                    error_rng: stream(seed, &format!("{label}/errors")),
+                    calls_rng: stream(seed, &format!("{label}/calls")),
+                    fault_factor: 1.0,
+                    fault_add: SimDuration::ZERO,
+                    fault_errors: 0.0,
+                });
+            }
+        }
+        let loads = sc
+            .loads
+            .iter()
+            .enumerate()
+            .map(|(l, load)| LoadRt {
+                endpoint: endpoint_base[load.target.service] + load.target.endpoint as u32,
+                route: route_for(
+                    None,
+                    Some(l as u32),
+                    load.target.service as u32,
+                    load.policy.map(|p| p as u32),
+                    &mut routes,
+                    &mut clients,
+                    &mut service_clients,
+                ),
+                arrivals_rng: stream(seed, &format!("load/{}/arrivals", load.name)),
+                think_rng: stream(seed, &format!("load/{}/think", load.name)),
+                next_change: 0,
+            })
+            .collect();
+
+        let m = Metrics::new(sc, &service_clients);
+        Simulator {
+            sc,
+            seed,
+            queue: EventQueue::new(),
+            horizon: SimTime::ZERO + sc.simulation.duration,
+            calls: SlotMap::with_capacity_and_key(1024),
+            jobs: SlotMap::with_capacity_and_key(1024),
+            instances,
+            instance_base,
+            endpoints,
+            endpoint_base,
+            routes,
+            clients,
+            service_clients,
+            loads,
+            network: sc.simulation.network.clone(),
+            m,
+        }
+    }
+
+    fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+
+    fn run(&mut self) {
+        for (l, load) in self.sc.loads.iter().enumerate() {
+            match &load.kind {
+                LoadKind::Open { arrival, profile, .. } => {
+                    match arrival {
+                        Arrival::Constant => self.queue.schedule_at(SimTime::ZERO, Event::Arrival(l as u32)),
+                        Arrival::Poisson => self.schedule_next_arrival(l),
+                    }
+                    if let Some(&(at, _)) = profile.first() {
+                        self.queue.schedule_at(at, Event::RateChange(l as u32));
+                    }
+                }
+                LoadKind::Closed { users, think_time } => {
+                    // Users start after one think time each, not all at t = 0.
+                    for _ in 0..*users {
+                        let think = think_time.sample(&mut self.loads[l].think_rng);
+                        self.queue.schedule_at(SimTime::ZERO + think, Event::UserSend { load: l as u32 });
+                    }
+                }
+            }
+        }
+        for (i, fault) in self.sc.faults.iter().enumerate() {
+            self.queue.schedule_at(fault.at, Event::FaultStart(i as u32));
+            self.queue.schedule_at(fault.end(), Event::FaultEnd(i as u32));
+        }
+        while let Some(t) = self.queue.peek_time() {
+            if t >= self.horizon {
+                break;
+            }
+            self.m.advance_to(t, &self.instances, &self.clients, &self.service_clients);
+            let (_, event) = self.queue.pop().expect("peeked");
+            self.handle(event);
+        }
+        self.m.advance_to(self.horizon, &self.instances, &self.clients, &self.service_clients);
+    }
+
+    fn finish(self) -> RunResult {
+        let in_flight_loads = self.calls.values().filter(|c| c.counted).fold(
+            vec![0u64; self.sc.loads.len()],
+            |mut acc, c| {
+                if let Parent::Load { load, .. } = c.parent {
+                    acc[load as usize] += 1;
+                }
+                acc
+            },
+        );
+        self.m.into_result(self.sc, self.seed, self.queue.popped(), &in_flight_loads)
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Arrival(l) => {
+                self.start_load_request(l as usize, false);
+                self.schedule_next_arrival(l as usize);
+            }
+            Event::RateChange(l) => self.rate_change(l as usize),
+            Event::UserSend { load } => self.start_load_request(load as usize, true),
+            Event::Deliver(job) => self.deliver(job),
+            Event::WorkDone(job) => self.work_done(job),
+            Event::Resume(job) => self.advance_job(job),
+            Event::Reply { call, token, outcome } => self.reply(call, token, outcome),
+            Event::Timeout { call, token } => self.timeout(call, token),
+            Event::Retry(call) => self.retry_due(call),
+            Event::FaultStart(f) => self.fault_start(f as usize),
+            Event::FaultEnd(f) => self.fault_end(f as usize),
+        }
+    }
+
+    // ---- loads ----
+
+    fn schedule_next_arrival(&mut self, l: usize) {
+        let LoadKind::Open { arrival, profile, .. } = &self.sc.loads[l].kind else { return };
+        let now = self.now();
+        let rate = self.sc.loads[l].kind.rate_at(now).unwrap_or(0.0);
+        let boundary = profile.get(self.loads[l].next_change).map_or(SimTime::NEVER, |&(at, _)| at);
+        if rate <= 0.0 {
+            return; // Resumes at the next rate change.
+        }
+        let gap_s = match arrival {
+            Arrival::Poisson => -(1.0 - self.loads[l].arrivals_rng.random::<f64>()).ln() / rate,
+            Arrival::Constant => 1.0 / rate,
+        };
+        let at = now + SimDuration::from_secs_f64(gap_s);
+        // Past a rate change the gap is drawn again from there (exact for Poisson by
+        // memorylessness; constant arrivals restart at the change).
+        if at < boundary && at < self.horizon {
+            self.queue.schedule_at(at, Event::Arrival(l as u32));
+        }
+    }
+
+    fn rate_change(&mut self, l: usize) {
+        let LoadKind::Open { arrival, profile, .. } = &self.sc.loads[l].kind else { return };
+        self.loads[l].next_change += 1;
+        if let Some(&(at, _)) = profile.get(self.loads[l].next_change) {
+            self.queue.schedule_at(at, Event::RateChange(l as u32));
+        }
+        match arrival {
+            Arrival::Constant => {
+                if self.sc.loads[l].kind.rate_at(self.now()).unwrap_or(0.0) > 0.0 {
+                    self.start_load_request(l, false);
+                }
+                self.schedule_next_arrival(l);
+            }
+            Arrival::Poisson => self.schedule_next_arrival(l),
+        }
+    }
+
+    fn start_load_request(&mut self, l: usize, closed: bool) {
+        let (endpoint, route) = (self.loads[l].endpoint, self.loads[l].route);
+        let policy = self.sc.loads[l].policy.map(|p| p as u32);
+        self.m.load_arrival(l, self.now());
+        self.start_call(Parent::Load { load: l as u32, closed }, route, endpoint, policy, false, 0);
+    }
+
+    // ---- client side: calls and attempts ----
+
+    fn start_call(
+        &mut self,
+        parent: Parent,
+        route: u32,
+        to_endpoint: u32,
+        policy: Option<u32>,
+        optional: bool,
+        caller_local: u32,
+    ) {
+        let now = self.now();
+        let deadline = policy_of(self.sc, policy).and_then(|p| p.deadline).map_or(SimTime::NEVER, |d| now + d);
+        let client = self.routes[route as usize].clients_base + caller_local;
+        let call = self.calls.insert(Call {
+            parent,
+            route,
+            client,
+            to_endpoint,
+            policy,
+            optional,
+            started: now,
+            deadline,
+            attempts: 0,
+            token: 0,
+            attempt_sent: now,
+            attempt_admitted: false,
+            prev_backoff: SimDuration::ZERO,
+            last: Outcome::Ok,
+            counted: now >= self.m.warmup,
+        });
+        if let Some(budget) = self.clients[client as usize].budget.as_mut() {
+            let cfg = self.sc.policies[policy.expect("a budget comes from a policy") as usize]
+                .retry_budget
+                .as_ref()
+                .expect("budget config");
+            budget.on_first_try(cfg);
+        }
+        self.send_attempt(call);
+    }
+
+    fn send_attempt(&mut self, key: CallKey) {
+        let now = self.now();
+        let c = &mut self.calls[key];
+        c.attempts += 1;
+        c.token = c.attempts;
+        c.attempt_sent = now;
+        c.attempt_admitted = false;
+        let (token, route, client, policy, to_endpoint, deadline) =
+            (c.token, c.route, c.client, c.policy, c.to_endpoint, c.deadline);
+        let is_retry = token > 1;
+        let counted = c.counted;
+        let parent = c.parent;
+        self.m.attempt_sent(parent_load(parent), self.routes[route as usize].from_service, is_retry, counted, now);
+        let policy = policy_of(self.sc, policy);
+
+        // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
+        if let Some(cfg) = policy.and_then(|p| p.circuit_breaker.as_ref()) {
+            let breaker = self.clients[client as usize].breaker.as_mut().expect("breaker state");
+            let before = breaker.opens();
+            let admitted = breaker.try_acquire(cfg, now);
+            debug_assert_eq!(before, breaker.opens());
+            if !admitted {
+                return self.attempt_failed(key, Outcome::ShortCircuited);
+            }
+        }
+        if let Some(b) = policy.and_then(|p| p.bulkhead.as_ref()) {
+            let in_use = &mut self.clients[client as usize].bulkhead_in_use;
+            if *in_use >= b.max_concurrent {
+                return self.attempt_failed(key, Outcome::Throttled);
+            }
+            *in_use += 1;
+        }
+        self.calls[key].attempt_admitted = true;
+        if let Some(budget) = self.clients[client as usize].budget.as_mut() {
+            budget.on_attempt_start(policy.and_then(|p| p.retry_budget.as_ref()).expect("budget config"), is_retry);
+        }
+        let timeout_at = policy.and_then(|p| p.timeout).map_or(SimTime::NEVER, |t| now + t).min(deadline);
+        if timeout_at != SimTime::NEVER {
+            self.queue.schedule_at(timeout_at, Event::Timeout { call: key, token });
+        }
+        let expires = if policy.is_some_and(|p| p.deadline_propagation) { timeout_at } else { SimTime::NEVER };
+
+        let to_service = self.routes[route as usize].to_service;
+        let instance = self.pick_instance(route, client, to_service);
+        let r = &self.routes[route as usize];
+        if r.partitioned {
+            return; // Neither arrives nor answers: only the timeout can end this attempt.
+        }
+        let out_delay = self.network_delay(route);
+        let r = &mut self.routes[route as usize];
+        if r.fault_errors > 0.0 && r.jitter_rng.random::<f64>() < r.fault_errors {
+            let back = self.network_delay(route);
+            self.queue.schedule_at(now + out_delay + back, Event::Reply { call: key, token, outcome: Outcome::Error });
+            return;
+        }
+        let job = self.jobs.insert(Job {
+            call: key,
+            token,
+            route,
+            endpoint: to_endpoint,
+            instance,
+            state: JobState::InTransit,
+            arrived: now,
+            work_start: now,
+            expires,
+            step: 0,
+            pending: 0,
+            failed: false,
+            dispatching: false,
+            counted: false,
+        });
+        if out_delay == SimDuration::ZERO {
+            self.deliver(job);
+        } else {
+            self.queue.schedule_at(now + out_delay, Event::Deliver(job));
+        }
+    }
+
+    /// One-way network delay on a route: the scenario's `network`, then edge faults.
+    fn network_delay(&mut self, route: u32) -> SimDuration {
+        let r = &mut self.routes[route as usize];
+        let base = match &self.network {
+            Some(d) => d.sample(&mut r.network_rng),
+            None => SimDuration::ZERO,
+        };
+        if r.fault_factor == 1.0 { base + r.fault_add } else { base.saturating_mul_f64(r.fault_factor) + r.fault_add }
+    }
+
+    fn pick_instance(&mut self, route: u32, client: u32, service: u32) -> u32 {
+        let svc = &self.sc.services[service as usize];
+        let n = svc.instances;
+        let base = self.instance_base[service as usize];
+        let local = match svc.balancer {
+            _ if n == 1 => 0,
+            Balancer::RoundRobin => {
+                let c = &mut self.clients[client as usize];
+                let i = c.rr_cursor;
+                c.rr_cursor = if i + 1 == n { 0 } else { i + 1 };
+                i
+            }
+            Balancer::Random => self.routes[route as usize].balancer_rng.random_range(0..n),
+            Balancer::LeastRequests => {
+                let rng = &mut self.routes[route as usize].balancer_rng;
+                let a = rng.random_range(0..n);
+                let b = rng.random_range(0..n - 1);
+                let b = if b >= a { b + 1 } else { b };
+                let (ia, ib) = (&self.instances[(base + a) as usize], &self.instances[(base + b) as usize]);
+                if ib.in_system() < ia.in_system() { b } else { a }
+            }
+        };
+        base + local
+    }
+
+    /// The answer to an attempt reaches its caller.
+    fn reply(&mut self, key: CallKey, token: u32, outcome: Outcome) {
+        let Some(c) = self.calls.get(key) else { return };
+        if c.token != token {
+            return; // The caller gave up on this attempt already.
+        }
+        self.attempt_failed_or_ok(key, outcome);
+    }
+
+    fn timeout(&mut self, key: CallKey, token: u32) {
+        let Some(c) = self.calls.get(key) else { return };
+        if c.token != token {
+            return;
+        }
+        self.attempt_failed_or_ok(key, Outcome::Timeout);
+    }
+
+    /// An admitted attempt ended (answer or timeout): release its client-side resources,
+    /// record it in the breaker and budget, then finish or retry.
+    fn attempt_failed_or_ok(&mut self, key: CallKey, outcome: Outcome) {
+        let now = self.now();
+        let c = &mut self.calls[key];
+        c.token = 0;
+        let (client, policy, sent, is_retry) = (c.client, c.policy, c.attempt_sent, c.attempts > 1);
+        let policy = policy_of(self.sc, policy);
+        let cl = &mut self.clients[client as usize];
+        if policy.is_some_and(|p| p.bulkhead.is_some()) {
+            cl.bulkhead_in_use -= 1;
+        }
+        if let (Some(cfg), Some(b)) = (policy.and_then(|p| p.retry_budget.as_ref()), cl.budget.as_mut()) {
+            b.on_attempt_end(cfg, is_retry);
+            b.on_attempt_outcome(cfg, outcome.is_ok());
+        }
+        if let (Some(cfg), Some(br)) = (policy.and_then(|p| p.circuit_breaker.as_ref()), cl.breaker.as_mut()) {
+            let before = br.opens();
+            br.record(cfg, now, outcome.is_breaker_failure(), now - sent);
+            if br.opens() > before {
+                let from = self.routes[self.calls[key].route as usize].from_service;
+                self.m.breaker_opened(from);
+            }
+        }
+        self.calls[key].attempt_admitted = false;
+        if outcome.is_ok() { self.finish_call(key, Outcome::Ok) } else { self.attempt_failed(key, outcome) }
+    }
+
+    /// An attempt failed: retry if the policy, the deadline and the budget allow.
+    fn attempt_failed(&mut self, key: CallKey, outcome: Outcome) {
+        let now = self.now();
+        let c = &mut self.calls[key];
+        c.token = 0;
+        c.last = outcome;
+        let policy = policy_of(self.sc, c.policy);
+        let Some(retry) = policy.and_then(|p| p.retry.as_ref()) else { return self.finish_call(key, outcome) };
+        if !retry.on.contains(outcome) || c.attempts >= retry.max_attempts || now >= c.deadline {
+            return self.finish_call(key, outcome);
+        }
+        let (client, route, k, prev) = (c.client, c.route, c.attempts, c.prev_backoff);
+        if let (Some(cfg), Some(b)) =
+            (policy.and_then(|p| p.retry_budget.as_ref()), self.clients[client as usize].budget.as_mut())
+            && !b.try_admit_retry(cfg)
+        {
+            return self.finish_call(key, outcome);
+        }
+        let delay = retry_delay(retry, k, prev, &mut self.routes[route as usize].jitter_rng);
+        let c = &mut self.calls[key];
+        c.prev_backoff = delay;
+        if delay == SimDuration::ZERO {
+            self.send_attempt(key);
+        } else {
+            // No retry starts past the deadline: the call then ends as a timeout there.
+            let at = (now + delay).min(c.deadline);
+            self.queue.schedule_at(at, Event::Retry(key));
+        }
+    }
+
+    fn retry_due(&mut self, key: CallKey) {
+        let Some(c) = self.calls.get(key) else { return };
+        if self.now() >= c.deadline {
+            return self.finish_call(key, Outcome::Timeout);
+        }
+        self.send_attempt(key);
+    }
+
+    fn finish_call(&mut self, key: CallKey, outcome: Outcome) {
+        let now = self.now();
+        let c = self.calls.remove(key).expect("finishing a live call");
+        if let Some(b) = self.clients[c.client as usize].budget.as_mut() {
+            // A retry admitted by the budget but never sent (deadline) is no longer in flight.
+            b.on_call_end();
+        }
+        match c.parent {
+            Parent::Load { load, closed } => {
+                self.m.load_request_done(load as usize, outcome, now - c.started, now, c.counted);
+                if closed {
+                    let LoadKind::Closed { think_time, .. } = &self.sc.loads[load as usize].kind else {
+                        unreachable!("closed-loop request from an open load")
+                    };
+                    let think = think_time.sample(&mut self.loads[load as usize].think_rng);
+                    self.queue.schedule_in(think, Event::UserSend { load });
+                }
+            }
+            Parent::Job(job) => {
+                let Some(j) = self.jobs.get_mut(job) else { return };
+                debug_assert_eq!(j.state, JobState::Calling);
+                if !outcome.is_ok() && !c.optional {
+                    j.failed = true;
+                }
+                j.pending -= 1;
+                if j.pending == 0 && !j.dispatching {
+                    let inst = &self.instances[j.instance as usize];
+                    if inst.paused(now) {
+                        self.queue.schedule_at(inst.paused_until, Event::Resume(job));
+                    } else {
+                        self.advance_job(job);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- server side: jobs on instances ----
+
+    fn deliver(&mut self, key: JobKey) {
+        let now = self.now();
+        let j = &mut self.jobs[key];
+        let (instance, endpoint) = (j.instance as usize, j.endpoint);
+        let service = self.endpoints[endpoint as usize].service as usize;
+        j.arrived = now;
+        j.counted = now >= self.m.warmup;
+        self.m.service_arrival(service, now);
+        let inst = &mut self.instances[instance];
+        if inst.down {
+            return self.end_job(key, Outcome::Unavailable);
+        }
+        if let Some(tb) = inst.rate_limit.as_mut()
+            && !tb.try_take(now)
+        {
+            return self.end_job(key, Outcome::Throttled);
+        }
+        let svc = &self.sc.services[service];
+        if inst.busy < svc.workers {
+            self.start_work(key);
+        } else if svc.queue.is_some_and(|cap| inst.queue.len() as u64 >= cap) {
+            self.end_job(key, Outcome::Rejected);
+        } else {
+            inst.queue.push_back(key);
+            self.jobs[key].state = JobState::Queued;
+            self.m.queue_changed(service, 1, inst.queue.len() as u64, now);
+        }
+    }
+
+    fn start_work(&mut self, key: JobKey) {
+        let now = self.now();
+        let j = &mut self.jobs[key];
+        let inst = &mut self.instances[j.instance as usize];
+        inst.busy += 1;
+        self.m.busy_changed(inst.service as usize, 1, now);
+        let ep = &mut self.endpoints[j.endpoint as usize];
+        let mut work = ep.latency.sample(&mut ep.latency_rng);
+        if ep.fault_factor != 1.0 {
+            work = work.saturating_mul_f64(ep.fault_factor);
+        }
+        work = work + ep.fault_add;
+        // A paused instance makes no progress: the work starts when the pause ends.
+        let start = if inst.paused(now) { inst.paused_until } else { now };
+        j.state = JobState::Working;
+        j.work_start = start;
+        self.queue.schedule_at(start + work, Event::WorkDone(key));
+    }
+
+    fn work_done(&mut self, key: JobKey) {
+        let now = self.now();
+        let Some(j) = self.jobs.get_mut(key) else { return }; // Lost in a crash.
+        let inst = &self.instances[j.instance as usize];
+        if inst.paused(now) {
+            // Paused mid-work: the rest of the work happens after the pause.
+            let done = now - j.work_start.max(inst.pause_start);
+            j.work_start = inst.paused_until;
+            self.queue.schedule_at(inst.paused_until + done, Event::WorkDone(key));
+            return;
+        }
+        let ep = &mut self.endpoints[j.endpoint as usize];
+        // One draw per completion whatever the rates, so streams stay aligned between
+        // configurations that differ only in error rates (common random numbers).
+        let u: f64 = ep.error_rng.random();
+        let p_error = 1.0 - (1.0 - ep.error_rate) * (1.0 - ep.fault_errors);
+        if u < p_error {
+            return self.end_job(key, Outcome::Error);
+        }
+        j.step = 0;
+        j.state = JobState::Calling;
+        self.advance_job(key);
+    }
+
+    /// Runs a job's call steps from its current one, until it waits for calls or ends.
+    fn advance_job(&mut self, key: JobKey) {
+        loop {
+            let Some(j) = self.jobs.get_mut(key) else { return };
+            if j.failed {
+                return self.end_job(key, Outcome::Error);
+            }
+            let ep = &mut self.endpoints[j.endpoint as usize];
+            let Some(step) = ep.steps.get(j.step as usize) else {
+                return self.end_job(key, Outcome::Ok);
+            };
+            j.step += 1;
+            let caller_local = j.instance - self.instance_base[ep.service as usize];
+            // Decide which calls of this step happen before starting any (one draw per
+            // call site, always, for common random numbers).
+            let mut chosen: [u32; 16] = [0; 16];
+            let mut n_chosen = 0usize;
+            let mut overflow: Vec<u32> = Vec::new();
+            for (i, site) in step.iter().enumerate() {
+                let u: f64 = ep.calls_rng.random();
+                if u < site.probability {
+                    if n_chosen < chosen.len() {
+                        chosen[n_chosen] = i as u32;
+                    } else {
+                        overflow.push(i as u32);
+                    }
+                    n_chosen += 1;
+                }
+            }
+            if n_chosen == 0 {
+                continue;
+            }
+            j.pending = n_chosen as u16;
+            j.dispatching = true;
+            let endpoint = j.endpoint as usize;
+            let step_index = j.step as usize - 1;
+            for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
+                let site = self.endpoints[endpoint].steps[step_index][i as usize].clone();
+                self.start_call(Parent::Job(key), site.route, site.to_endpoint, site.policy, site.optional, caller_local);
+            }
+            let Some(j) = self.jobs.get_mut(key) else { return };
+            j.dispatching = false;
+            if j.pending > 0 {
+                return;
+            }
+            // Every call ended synchronously: go on with the next step.
+        }
+    }
+
+    /// A job ends: free its worker (taking the next queued job), record it, and send
+    /// the answer back unless the caller can no longer hear it.
+    fn end_job(&mut self, key: JobKey, outcome: Outcome) {
+        let now = self.now();
+        let j = self.jobs.remove(key).expect("ending a live job");
+        let service = self.endpoints[j.endpoint as usize].service as usize;
+        let held_worker = matches!(j.state, JobState::Working | JobState::Calling);
+        if held_worker {
+            self.instances[j.instance as usize].busy -= 1;
+            self.m.busy_changed(service, -1, now);
+            self.take_next(j.instance as usize);
+        }
+        let caller_waiting = self.calls.get(j.call).is_some_and(|c| c.token == j.token);
+        let wasted = if held_worker && !caller_waiting { now.since(j.work_start) } else { SimDuration::ZERO };
+        self.m.service_done(service, outcome, now - j.arrived, wasted, now, j.counted);
+        if !caller_waiting {
+            return;
+        }
+        let r = &self.routes[j.route as usize];
+        if r.partitioned {
+            return;
+        }
+        let back = self.network_delay(j.route);
+        if back == SimDuration::ZERO {
+            self.reply(j.call, j.token, outcome);
+        } else {
+            self.queue.schedule_at(now + back, Event::Reply { call: j.call, token: j.token, outcome });
+        }
+    }
+
+    /// A worker is free on `instance`: start the next queued job whose caller still waits.
+    fn take_next(&mut self, instance: usize) {
+        let now = self.now();
+        while let Some(next) = self.instances[instance].queue.pop_front() {
+            let service = self.instances[instance].service as usize;
+            self.m.queue_changed(service, -1, self.instances[instance].queue.len() as u64, now);
+            let j = &self.jobs[next];
+            if j.expires <= now {
+                // Deadline propagation: the caller gave up, so the server skips it.
+                let j = self.jobs.remove(next).expect("queued job");
+                self.m.service_skipped(service, now - j.arrived, now, j.counted);
+                continue;
+            }
+            self.start_work(next);
+            return;
+        }
+    }
+
+    // ---- faults ----
+
+    fn fault_start(&mut self, f: usize) {
+        let fault = &self.sc.faults[f];
+        match fault.kind {
+            FaultKind::Crash { instances } => {
+                let s = fault.target.service();
+                let base = self.instance_base[s] as usize;
+                for i in base..base + instances as usize {
+                    self.instances[i].down = true;
+                    self.crash_instance(i);
+                }
+            }
+            FaultKind::Pause { instances } => {
+                let s = fault.target.service();
+                let base = self.instance_base[s] as usize;
+                let (now, end) = (self.now(), fault.end());
+                for inst in &mut self.instances[base..base + instances as usize] {
+                    if !inst.paused(now) {
+                        inst.pause_start = now;
+                    }
+                    inst.paused_until = inst.paused_until.max(end);
+                }
+            }
+            _ => self.apply_faults(),
+        }
+    }
+
+    fn fault_end(&mut self, f: usize) {
+        let fault = &self.sc.faults[f];
+        match fault.kind {
+            FaultKind::Crash { instances } => {
+                let base = self.instance_base[fault.target.service()] as usize;
+                for inst in &mut self.instances[base..base + instances as usize] {
+                    inst.down = false;
+                }
+            }
+            FaultKind::Pause { .. } => {} // `paused_until` has passed.
+            _ => self.apply_faults(),
+        }
+    }
+
+    /// Work queued or in progress on a crashing instance is lost; its callers see the
+    /// connection reset at once (`unavailable`).
+    fn crash_instance(&mut self, instance: usize) {
+        let mut lost: Vec<JobKey> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.instance as usize == instance && j.state != JobState::InTransit)
+            .map(|(k, _)| k)
+            .collect();
+        // Slot-map iteration order is deterministic, but sort by arrival for clarity.
+        lost.sort_by_key(|&k| (self.jobs[k].arrived, self.jobs[k].token));
+        let now = self.now();
+        let service = self.instances[instance].service as usize;
+        let queued = self.instances[instance].queue.len() as i64;
+        self.instances[instance].queue.clear();
+        self.m.queue_changed(service, -queued, 0, now);
+        for key in lost {
+            if self.jobs[key].state == JobState::Queued {
+                self.jobs[key].state = JobState::InTransit; // Holds no worker.
+            }
+            self.end_job(key, Outcome::Unavailable);
+        }
+    }
+
+    /// Recomputes the latency, error and partition faults in force now.
+    fn apply_faults(&mut self) {
+        let now = self.now();
+        for ep in &mut self.endpoints {
+            ep.fault_factor = 1.0;
+            ep.fault_add = SimDuration::ZERO;
+            ep.fault_errors = 0.0;
+        }
+        for r in &mut self.routes {
+            r.partitioned = false;
+            r.fault_factor = 1.0;
+            r.fault_add = SimDuration::ZERO;
+            r.fault_errors = 0.0;
+        }
+        for fault in self.sc.faults.iter().filter(|f| f.at <= now && now < f.end()) {
+            let endpoints: Vec<usize> = match fault.target {
+                FaultTarget::Service(s) => {
+                    let base = self.endpoint_base[s] as usize;
+                    (base..base + self.sc.services[s].endpoints.len()).collect()
+                }
+                FaultTarget::Endpoint(e) => vec![self.endpoint_base[e.service] as usize + e.endpoint],
+                FaultTarget::Edge { .. } => Vec::new(),
+            };
+            let routes: Vec<usize> = match fault.target {
+                FaultTarget::Edge { from, to } => (0..self.routes.len())
+                    .filter(|&r| {
+                        self.routes[r].from_service == Some(from as u32) && self.routes[r].to_service == to as u32
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match fault.kind {
+                FaultKind::Latency { factor, add } => {
+                    for e in endpoints {
+                        self.endpoints[e].fault_factor *= factor;
+                        self.endpoints[e].fault_add = self.endpoints[e].fault_add + add;
+                    }
+                    for r in routes {
+                        self.routes[r].fault_factor *= factor;
+                        self.routes[r].fault_add = self.routes[r].fault_add + add;
+                    }
+                }
+                FaultKind::Errors { rate } => {
+                    for e in endpoints {
+                        let p = &mut self.endpoints[e].fault_errors;
+                        *p = 1.0 - (1.0 - *p) * (1.0 - rate);
+                    }
+                    for r in routes {
+                        let p = &mut self.routes[r].fault_errors;
+                        *p = 1.0 - (1.0 - *p) * (1.0 - rate);
+                    }
+                }
+                FaultKind::Partition => {
+                    for r in routes {
+                        self.routes[r].partitioned = true;
+                    }
+                }
+                FaultKind::Crash { .. } | FaultKind::Pause { .. } => {}
+            }
+        }
+    }
+}
+
+fn policy_of(sc: &Scenario, p: Option<u32>) -> Option<&Policy> {
+    p.map(|p| &sc.policies[p as usize])
+}
+
+fn parent_load(p: Parent) -> Option<usize> {
+    match p {
+        Parent::Load { load, .. } => Some(load as usize),
+        Parent::Job(_) => None,
+    }
+}
