@@ -4,6 +4,9 @@
 /// Parts per million in one whole (a rate of 1.0).
 pub const PPM_ONE: u64 = 1_000_000;
 
+/// Milli-units in one whole (one token).
+pub const MILLI_ONE: u64 = 1_000;
+
 /// A fraction in (0, 1] as parts per million, rounded to the nearest ppm.
 ///
 /// Rounding (rather than truncating) makes decimal inputs such as 0.29, whose `f64` is
@@ -18,6 +21,27 @@ pub fn fraction_to_ppm(rate: f64) -> u64 {
     } else {
         // In range, so the product is in (0, 1e6) and the cast cannot saturate.
         ((rate * PPM_ONE as f64).round() as u64).max(1)
+    }
+}
+
+/// A non-negative ratio (not capped at 1) as parts per million, rounded to nearest.
+/// NaN and negative values give 0; huge values saturate.
+pub fn ratio_to_ppm(ratio: f64) -> u64 {
+    if ratio.is_nan() || ratio <= 0.0 {
+        0
+    } else {
+        // `as` saturates at u64::MAX for values beyond its range.
+        (ratio * PPM_ONE as f64).round() as u64
+    }
+}
+
+/// A non-negative amount as thousandths, rounded to nearest (gRPC implementations keep
+/// three decimals of `maxTokens` and `tokenRatio`). NaN and negative values give 0.
+pub fn to_milli(value: f64) -> u64 {
+    if value.is_nan() || value <= 0.0 {
+        0
+    } else {
+        (value * MILLI_ONE as f64).round() as u64
     }
 }
 
@@ -41,6 +65,10 @@ mod tests {
         assert_eq!(fraction_to_ppm(0.0), 1);
         assert_eq!(fraction_to_ppm(f64::NAN), 1);
         assert_eq!(fraction_to_ppm(7.0), PPM_ONE);
+        assert_eq!(ratio_to_ppm(0.2), 200_000);
+        assert_eq!(ratio_to_ppm(-1.0), 0);
+        assert_eq!(to_milli(0.1), 100);
+        assert_eq!(to_milli(10.0), 10_000);
     }
 
     #[test]

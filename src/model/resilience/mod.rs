@@ -8,6 +8,8 @@
 //! exact and runs are reproducible bit for bit.
 
 pub mod breaker;
+pub mod budget;
 mod fixed;
 
 pub use breaker::{BreakerMetrics, BreakerState, CircuitBreaker, Transition};
+pub use budget::RetryBudgetState;
