@@ -7,9 +7,11 @@
 //! point (parts per million for rates, milli-tokens for budgets) so that thresholds are
 //! exact and runs are reproducible bit for bit.
 
+pub mod backoff;
 pub mod breaker;
 pub mod budget;
 mod fixed;
 
+pub use backoff::{nominal_delay, retry_delay};
 pub use breaker::{BreakerMetrics, BreakerState, CircuitBreaker, Transition};
 pub use budget::RetryBudgetState;
