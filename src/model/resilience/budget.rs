@@ -16,6 +16,9 @@
 //! All three kinds keep all counters; each decides with its own. Token amounts are
 //! integer milli-tokens, as gRPC implementations keep them (grpc-java's `Throttle`
 //! scales `maxTokens` and `tokenRatio` by 1000), so sums of fractional deposits are exact.
+//! grpc-java truncates `(int) (value * 1000.0f)` computed in `float`; we round the `f64`
+//! to the nearest thousandth instead, which gives the same integers for the
+//! three-decimal values gRFC A6 allows and never lands one below what the user wrote.
 
 use super::fixed::{MILLI_ONE, PPM_ONE, ratio_to_ppm, to_milli};
 use crate::model::policy::RetryBudget;
@@ -115,10 +118,13 @@ impl RetryBudgetState {
     /// May a retry start (its backoff, then its attempt)? If so it counts as a retry in
     /// flight from now until its attempt ends; if not, `retries_refused` goes up by one.
     ///
-    /// * Concurrency (Envoy `retry_budget`, `ResourceManagerImpl`): retries in flight <
+    /// * Concurrency (Envoy `retry_budget`, `ResourceManagerImpl::RetryBudgetImpl`:
+    ///   `canCreate` is `count() < max()`): retries in flight <
     ///   max(`min_concurrency`, floor(`ratio` x requests in flight)). Requests in flight are
-    ///   all attempts outstanding, retries included: Envoy counts the cluster's active plus
-    ///   pending upstream requests, and each retry is an upstream request of its own. The
+    ///   all attempts outstanding, retries included: upstream Envoy counts the cluster's
+    ///   `requests_ + pending_requests_`, and each retry attempt is an upstream request of
+    ///   its own. A retry still in its backoff is not a request (it is a retry in flight);
+    ///   some Envoy forks also count retries in backoff as active, upstream does not. The
     ///   attempt that just failed has ended and is no longer counted.
     /// * Token bucket: needs one whole token and spends it.
     /// * gRPC throttling: allowed only while tokens > `max_tokens` / 2 (strictly).
