@@ -20,7 +20,7 @@
 mod metrics;
 
 use crate::engine::{EventQueue, SimDuration, SimTime, StreamRng, stream};
-use crate::model::resilience::{CircuitBreaker, RetryBudgetState, TokenBucket, retry_delay};
+use crate::model::resilience::{BreakerState, CircuitBreaker, RetryBudgetState, TokenBucket, retry_delay};
 use crate::model::{
     Arrival, Balancer, Dist, FaultKind, FaultTarget, LoadKind, Outcome, Policy, Scenario, Step,
 };
@@ -89,6 +89,8 @@ struct Call {
     token: u32,
     attempt_sent: SimTime,
     attempt_admitted: bool,
+    /// The retry budget admitted a retry that has not started its attempt yet.
+    retry_reserved: bool,
     prev_backoff: SimDuration,
     last: Outcome,
     /// Started after warmup: counts in run-level statistics.
@@ -538,6 +540,7 @@ impl<'a> Simulator<'a> {
             token: 0,
             attempt_sent: now,
             attempt_admitted: false,
+            retry_reserved: false,
             prev_backoff: SimDuration::ZERO,
             last: Outcome::Ok,
             counted: now >= self.m.warmup,
@@ -568,26 +571,34 @@ impl<'a> Simulator<'a> {
         let policy = policy_of(self.sc, policy);
 
         // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
-        if let Some(cfg) = policy.and_then(|p| p.circuit_breaker.as_ref()) {
-            let breaker = self.clients[client as usize].breaker.as_mut().expect("breaker state");
-            let before = breaker.opens();
-            let admitted = breaker.try_acquire(cfg, now);
-            debug_assert_eq!(before, breaker.opens());
-            if !admitted {
-                return self.attempt_failed(key, Outcome::ShortCircuited);
+        let cl = &mut self.clients[client as usize];
+        let refused = if let (Some(cfg), Some(breaker)) =
+            (policy.and_then(|p| p.circuit_breaker.as_ref()), cl.breaker.as_mut())
+            && !breaker.try_acquire(cfg, now)
+        {
+            Some(Outcome::ShortCircuited)
+        } else if let Some(b) = policy.and_then(|p| p.bulkhead.as_ref())
+            && cl.bulkhead_in_use >= b.max_concurrent
+        {
+            Some(Outcome::Throttled)
+        } else {
+            None
+        };
+        let budget_cfg = policy.and_then(|p| p.retry_budget.as_ref());
+        let reserved = std::mem::take(&mut self.calls[key].retry_reserved);
+        if let Some(outcome) = refused {
+            if let (Some(cfg), Some(b), true) = (budget_cfg, cl.budget.as_mut(), reserved) {
+                b.on_retry_abandoned(cfg);
             }
+            return self.attempt_failed(key, outcome);
         }
-        if let Some(b) = policy.and_then(|p| p.bulkhead.as_ref()) {
-            let in_use = &mut self.clients[client as usize].bulkhead_in_use;
-            if *in_use >= b.max_concurrent {
-                return self.attempt_failed(key, Outcome::Throttled);
-            }
-            *in_use += 1;
+        if policy.is_some_and(|p| p.bulkhead.is_some()) {
+            cl.bulkhead_in_use += 1;
+        }
+        if let (Some(cfg), Some(b)) = (budget_cfg, cl.budget.as_mut()) {
+            b.on_attempt_start(cfg, is_retry);
         }
         self.calls[key].attempt_admitted = true;
-        if let Some(budget) = self.clients[client as usize].budget.as_mut() {
-            budget.on_attempt_start(policy.and_then(|p| p.retry_budget.as_ref()).expect("budget config"), is_retry);
-        }
         let timeout_at = policy.and_then(|p| p.timeout).map_or(SimTime::NEVER, |t| now + t).min(deadline);
         if timeout_at != SimTime::NEVER {
             self.queue.schedule_at(timeout_at, Event::Timeout { call: key, token });
@@ -699,9 +710,8 @@ impl<'a> Simulator<'a> {
             b.on_attempt_outcome(cfg, outcome.is_ok());
         }
         if let (Some(cfg), Some(br)) = (policy.and_then(|p| p.circuit_breaker.as_ref()), cl.breaker.as_mut()) {
-            let before = br.opens();
-            br.record(cfg, now, outcome.is_breaker_failure(), now - sent);
-            if br.opens() > before {
+            let transition = br.record(cfg, now, outcome.is_breaker_failure(), now - sent);
+            if transition.is_some_and(|t| t.to == BreakerState::Open) {
                 let from = self.routes[self.calls[key].route as usize].from_service;
                 self.m.breaker_opened(from);
             }
@@ -724,9 +734,11 @@ impl<'a> Simulator<'a> {
         let (client, route, k, prev) = (c.client, c.route, c.attempts, c.prev_backoff);
         if let (Some(cfg), Some(b)) =
             (policy.and_then(|p| p.retry_budget.as_ref()), self.clients[client as usize].budget.as_mut())
-            && !b.try_admit_retry(cfg)
         {
-            return self.finish_call(key, outcome);
+            if !b.try_admit_retry(cfg) {
+                return self.finish_call(key, outcome);
+            }
+            self.calls[key].retry_reserved = true;
         }
         let delay = retry_delay(retry, k, prev, &mut self.routes[route as usize].jitter_rng);
         let c = &mut self.calls[key];
@@ -751,9 +763,14 @@ impl<'a> Simulator<'a> {
     fn finish_call(&mut self, key: CallKey, outcome: Outcome) {
         let now = self.now();
         let c = self.calls.remove(key).expect("finishing a live call");
-        if let Some(b) = self.clients[c.client as usize].budget.as_mut() {
-            // A retry admitted by the budget but never sent (deadline) is no longer in flight.
-            b.on_call_end();
+        if c.retry_reserved
+            && let (Some(cfg), Some(b)) = (
+                policy_of(self.sc, c.policy).and_then(|p| p.retry_budget.as_ref()),
+                self.clients[c.client as usize].budget.as_mut(),
+            )
+        {
+            // Admitted by the budget, but the deadline passed during the backoff.
+            b.on_retry_abandoned(cfg);
         }
         match c.parent {
             Parent::Load { load, closed } => {
