@@ -1,7 +1,7 @@
 //! stormcast: a deterministic discrete-event simulator of microservice failures.
 pub mod engine;
 pub mod model;
-pub mod stats;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod stats;

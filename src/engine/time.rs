@@ -86,9 +86,8 @@ impl SimDuration {
     /// (also `ns` and `µs`). A bare number is refused: a unit is required.
     pub fn parse(text: &str) -> Result<SimDuration, DurationError> {
         let s = text.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-            .ok_or(DurationError::MissingUnit)?;
+        let split =
+            s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).ok_or(DurationError::MissingUnit)?;
         let (number, unit) = s.split_at(split);
         let number: String = number.chars().filter(|&c| c != '_').collect();
         if number.is_empty() {

@@ -16,7 +16,10 @@ pub enum Dist {
     LogNormal(rand_distr::LogNormal<f64>, f64),
     /// Normal truncated at zero by resampling: `(mean_ns, stddev_ns)`.
     Normal(rand_distr::Normal<f64>, f64),
-    Uniform { min_ns: f64, max_ns: f64 },
+    Uniform {
+        min_ns: f64,
+        max_ns: f64,
+    },
     Gamma(rand_distr::Gamma<f64>, f64),
     Weibull(rand_distr::Weibull<f64>, f64),
     Pareto(rand_distr::Pareto<f64>, f64),

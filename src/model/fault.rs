@@ -43,7 +43,10 @@ pub enum FaultTarget {
     Service(ServiceId),
     Endpoint(EndpointRef),
     /// Calls from the first service to the second.
-    Edge { from: ServiceId, to: ServiceId },
+    Edge {
+        from: ServiceId,
+        to: ServiceId,
+    },
 }
 
 impl FaultTarget {

@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{
-    AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, ValueFormatter,
-};
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -49,12 +47,8 @@ const FONT: &str = "sans-serif";
 pub fn ensure_font() -> Result<(), ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(
-            FONT,
-            FontStyle::Normal,
-            include_bytes!("../../assets/fonts/DejaVuSans.ttf"),
-        )
-        .is_ok()
+        plotters::style::register_font(FONT, FontStyle::Normal, include_bytes!("../../assets/fonts/DejaVuSans.ttf"))
+            .is_ok()
     });
     if ok { Ok(()) } else { Err(ChartError::Font) }
 }
@@ -78,12 +72,7 @@ fn figure_size(result: &RunResult) -> (u32, u32) {
 /// in the breaker timeline.
 fn breaker_rows(result: &RunResult) -> Vec<usize> {
     (0..result.services.len())
-        .filter(|&s| {
-            result.services[s]
-                .buckets
-                .iter()
-                .any(|b| b.breakers_open > 0.0)
-        })
+        .filter(|&s| result.services[s].buckets.iter().any(|b| b.breakers_open > 0.0))
         .take(MAX_BREAKER_ROWS)
         .collect()
 }
@@ -109,35 +98,21 @@ pub fn run_chart_svg(result: &RunResult, path: &Path) -> Result<(), ChartError> 
 
 fn check(result: &RunResult) -> Result<(), ChartError> {
     if !(result.bucket_s.is_finite() && result.bucket_s > 0.0) {
-        return Err(ChartError::InvalidResult(format!(
-            "bucket width must be positive, got {} s",
-            result.bucket_s
-        )));
+        return Err(ChartError::InvalidResult(format!("bucket width must be positive, got {} s", result.bucket_s)));
     }
     if !result.simulated_s.is_finite() || !result.warmup_s.is_finite() {
-        return Err(ChartError::InvalidResult(
-            "simulated and warmup durations must be finite".to_string(),
-        ));
+        return Err(ChartError::InvalidResult("simulated and warmup durations must be finite".to_string()));
     }
     Ok(())
 }
 
-fn draw_error<E: std::error::Error + Send + Sync>(
-    path: &Path,
-    e: DrawingAreaErrorKind<E>,
-) -> ChartError {
-    ChartError::Draw {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
+fn draw_error<E: std::error::Error + Send + Sync>(path: &Path, e: DrawingAreaErrorKind<E>) -> ChartError {
+    ChartError::Draw { path: path.to_path_buf(), message: e.to_string() }
 }
 
 type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-fn draw_and_present<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    result: &RunResult,
-) -> DrawResult<(), DB> {
+fn draw_and_present<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
     draw_run_chart(root, result)?;
     root.present()
 }
@@ -167,11 +142,7 @@ const EXTRA: [RGBColor; 2] = [RGBColor(0x00, 0x00, 0x00), RGBColor(0x3b, 0x50, 0
 /// The colour of the load or service at `index`, the same in every chart.
 fn series_colour(index: usize) -> RGBColor {
     let i = index % (TABLEAU_10.len() + EXTRA.len());
-    if i < TABLEAU_10.len() {
-        TABLEAU_10[i]
-    } else {
-        EXTRA[i - TABLEAU_10.len()]
-    }
+    if i < TABLEAU_10.len() { TABLEAU_10[i] } else { EXTRA[i - TABLEAU_10.len()] }
 }
 
 const FAULT_SHADE: RGBColor = RGBColor(0xe0, 0x30, 0x30);
@@ -192,9 +163,7 @@ fn text(px: u32) -> TextStyle<'static> {
 }
 
 fn text_coloured(px: u32, colour: RGBColor) -> TextStyle<'static> {
-    (FONT, f64::from(px) * PLOTTERS_FONT_SCALE)
-        .into_font()
-        .color(&colour)
+    (FONT, f64::from(px) * PLOTTERS_FONT_SCALE).into_font().color(&colour)
 }
 
 // ---------------------------------------------------------------------------------
@@ -251,21 +220,12 @@ impl Timeline {
             let end = (start + result.bucket_s).min(x_end);
             // A bucket cut short by the end of the run holds fewer seconds, so its rate
             // is counted over the seconds it has, not the nominal width.
-            let dur = if end > start {
-                end - start
-            } else {
-                result.bucket_s
-            };
+            let dur = if end > start { end - start } else { result.bucket_s };
             mid_s.push(start + dur / 2.0);
             dur_s.push(dur);
             span_s.push((start, start + dur));
         }
-        Timeline {
-            x_end,
-            mid_s,
-            dur_s,
-            span_s,
-        }
+        Timeline { x_end, mid_s, dur_s, span_s }
     }
 
     fn rate(&self, i: usize, count: u64) -> f64 {
@@ -273,10 +233,7 @@ impl Timeline {
     }
 }
 
-fn draw_run_chart<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    result: &RunResult,
-) -> DrawResult<(), DB> {
+fn draw_run_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let timeline = Timeline::new(result);
     let (width, height) = root.dim_in_pixel();
@@ -321,47 +278,31 @@ fn draw_run_chart<DB: DrawingBackend>(
     draw_disturbance_labels(root, result, &timeline, x_pixels, TITLE_H + 2)?;
 
     // Legends sit in the right-hand column, beside the panels they explain.
-    let load_legend = root.clone().shrink(
-        (plot_w as i32, top as i32),
-        (LEGEND_W, goodput_h + latency_h),
-    );
+    let load_legend = root.clone().shrink((plot_w as i32, top as i32), (LEGEND_W, goodput_h + latency_h));
     draw_load_legend(&load_legend, result)?;
-    let service_legend = root.clone().shrink(
-        (plot_w as i32, y2 as i32),
-        (LEGEND_W, height.saturating_sub(y2 + PROVENANCE_H)),
-    );
+    let service_legend =
+        root.clone().shrink((plot_w as i32, y2 as i32), (LEGEND_W, height.saturating_sub(y2 + PROVENANCE_H)));
     draw_service_legend(&service_legend, result)?;
     draw_provenance(root, result)?;
     Ok(())
 }
 
 /// The title (scenario and seed) centred over the plots.
-fn draw_title<DB: DrawingBackend>(
-    title_area: &DrawingArea<DB, Shift>,
-    result: &RunResult,
-) -> DrawResult<(), DB> {
+fn draw_title<DB: DrawingBackend>(title_area: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
     let title = format!("{}  —  seed {}", result.scenario, result.seed);
     let (w, h) = title_area.dim_in_pixel();
     let style = text(TITLE_SIZE);
     let title = fit_text(title_area, &title, &style, w.saturating_sub(20))?;
-    let plots_centre = ((PLOT_MARGIN_LEFT + Y_LABEL_AREA) as i32 + w as i32
-        - (LEGEND_W + PLOT_MARGIN_RIGHT) as i32)
-        / 2;
+    let plots_centre =
+        ((PLOT_MARGIN_LEFT + Y_LABEL_AREA) as i32 + w as i32 - (LEGEND_W + PLOT_MARGIN_RIGHT) as i32) / 2;
     let width = title_area.estimate_text_size(&title, &style)?.0 as i32;
     // Centre over the plots, but never past either edge.
     let x = plots_centre.clamp(width / 2 + 4, (w as i32 - width / 2 - 4).max(width / 2 + 4));
-    title_area.draw_text(
-        &title,
-        &style.pos(Pos::new(HPos::Center, VPos::Center)),
-        (x, h as i32 / 2),
-    )
+    title_area.draw_text(&title, &style.pos(Pos::new(HPos::Center, VPos::Center)), (x, h as i32 / 2))
 }
 
 /// Which program and scenario file made the chart, small in the bottom-right corner.
-fn draw_provenance<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    result: &RunResult,
-) -> DrawResult<(), DB> {
+fn draw_provenance<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
     let mut provenance = format!("stormcast {}", result.stormcast_version);
     if !result.scenario_hash.is_empty() {
         let hash: String = result.scenario_hash.chars().take(12).collect();
@@ -370,11 +311,7 @@ fn draw_provenance<DB: DrawingBackend>(
     let (w, h) = area.dim_in_pixel();
     let style = text_coloured(12, SUBTLE_TEXT);
     let provenance = fit_text(area, &provenance, &style, w.saturating_sub(12))?;
-    area.draw_text(
-        &provenance,
-        &style.pos(Pos::new(HPos::Right, VPos::Bottom)),
-        (w as i32 - 6, h as i32 - 6),
-    )
+    area.draw_text(&provenance, &style.pos(Pos::new(HPos::Right, VPos::Bottom)), (w as i32 - 6, h as i32 - 6))
 }
 
 // ---------------------------------------------------------------------------------
@@ -449,11 +386,7 @@ where
 {
     let mut shades = Vec::new();
     if result.warmup_s > 0.0 {
-        shades.push((
-            0.0,
-            result.warmup_s.min(timeline.x_end),
-            WARMUP_SHADE.mix(WARMUP_ALPHA),
-        ));
+        shades.push((0.0, result.warmup_s.min(timeline.x_end), WARMUP_SHADE.mix(WARMUP_ALPHA)));
     }
     for w in &result.disturbances {
         let (start, end) = clamp_window(w, timeline);
@@ -462,10 +395,7 @@ where
         }
     }
     chart.draw_series(shades.into_iter().map(|(start, end, colour)| {
-        Rectangle::new(
-            [(start, y_range.start.clone()), (end, y_range.end.clone())],
-            colour.filled(),
-        )
+        Rectangle::new([(start, y_range.start.clone()), (end, y_range.end.clone())], colour.filled())
     }))?;
     Ok(())
 }
@@ -507,11 +437,7 @@ where
         match run.len() {
             0 => {}
             1 => {
-                chart.draw_series(std::iter::once(Circle::new(
-                    run[0],
-                    style.stroke_width + 1,
-                    style.filled(),
-                )))?;
+                chart.draw_series(std::iter::once(Circle::new(run[0], style.stroke_width + 1, style.filled())))?;
             }
             _ => {
                 chart.draw_series(LineSeries::new(run.iter().copied(), style))?;
@@ -549,19 +475,10 @@ fn goodput_panel<DB: DrawingBackend>(
             (goodput, offered)
         })
         .collect();
-    let y_max = series
-        .iter()
-        .flat_map(|(g, o)| g.iter().chain(o.iter()))
-        .fold(0.0_f64, |m, v| m.max(*v));
+    let y_max = series.iter().flat_map(|(g, o)| g.iter().chain(o.iter())).fold(0.0_f64, |m, v| m.max(*v));
     let y_top = nice_ceiling(y_max * 1.08).max(1.0);
 
-    let mut chart = panel(
-        area,
-        "goodput (solid) and offered load (dashed) per load",
-        timeline,
-        0.0..y_top,
-        false,
-    )?;
+    let mut chart = panel(area, "goodput (solid) and offered load (dashed) per load", timeline, 0.0..y_top, false)?;
     shade_windows(&mut chart, result, timeline, 0.0..y_top)?;
     mesh(&mut chart, "requests/s", 6, &|v| format_number(*v), false)?;
     for (index, (goodput, offered)) in series.iter().enumerate() {
@@ -609,10 +526,8 @@ fn latency_panel<DB: DrawingBackend>(
         // Log scale: values at or below the floor (including 0 ms) sit on the floor.
         let floor = min_positive / 1.5;
         let y_range = floor..max * 1.5;
-        let series: Vec<Vec<Option<f64>>> = series
-            .iter()
-            .map(|s| s.iter().map(|v| v.map(|v| v.max(floor))).collect())
-            .collect();
+        let series: Vec<Vec<Option<f64>>> =
+            series.iter().map(|s| s.iter().map(|v| v.map(|v| v.max(floor))).collect()).collect();
         let mut chart = panel(
             area,
             "p99 latency of successful requests per load (log scale)",
@@ -623,13 +538,7 @@ fn latency_panel<DB: DrawingBackend>(
         latency_lines(&mut chart, result, timeline, &series, y_range)
     } else {
         let y_top = nice_ceiling(max * 1.1).max(1.0);
-        let mut chart = panel(
-            area,
-            "p99 latency of successful requests per load",
-            timeline,
-            0.0..y_top,
-            false,
-        )?;
+        let mut chart = panel(area, "p99 latency of successful requests per load", timeline, 0.0..y_top, false)?;
         latency_lines(&mut chart, result, timeline, &series, 0.0..y_top)
     }
 }
@@ -648,20 +557,12 @@ where
     shade_windows(chart, result, timeline, y_range)?;
     mesh(chart, "p99 latency (ms)", 6, &|v| format_number(*v), false)?;
     for (index, values) in series.iter().enumerate() {
-        draw_gapped(
-            chart,
-            timeline,
-            values,
-            series_colour(index).stroke_width(2),
-        )?;
+        draw_gapped(chart, timeline, values, series_colour(index).stroke_width(2))?;
     }
     if result.loads.is_empty() {
         note(chart.plotting_area(), "no loads in this run")?;
     } else if series.iter().flatten().all(Option::is_none) {
-        note(
-            chart.plotting_area(),
-            "no request ended ok: no latency to show",
-        )?;
+        note(chart.plotting_area(), "no request ended ok: no latency to show")?;
     }
     Ok(())
 }
@@ -672,29 +573,13 @@ fn utilization_panel<DB: DrawingBackend>(
     result: &RunResult,
     timeline: &Timeline,
 ) -> DrawResult<(), DB> {
-    let mut chart = panel(
-        area,
-        "utilization per service (busy share of workers)",
-        timeline,
-        0.0..1.05,
-        false,
-    )?;
+    let mut chart = panel(area, "utilization per service (busy share of workers)", timeline, 0.0..1.05, false)?;
     shade_windows(&mut chart, result, timeline, 0.0..1.05)?;
-    mesh(
-        &mut chart,
-        "utilization",
-        5,
-        &|v| format!("{:.0}%", v * 100.0),
-        false,
-    )?;
+    mesh(&mut chart, "utilization", 5, &|v| format!("{:.0}%", v * 100.0), false)?;
     for (index, service) in result.services.iter().enumerate() {
         chart.draw_series(LineSeries::new(
             timeline.mid_s.iter().zip(&service.buckets).map(|(x, b)| {
-                let u = if b.utilization.is_finite() {
-                    b.utilization.clamp(0.0, 1.05)
-                } else {
-                    0.0
-                };
+                let u = if b.utilization.is_finite() { b.utilization.clamp(0.0, 1.05) } else { 0.0 };
                 (*x, u)
             }),
             series_colour(index).stroke_width(2),
@@ -716,20 +601,12 @@ fn failed_panel<DB: DrawingBackend>(
         .services
         .iter()
         .map(|s| {
-            (0..s.buckets.len().min(timeline.mid_s.len()))
-                .map(|i| timeline.rate(i, s.buckets[i].failed))
-                .collect()
+            (0..s.buckets.len().min(timeline.mid_s.len())).map(|i| timeline.rate(i, s.buckets[i].failed)).collect()
         })
         .collect();
     let y_max = series.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));
     let y_top = nice_ceiling(y_max * 1.1).max(1.0);
-    let mut chart = panel(
-        area,
-        "failed attempts per service",
-        timeline,
-        0.0..y_top,
-        false,
-    )?;
+    let mut chart = panel(area, "failed attempts per service", timeline, 0.0..y_top, false)?;
     shade_windows(&mut chart, result, timeline, 0.0..y_top)?;
     mesh(&mut chart, "failed/s", 5, &|v| format_number(*v), false)?;
     for (index, values) in series.iter().enumerate() {
@@ -763,39 +640,23 @@ fn breaker_panel<DB: DrawingBackend>(
     // carry the service names. Row 0 is at the bottom, so the first service in file
     // order takes the top row.
     let top_row = row_count - 1;
-    let mut chart = panel(
-        area,
-        "client circuit breakers open (shade = share open)",
-        timeline,
-        RowAxis::new(row_count),
-        true,
-    )?;
+    let mut chart =
+        panel(area, "client circuit breakers open (shade = share open)", timeline, RowAxis::new(row_count), true)?;
     shade_windows(&mut chart, result, timeline, 0.0..row_count as f64)?;
     let format_row = |v: &f64| {
         let r = v.floor().max(0.0) as usize;
-        names
-            .get(top_row.wrapping_sub(r))
-            .cloned()
-            .unwrap_or_default()
+        names.get(top_row.wrapping_sub(r)).cloned().unwrap_or_default()
     };
     mesh(&mut chart, "", row_count, &format_row, true)?;
     let mut cells = Vec::new();
     for (row, &s) in rows.iter().enumerate() {
         let y = (top_row - row) as f64;
         let colour = series_colour(s);
-        for (i, b) in result.services[s]
-            .buckets
-            .iter()
-            .enumerate()
-            .take(timeline.mid_s.len())
-        {
+        for (i, b) in result.services[s].buckets.iter().enumerate().take(timeline.mid_s.len()) {
             if b.breakers_open > 0.0 {
                 let (start, end) = timeline.span_s[i];
                 let alpha = 0.3 + 0.7 * b.breakers_open.clamp(0.0, 1.0);
-                cells.push(Rectangle::new(
-                    [(start, y + 0.06), (end, y + 0.94)],
-                    colour.mix(alpha).filled(),
-                ));
+                cells.push(Rectangle::new([(start, y + 0.06), (end, y + 0.94)], colour.mix(alpha).filled()));
             }
         }
     }
@@ -815,10 +676,7 @@ struct RowAxis {
 
 impl RowAxis {
     fn new(rows: usize) -> Self {
-        RowAxis {
-            rows,
-            linear: (0.0..rows as f64).into(),
-        }
+        RowAxis { rows, linear: (0.0..rows as f64).into() }
     }
 }
 
@@ -831,11 +689,7 @@ impl Ranged for RowAxis {
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            Vec::new()
-        } else {
-            (0..self.rows).map(|r| r as f64 + 0.5).collect()
-        }
+        if hint.weight().allow_light_points() { Vec::new() } else { (0..self.rows).map(|r| r as f64 + 0.5).collect() }
     }
 
     fn range(&self) -> Range<f64> {
@@ -844,10 +698,7 @@ impl Ranged for RowAxis {
 }
 
 /// A grey note in the middle of an empty panel.
-fn note<DB: DrawingBackend, CT: CoordTranslate>(
-    area: &DrawingArea<DB, CT>,
-    message: &str,
-) -> DrawResult<(), DB> {
+fn note<DB: DrawingBackend, CT: CoordTranslate>(area: &DrawingArea<DB, CT>, message: &str) -> DrawResult<(), DB> {
     let area = area.strip_coord_spec();
     let (w, h) = area.dim_in_pixel();
     area.draw_text(
@@ -900,11 +751,7 @@ fn draw_disturbance_labels<DB: DrawingBackend>(
         let room = (right_limit - x).max(0) as u32;
         let label = fit_text(root, &label, &style, room)?;
         let y = top as i32 + row as i32 * LABEL_ROW_H as i32 + LABEL_ROW_H as i32 / 2;
-        root.draw_text(
-            &label,
-            &style.pos(Pos::new(HPos::Left, VPos::Center)),
-            (x, y),
-        )?;
+        root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (x, y))?;
         let used = root.estimate_text_size(&label, &style)?.0 as i32;
         row_end[row] = x + used;
     }
@@ -931,51 +778,30 @@ fn draw_legend<DB: DrawingBackend>(
     let swatch_w = 26;
     let text_x = x0 + swatch_w + 8;
     let mut y = 18;
-    area.draw_text(
-        heading,
-        &text(CAPTION_SIZE).pos(Pos::new(HPos::Left, VPos::Center)),
-        (x0, y),
-    )?;
+    area.draw_text(heading, &text(CAPTION_SIZE).pos(Pos::new(HPos::Left, VPos::Center)), (x0, y))?;
     y += row_h + 2;
     let capacity = ((h as i32 - y) / row_h).max(0) as usize;
-    let shown = if entries.len() > capacity {
-        capacity.saturating_sub(1)
-    } else {
-        entries.len()
-    };
+    let shown = if entries.len() > capacity { capacity.saturating_sub(1) } else { entries.len() };
     let label_style = text(LEGEND_SIZE);
     for (swatch, label) in entries.iter().take(shown) {
         match swatch {
             Swatch::Line(colour, width) => {
-                area.draw(&PathElement::new(
-                    vec![(x0, y), (x0 + swatch_w, y)],
-                    colour.stroke_width(*width),
-                ))?;
+                area.draw(&PathElement::new(vec![(x0, y), (x0 + swatch_w, y)], colour.stroke_width(*width)))?;
             }
             Swatch::Dashed(colour) => {
                 for dash in 0..3 {
                     let x = x0 + dash * 10;
-                    area.draw(&PathElement::new(
-                        vec![(x, y), (x + 6, y)],
-                        colour.stroke_width(1),
-                    ))?;
+                    area.draw(&PathElement::new(vec![(x, y), (x + 6, y)], colour.stroke_width(1)))?;
                 }
             }
             Swatch::Block(colour) => {
-                area.draw(&Rectangle::new(
-                    [(x0, y - 7), (x0 + swatch_w, y + 7)],
-                    colour.filled(),
-                ))?;
+                area.draw(&Rectangle::new([(x0, y - 7), (x0 + swatch_w, y + 7)], colour.filled()))?;
             }
             Swatch::None => {}
         }
         let room = (w as i32 - text_x - 6).max(0) as u32;
         let label = fit_text(area, label, &label_style, room)?;
-        area.draw_text(
-            &label,
-            &label_style.pos(Pos::new(HPos::Left, VPos::Center)),
-            (text_x, y),
-        )?;
+        area.draw_text(&label, &label_style.pos(Pos::new(HPos::Left, VPos::Center)), (text_x, y))?;
         y += row_h;
     }
     if shown < entries.len() {
@@ -988,28 +814,15 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_load_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    result: &RunResult,
-) -> DrawResult<(), DB> {
-    let mut entries: Vec<(Swatch, String)> = result
-        .loads
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (Swatch::Line(series_colour(i), 2), l.name.clone()))
-        .collect();
+fn draw_load_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
+    let mut entries: Vec<(Swatch, String)> =
+        result.loads.iter().enumerate().map(|(i, l)| (Swatch::Line(series_colour(i), 2), l.name.clone())).collect();
     entries.push((Swatch::None, String::new()));
     entries.push((Swatch::Line(BLACK, 2), "goodput (ok/s)".to_string()));
     entries.push((Swatch::Dashed(BLACK), "offered (arrivals/s)".to_string()));
     entries.push((Swatch::None, String::new()));
-    entries.push((
-        Swatch::Block(FAULT_SHADE.mix(SHADE_ALPHA * 1.6)),
-        "fault".to_string(),
-    ));
-    entries.push((
-        Swatch::Block(SPIKE_SHADE.mix(SHADE_ALPHA * 1.6)),
-        "load spike".to_string(),
-    ));
+    entries.push((Swatch::Block(FAULT_SHADE.mix(SHADE_ALPHA * 1.6)), "fault".to_string()));
+    entries.push((Swatch::Block(SPIKE_SHADE.mix(SHADE_ALPHA * 1.6)), "load spike".to_string()));
     entries.push((
         Swatch::Block(WARMUP_SHADE.mix(WARMUP_ALPHA)),
         format!("warmup ({} s)", format_number(result.warmup_s)),
@@ -1017,16 +830,9 @@ fn draw_load_legend<DB: DrawingBackend>(
     draw_legend(area, "loads", &entries)
 }
 
-fn draw_service_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    result: &RunResult,
-) -> DrawResult<(), DB> {
-    let entries: Vec<(Swatch, String)> = result
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (Swatch::Line(series_colour(i), 2), s.name.clone()))
-        .collect();
+fn draw_service_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
+    let entries: Vec<(Swatch, String)> =
+        result.services.iter().enumerate().map(|(i, s)| (Swatch::Line(series_colour(i), 2), s.name.clone())).collect();
     draw_legend(area, "services", &entries)
 }
 
@@ -1072,11 +878,7 @@ fn format_number(v: f64) -> String {
     } else {
         format!("{v:.3}")
     };
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
 /// The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten)
@@ -1110,8 +912,7 @@ mod tests {
 
     impl Scratch {
         fn new(test: &str) -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("stormcast-chart-{}-{test}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("stormcast-chart-{}-{test}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             Scratch(dir)
@@ -1190,10 +991,7 @@ mod tests {
                         if (52..56).contains(&i) && l == 0 {
                             (0, None)
                         } else {
-                            (
-                                ok,
-                                Some((800.0 + 300.0 * ((i % 5) as f64)) * (1.0 + 0.6 * l as f64)),
-                            )
+                            (ok, Some((800.0 + 300.0 * ((i % 5) as f64)) * (1.0 + 0.6 * l as f64)))
                         }
                     } else if spike(i) && l == 1 {
                         (arrivals * 2 / 3, Some(120.0 + i as f64))
@@ -1225,11 +1023,8 @@ mod tests {
                         0.2 + 0.15 * (s % 4) as f64 + wobble
                     };
                     let failed = if hot { 150 + 40 * (s as u64 % 5) } else { 0 };
-                    let breakers_open = if fault(i) && i > 45 && s % 3 == 0 {
-                        0.25 + 0.25 * ((i % 4) as f64)
-                    } else {
-                        0.0
-                    };
+                    let breakers_open =
+                        if fault(i) && i > 45 && s % 3 == 0 { 0.25 + 0.25 * ((i % 4) as f64) } else { 0.0 };
                     ServiceBucket {
                         arrivals: 400,
                         ok: 400 - failed.min(400),
@@ -1308,15 +1103,8 @@ mod tests {
         let png_bytes = std::fs::read(&png).unwrap();
         assert_eq!(png_bytes[..8], PNG_SIGNATURE);
         let blank = blank_png_len(&scratch);
-        assert!(
-            png_bytes.len() as u64 > 4 * blank,
-            "chart PNG is {} bytes, a blank one {blank}",
-            png_bytes.len()
-        );
-        assert!(
-            png_bytes == std::fs::read(&png_again).unwrap(),
-            "PNG renders differ"
-        );
+        assert!(png_bytes.len() as u64 > 4 * blank, "chart PNG is {} bytes, a blank one {blank}", png_bytes.len());
+        assert!(png_bytes == std::fs::read(&png_again).unwrap(), "PNG renders differ");
 
         let svg = scratch.path("run.svg");
         let svg_again = scratch.path("run-again.svg");
@@ -1330,10 +1118,7 @@ mod tests {
         }
         assert!(texts.iter().any(|t| t.contains("checkout-cascade")));
         assert!(texts.iter().any(|t| t.contains("latency x20 on payment")));
-        assert!(
-            svg_text == std::fs::read_to_string(&svg_again).unwrap(),
-            "SVG renders differ"
-        );
+        assert!(svg_text == std::fs::read_to_string(&svg_again).unwrap(), "SVG renders differ");
     }
 
     #[test]
@@ -1353,20 +1138,14 @@ mod tests {
             "shipping-quotes",
             "notifications",
         ];
-        let mut result = synthetic(
-            &["shoppers", "browse", "mobile-app-background-sync"],
-            &services,
-        );
+        let mut result = synthetic(&["shoppers", "browse", "mobile-app-background-sync"], &services);
         // Every service's breakers open at some point: twelve rows in the breaker timeline.
         for (s, service) in result.services.iter_mut().enumerate() {
             for b in &mut service.buckets[50 + s..60 + 2 * s] {
                 b.breakers_open = 0.5;
             }
         }
-        assert_eq!(
-            figure_size(&result),
-            (WIDTH, BASE_HEIGHT + 8 * BREAKER_ROW_H)
-        );
+        assert_eq!(figure_size(&result), (WIDTH, BASE_HEIGHT + 8 * BREAKER_ROW_H));
         let png = scratch.path("many.png");
         run_chart_png(&result, &png).unwrap();
         assert!(std::fs::metadata(&png).unwrap().len() > blank_png_len(&scratch));
@@ -1393,10 +1172,7 @@ mod tests {
         // A bucket width of zero cannot be drawn.
         let mut bad = synthetic(&["only"], &["one"]);
         bad.bucket_s = 0.0;
-        assert!(matches!(
-            run_chart_png(&bad, &scratch.path("bad.png")),
-            Err(ChartError::InvalidResult(_))
-        ));
+        assert!(matches!(run_chart_png(&bad, &scratch.path("bad.png")), Err(ChartError::InvalidResult(_))));
     }
 
     #[test]
@@ -1406,11 +1182,7 @@ mod tests {
         let svg = scratch.path("log.svg");
         run_chart_svg(&result, &svg).unwrap();
         // Synthetic p99s range from 4 ms to 2 s: more than two decades.
-        assert!(
-            std::fs::read_to_string(&svg)
-                .unwrap()
-                .contains("(log scale)")
-        );
+        assert!(std::fs::read_to_string(&svg).unwrap().contains("(log scale)"));
     }
 
     #[test]

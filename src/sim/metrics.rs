@@ -184,7 +184,8 @@ impl Metrics {
             acc.queue_area_bucket = 0;
             acc.buckets.push(std::mem::take(&mut acc.bucket));
             // The next bucket's longest queue is at least the longest queue now.
-            acc.bucket.queue_max = instances[acc.instances.clone()].iter().map(|i| i.queue.len() as u64).max().unwrap_or(0);
+            acc.bucket.queue_max =
+                instances[acc.instances.clone()].iter().map(|i| i.queue.len() as u64).max().unwrap_or(0);
         }
         self.bucket_end = end + self.bucket;
     }

@@ -21,9 +21,7 @@ mod metrics;
 
 use crate::engine::{EventQueue, SimDuration, SimTime, StreamRng, stream};
 use crate::model::resilience::{BreakerState, CircuitBreaker, RetryBudgetState, TokenBucket, retry_delay};
-use crate::model::{
-    Arrival, Balancer, Dist, FaultKind, FaultTarget, LoadKind, Outcome, Policy, Scenario, Step,
-};
+use crate::model::{Arrival, Balancer, Dist, FaultKind, FaultTarget, LoadKind, Outcome, Policy, Scenario, Step};
 use crate::stats::RunResult;
 use metrics::Metrics;
 use rand::RngExt;
@@ -50,7 +48,9 @@ enum Event {
     /// A load's rate changes (profile boundary).
     RateChange(u32),
     /// A closed-loop user has finished thinking.
-    UserSend { load: u32 },
+    UserSend {
+        load: u32,
+    },
     /// An attempt reaches its instance.
     Deliver(JobKey),
     /// A job's own work is done.
@@ -58,9 +58,16 @@ enum Event {
     /// A job whose calls ended during a pause continues once the pause is over.
     Resume(JobKey),
     /// An attempt's answer reaches its caller.
-    Reply { call: CallKey, token: u32, outcome: Outcome },
+    Reply {
+        call: CallKey,
+        token: u32,
+        outcome: Outcome,
+    },
     /// Per-try timeout or deadline of the attempt numbered `token`.
-    Timeout { call: CallKey, token: u32 },
+    Timeout {
+        call: CallKey,
+        token: u32,
+    },
     /// A backoff is over: send the next attempt.
     Retry(CallKey),
     FaultStart(u32),
@@ -398,7 +405,6 @@ impl<'a> Simulator<'a> {
         self.queue.now()
     }
 
-
     fn run(&mut self) {
         for (l, load) in self.sc.loads.iter().enumerate() {
             match &load.kind {
@@ -436,15 +442,13 @@ impl<'a> Simulator<'a> {
     }
 
     fn finish(self) -> RunResult {
-        let in_flight_loads = self.calls.values().filter(|c| c.counted).fold(
-            vec![0u64; self.sc.loads.len()],
-            |mut acc, c| {
+        let in_flight_loads =
+            self.calls.values().filter(|c| c.counted).fold(vec![0u64; self.sc.loads.len()], |mut acc, c| {
                 if let Parent::Load { load, .. } = c.parent {
                     acc[load as usize] += 1;
                 }
                 acc
-            },
-        );
+            });
         self.m.into_result(self.sc, self.seed, self.queue.popped(), &in_flight_loads)
     }
 
@@ -914,7 +918,14 @@ impl<'a> Simulator<'a> {
             let step_index = j.step as usize - 1;
             for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
                 let site = self.endpoints[endpoint].steps[step_index][i as usize].clone();
-                self.start_call(Parent::Job(key), site.route, site.to_endpoint, site.policy, site.optional, caller_local);
+                self.start_call(
+                    Parent::Job(key),
+                    site.route,
+                    site.to_endpoint,
+                    site.policy,
+                    site.optional,
+                    caller_local,
+                );
             }
             let Some(j) = self.jobs.get_mut(key) else { return };
             j.dispatching = false;

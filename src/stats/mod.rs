@@ -5,6 +5,5 @@ pub mod recovery;
 pub mod summary;
 
 pub use summary::{
-    DisturbanceKind, DisturbanceWindow, LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket,
-    ServiceResult,
+    DisturbanceKind, DisturbanceWindow, LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket, ServiceResult,
 };

@@ -190,6 +190,10 @@ impl RunResult {
     }
 
     pub fn bucket_count(&self) -> usize {
-        self.loads.first().map(|l| l.buckets.len()).or_else(|| self.services.first().map(|s| s.buckets.len())).unwrap_or(0)
+        self.loads
+            .first()
+            .map(|l| l.buckets.len())
+            .or_else(|| self.services.first().map(|s| s.buckets.len()))
+            .unwrap_or(0)
     }
 }

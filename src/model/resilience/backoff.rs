@@ -73,11 +73,7 @@ pub fn nominal_delay(backoff: &Backoff, k: u32) -> SimDuration {
     match *backoff {
         Backoff::None => SimDuration::ZERO,
         Backoff::Constant { base } => base,
-        Backoff::Exponential {
-            base,
-            multiplier,
-            max,
-        } => {
+        Backoff::Exponential { base, multiplier, max } => {
             let steps = k.max(1) - 1;
             if base == SimDuration::ZERO || steps == 0 {
                 return base.min(max);
@@ -123,12 +119,7 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn retry(backoff: Backoff, jitter: Jitter) -> Retry {
-        Retry {
-            max_attempts: 4,
-            backoff,
-            jitter,
-            on: OutcomeSet::EMPTY,
-        }
+        Retry { max_attempts: 4, backoff, jitter, on: OutcomeSet::EMPTY }
     }
 
     fn envoy_like(jitter: Jitter) -> Retry {
@@ -157,9 +148,7 @@ mod tests {
             Jitter::None,
         );
         let mut rng = rng();
-        let waits: Vec<u64> = (1..r.max_attempts)
-            .map(|k| retry_delay(&r, k, SimDuration::ZERO, &mut rng).0)
-            .collect();
+        let waits: Vec<u64> = (1..r.max_attempts).map(|k| retry_delay(&r, k, SimDuration::ZERO, &mut rng).0).collect();
         assert_eq!(waits, [500 * MS, 750 * MS, 1125 * MS]);
     }
 
@@ -168,31 +157,14 @@ mod tests {
     #[test]
     fn exponential_caps_and_saturates() {
         let r = envoy_like(Jitter::None);
-        let waits: Vec<u64> = (1..=6)
-            .map(|k| nominal_delay(&r.backoff, k).0 / MS)
-            .collect();
+        let waits: Vec<u64> = (1..=6).map(|k| nominal_delay(&r.backoff, k).0 / MS).collect();
         assert_eq!(waits, [25, 50, 100, 200, 250, 250]);
-        assert_eq!(
-            nominal_delay(&r.backoff, u32::MAX),
-            SimDuration::from_millis(250)
-        );
-        assert_eq!(
-            nominal_delay(&r.backoff, 0),
-            SimDuration::from_millis(25),
-            "k = 0 acts as 1"
-        );
-        let uncapped = Backoff::Exponential {
-            base: SimDuration(1),
-            multiplier: 1e300,
-            max: SimDuration::MAX,
-        };
+        assert_eq!(nominal_delay(&r.backoff, u32::MAX), SimDuration::from_millis(250));
+        assert_eq!(nominal_delay(&r.backoff, 0), SimDuration::from_millis(25), "k = 0 acts as 1");
+        let uncapped = Backoff::Exponential { base: SimDuration(1), multiplier: 1e300, max: SimDuration::MAX };
         assert_eq!(nominal_delay(&uncapped, 3), SimDuration::MAX);
         assert_eq!(nominal_delay(&uncapped, u32::MAX), SimDuration::MAX);
-        let nan = Backoff::Exponential {
-            base: SimDuration(1),
-            multiplier: f64::NAN,
-            max: SimDuration(7),
-        };
+        let nan = Backoff::Exponential { base: SimDuration(1), multiplier: f64::NAN, max: SimDuration(7) };
         assert_eq!(nominal_delay(&nan, 2), SimDuration(7));
         let mut rng = rng();
         for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
@@ -206,27 +178,13 @@ mod tests {
     fn none_and_constant() {
         let mut rng = rng();
         let none = retry(Backoff::None, Jitter::None);
-        let constant = retry(
-            Backoff::Constant {
-                base: SimDuration::from_millis(80),
-            },
-            Jitter::None,
-        );
+        let constant = retry(Backoff::Constant { base: SimDuration::from_millis(80) }, Jitter::None);
         for k in 1..5 {
-            assert_eq!(
-                retry_delay(&none, k, SimDuration::ZERO, &mut rng),
-                SimDuration::ZERO
-            );
-            assert_eq!(
-                retry_delay(&constant, k, SimDuration::ZERO, &mut rng),
-                SimDuration::from_millis(80)
-            );
+            assert_eq!(retry_delay(&none, k, SimDuration::ZERO, &mut rng), SimDuration::ZERO);
+            assert_eq!(retry_delay(&constant, k, SimDuration::ZERO, &mut rng), SimDuration::from_millis(80));
         }
         let none_jittered = retry(Backoff::None, Jitter::Decorrelated);
-        assert_eq!(
-            retry_delay(&none_jittered, 3, SimDuration::ZERO, &mut rng),
-            SimDuration::ZERO
-        );
+        assert_eq!(retry_delay(&none_jittered, 3, SimDuration::ZERO, &mut rng), SimDuration::ZERO);
     }
 
     /// Draws `n` delays for retry `k` and returns (min, max, mean) in nanoseconds.
@@ -262,10 +220,7 @@ mod tests {
             let bound = bound_ms * MS;
             let (low, high, _) = sample(&r, k, SimDuration::ZERO, n);
             assert!(high <= bound, "retry {k}: {high} > {bound}");
-            assert!(
-                high > bound * 99 / 100,
-                "retry {k} never came near its bound"
-            );
+            assert!(high > bound * 99 / 100, "retry {k} never came near its bound");
             assert!(low < bound / 100, "retry {k} never came near 0");
         }
     }
@@ -275,20 +230,12 @@ mod tests {
     #[test]
     fn full_jitter_mean_is_half() {
         let d = SimDuration::from_secs(1).0;
-        let r = retry(
-            Backoff::Constant {
-                base: SimDuration(d),
-            },
-            Jitter::Full,
-        );
+        let r = retry(Backoff::Constant { base: SimDuration(d) }, Jitter::Full);
         let n = 20_000;
         let (_, high, mean) = sample(&r, 1, SimDuration::ZERO, n);
         assert!(high <= d);
         let expected = d as f64 / 2.0;
-        assert!(
-            (mean - expected).abs() < tolerance(d as f64, n),
-            "mean {mean} vs {expected}"
-        );
+        assert!((mean - expected).abs() < tolerance(d as f64, n), "mean {mean} vs {expected}");
     }
 
     /// Proves equal jitter is d/2 + uniform [0, d/2]: draws stay in [d/2, d] and their
@@ -296,20 +243,12 @@ mod tests {
     #[test]
     fn equal_jitter_mean_is_three_quarters() {
         let d = SimDuration::from_secs(1).0;
-        let r = retry(
-            Backoff::Constant {
-                base: SimDuration(d),
-            },
-            Jitter::Equal,
-        );
+        let r = retry(Backoff::Constant { base: SimDuration(d) }, Jitter::Equal);
         let n = 20_000;
         let (low, high, mean) = sample(&r, 1, SimDuration::ZERO, n);
         assert!(low >= d / 2 && high <= d);
         let expected = 0.75 * d as f64;
-        assert!(
-            (mean - expected).abs() < tolerance(d as f64 / 2.0, n),
-            "mean {mean} vs {expected}"
-        );
+        assert!((mean - expected).abs() < tolerance(d as f64 / 2.0, n), "mean {mean} vs {expected}");
     }
 
     /// Proves decorrelated jitter: the first retry ignores `prev` and draws from
@@ -318,21 +257,14 @@ mod tests {
     fn decorrelated_jitter_follows_prev() {
         let base = 100 * MS;
         let r = retry(
-            Backoff::Exponential {
-                base: SimDuration(base),
-                multiplier: 2.0,
-                max: SimDuration(1_000 * MS),
-            },
+            Backoff::Exponential { base: SimDuration(base), multiplier: 2.0, max: SimDuration(1_000 * MS) },
             Jitter::Decorrelated,
         );
         let n = 20_000;
         let (low, high, mean) = sample(&r, 1, SimDuration(999_999 * MS), n);
         assert!(low >= base && high <= 3 * base);
         let expected = 2.0 * base as f64;
-        assert!(
-            (mean - expected).abs() < tolerance(2.0 * base as f64, n),
-            "mean {mean} vs {expected}"
-        );
+        assert!((mean - expected).abs() < tolerance(2.0 * base as f64, n), "mean {mean} vs {expected}");
 
         let (low, high, _) = sample(&r, 2, SimDuration(200 * MS), n);
         assert!(low >= base && high <= 600 * MS && high > 590 * MS);
@@ -355,9 +287,7 @@ mod tests {
         let r = envoy_like(Jitter::Full);
         let draw = || {
             let mut rng = rng();
-            (1..8)
-                .map(|k| retry_delay(&r, k, SimDuration::ZERO, &mut rng))
-                .collect::<Vec<_>>()
+            (1..8).map(|k| retry_delay(&r, k, SimDuration::ZERO, &mut rng)).collect::<Vec<_>>()
         };
         assert_eq!(draw(), draw());
     }
@@ -365,26 +295,15 @@ mod tests {
     fn any_backoff() -> impl Strategy<Value = Backoff> {
         prop_oneof![
             Just(Backoff::None),
-            (0u64..10_000_000_000).prop_map(|b| Backoff::Constant {
-                base: SimDuration(b)
-            }),
+            (0u64..10_000_000_000).prop_map(|b| Backoff::Constant { base: SimDuration(b) }),
             (0u64..10_000_000_000, 0.5f64..10.0, 0u64..u64::MAX).prop_map(|(b, multiplier, m)| {
-                Backoff::Exponential {
-                    base: SimDuration(b),
-                    multiplier,
-                    max: SimDuration(m),
-                }
+                Backoff::Exponential { base: SimDuration(b), multiplier, max: SimDuration(m) }
             }),
         ]
     }
 
     fn any_jitter() -> impl Strategy<Value = Jitter> {
-        prop_oneof![
-            Just(Jitter::None),
-            Just(Jitter::Full),
-            Just(Jitter::Equal),
-            Just(Jitter::Decorrelated)
-        ]
+        prop_oneof![Just(Jitter::None), Just(Jitter::Full), Just(Jitter::Equal), Just(Jitter::Decorrelated)]
     }
 
     proptest! {

@@ -103,11 +103,7 @@ struct CountWindow {
 
 impl CountWindow {
     fn new(size: u32) -> CountWindow {
-        CountWindow {
-            slots: vec![0; clamp_size(size)].into_boxed_slice(),
-            next: 0,
-            totals: BreakerMetrics::default(),
-        }
+        CountWindow { slots: vec![0; clamp_size(size)].into_boxed_slice(), next: 0, totals: BreakerMetrics::default() }
     }
 
     /// Empties the window, reallocating only if the configured size changed.
@@ -259,15 +255,9 @@ enum Verdict {
 fn judge(totals: BreakerMetrics, minimum_calls: u64, cfg: &CircuitBreakerConfig) -> Verdict {
     if totals.calls == 0 || totals.calls < minimum_calls {
         Verdict::BelowMinimumCalls
-    } else if rate_reached(
-        totals.failed,
-        totals.calls,
-        fraction_to_ppm(cfg.failure_rate),
-    ) || rate_reached(
-        totals.slow,
-        totals.calls,
-        fraction_to_ppm(cfg.slow_call_rate),
-    ) {
+    } else if rate_reached(totals.failed, totals.calls, fraction_to_ppm(cfg.failure_rate))
+        || rate_reached(totals.slow, totals.calls, fraction_to_ppm(cfg.slow_call_rate))
+    {
         Verdict::ThresholdsReached
     } else {
         Verdict::BelowThresholds
@@ -277,11 +267,7 @@ fn judge(totals: BreakerMetrics, minimum_calls: u64, cfg: &CircuitBreakerConfig)
 /// SUCCESS / SLOW_SUCCESS / ERROR / SLOW_ERROR as two bits: slow means strictly longer
 /// than `slow_call_duration` (`slowCallDurationThreshold`, section 4.1).
 fn classify(cfg: &CircuitBreakerConfig, failure: bool, duration: SimDuration) -> u8 {
-    let slow = if duration > cfg.slow_call_duration {
-        SLOW
-    } else {
-        0
-    };
+    let slow = if duration > cfg.slow_call_duration { SLOW } else { 0 };
     let failed = if failure { FAILED } else { 0 };
     slow | failed
 }
@@ -371,9 +357,7 @@ impl CircuitBreaker {
             }
             BreakerState::HalfOpen => {
                 self.half_open.record(outcome);
-                let minimum_calls = u64::from(cfg.min_calls)
-                    .max(1)
-                    .min(self.half_open.capacity());
+                let minimum_calls = u64::from(cfg.min_calls).max(1).min(self.half_open.capacity());
                 match judge(self.half_open.totals, minimum_calls, cfg) {
                     Verdict::ThresholdsReached => Some(self.open(now)),
                     Verdict::BelowThresholds => Some(self.close(cfg, now)),
@@ -401,9 +385,7 @@ impl CircuitBreaker {
     /// of the state it opened from). A time window is shown as of its last recorded call.
     pub fn metrics(&self) -> BreakerMetrics {
         match (self.state, self.open_from) {
-            (BreakerState::HalfOpen, _) | (BreakerState::Open, BreakerState::HalfOpen) => {
-                self.half_open.totals
-            }
+            (BreakerState::HalfOpen, _) | (BreakerState::Open, BreakerState::HalfOpen) => self.half_open.totals,
             _ => self.closed.totals(),
         }
     }
@@ -435,20 +417,14 @@ impl CircuitBreaker {
         self.open_from = from;
         self.opened_at = now;
         self.opens += 1;
-        Transition {
-            from,
-            to: BreakerState::Open,
-        }
+        Transition { from, to: BreakerState::Open }
     }
 
     fn close(&mut self, cfg: &CircuitBreakerConfig, now: SimTime) -> Transition {
         let from = self.state;
         self.state = BreakerState::Closed;
         self.closed.reset(cfg, now);
-        Transition {
-            from,
-            to: BreakerState::Closed,
-        }
+        Transition { from, to: BreakerState::Closed }
     }
 }
 
@@ -505,24 +481,11 @@ mod tests {
                 assert_eq!(transition, None, "below the minimum after call {}", i + 1);
                 assert_eq!(cb.state(), BreakerState::Closed);
             } else {
-                assert_eq!(
-                    transition,
-                    Some(Transition {
-                        from: BreakerState::Closed,
-                        to: BreakerState::Open
-                    })
-                );
+                assert_eq!(transition, Some(Transition { from: BreakerState::Closed, to: BreakerState::Open }));
             }
         }
         assert_eq!(cb.opens(), 1);
-        assert_eq!(
-            cb.metrics(),
-            BreakerMetrics {
-                calls: 5,
-                failed: 3,
-                slow: 0
-            }
-        );
+        assert_eq!(cb.metrics(), BreakerMetrics { calls: 5, failed: 3, slow: 0 });
 
         // Refused until strictly after opened_at + open_for, and not recorded.
         let opened_at = at_ms(5);
@@ -554,13 +517,7 @@ mod tests {
             if i < 4 {
                 assert_eq!(transition, None);
             } else {
-                assert_eq!(
-                    transition,
-                    Some(Transition {
-                        from: BreakerState::HalfOpen,
-                        to: BreakerState::Closed
-                    })
-                );
+                assert_eq!(transition, Some(Transition { from: BreakerState::HalfOpen, to: BreakerState::Closed }));
             }
         }
         // A fresh CLOSED window.
@@ -578,34 +535,16 @@ mod tests {
         let mut cb = opened(&cfg, 10);
         let probe_start = at_ms(10) + cfg.open_for + SimDuration(1);
         for i in 0..10u64 {
-            assert!(
-                cb.try_acquire(&cfg, probe_start + SimDuration(i)),
-                "probe {}",
-                i + 1
-            );
+            assert!(cb.try_acquire(&cfg, probe_start + SimDuration(i)), "probe {}", i + 1);
         }
-        assert!(
-            !cb.try_acquire(&cfg, probe_start + SimDuration(10)),
-            "an 11th probe is refused"
-        );
+        assert!(!cb.try_acquire(&cfg, probe_start + SimDuration(10)), "an 11th probe is refused");
         for i in 0..10u64 {
-            let transition = cb.record(
-                &cfg,
-                probe_start + SimDuration::from_millis(i),
-                false,
-                QUICK,
-            );
+            let transition = cb.record(&cfg, probe_start + SimDuration::from_millis(i), false, QUICK);
             if i < 9 {
                 assert_eq!(transition, None, "result {} is below the minimum", i + 1);
                 assert_eq!(cb.state(), BreakerState::HalfOpen);
             } else {
-                assert_eq!(
-                    transition,
-                    Some(Transition {
-                        from: BreakerState::HalfOpen,
-                        to: BreakerState::Closed
-                    })
-                );
+                assert_eq!(transition, Some(Transition { from: BreakerState::HalfOpen, to: BreakerState::Closed }));
             }
         }
     }
@@ -629,23 +568,10 @@ mod tests {
             if i < 3 {
                 assert_eq!(transition, None);
             } else {
-                assert_eq!(
-                    transition,
-                    Some(Transition {
-                        from: BreakerState::Closed,
-                        to: BreakerState::Open
-                    })
-                );
+                assert_eq!(transition, Some(Transition { from: BreakerState::Closed, to: BreakerState::Open }));
             }
         }
-        assert_eq!(
-            cb.metrics(),
-            BreakerMetrics {
-                calls: 4,
-                failed: 0,
-                slow: 2
-            }
-        );
+        assert_eq!(cb.metrics(), BreakerMetrics { calls: 4, failed: 0, slow: 2 });
     }
 
     /// Proves a failed probe in HALF_OPEN re-opens the breaker, counts a second open and
@@ -661,10 +587,7 @@ mod tests {
         let reopened_at = probe + SimDuration::from_millis(1);
         assert_eq!(
             cb.record(&cfg, reopened_at, true, QUICK),
-            Some(Transition {
-                from: BreakerState::HalfOpen,
-                to: BreakerState::Open
-            })
+            Some(Transition { from: BreakerState::HalfOpen, to: BreakerState::Open })
         );
         assert_eq!(cb.opens(), 2);
         assert!(!cb.try_acquire(&cfg, reopened_at + cfg.open_for));
@@ -681,22 +604,12 @@ mod tests {
             assert!(cb.try_acquire(&cfg, at_ms(i)));
         }
         cb.record(&cfg, at_ms(5), true, QUICK);
-        assert_eq!(
-            cb.record(&cfg, at_ms(6), true, QUICK).map(|t| t.to),
-            Some(BreakerState::Open)
-        );
+        assert_eq!(cb.record(&cfg, at_ms(6), true, QUICK).map(|t| t.to), Some(BreakerState::Open));
         // Two late results of calls admitted while CLOSED.
         assert_eq!(cb.record(&cfg, at_ms(7), false, QUICK), None);
         assert_eq!(cb.record(&cfg, at_ms(8), false, QUICK), None);
         assert_eq!(cb.state(), BreakerState::Open);
-        assert_eq!(
-            cb.metrics(),
-            BreakerMetrics {
-                calls: 4,
-                failed: 2,
-                slow: 0
-            }
-        );
+        assert_eq!(cb.metrics(), BreakerMetrics { calls: 4, failed: 2, slow: 0 });
     }
 
     /// Proves a late result of a call admitted while CLOSED, arriving in HALF_OPEN, is
@@ -716,10 +629,7 @@ mod tests {
         // The third CLOSED-era call answers late, then the probe.
         assert_eq!(cb.record(&cfg, probe, false, QUICK), None);
         assert_eq!(cb.metrics().calls, 1);
-        assert_eq!(
-            cb.record(&cfg, probe, false, QUICK).map(|t| t.to),
-            Some(BreakerState::Closed)
-        );
+        assert_eq!(cb.record(&cfg, probe, false, QUICK).map(|t| t.to), Some(BreakerState::Closed));
     }
 
     /// Proves the time window keeps the calls of the last `n` whole seconds: calls in
@@ -730,10 +640,7 @@ mod tests {
         let mut cb = CircuitBreaker::new(&cfg);
         assert_eq!(cb.record(&cfg, at_ms(100), true, QUICK), None);
         assert_eq!(cb.record(&cfg, at_ms(200), true, QUICK), None);
-        assert_eq!(
-            cb.record(&cfg, at_ms(1_999), true, QUICK).map(|t| t.to),
-            Some(BreakerState::Open)
-        );
+        assert_eq!(cb.record(&cfg, at_ms(1_999), true, QUICK).map(|t| t.to), Some(BreakerState::Open));
     }
 
     /// Proves calls older than `n` seconds drop out: at second 2, second 0 has left a
@@ -745,14 +652,7 @@ mod tests {
         cb.record(&cfg, at_ms(100), true, QUICK);
         cb.record(&cfg, at_ms(200), true, QUICK);
         assert_eq!(cb.record(&cfg, at_ms(2_000), true, QUICK), None);
-        assert_eq!(
-            cb.metrics(),
-            BreakerMetrics {
-                calls: 1,
-                failed: 1,
-                slow: 0
-            }
-        );
+        assert_eq!(cb.metrics(), BreakerMetrics { calls: 1, failed: 1, slow: 0 });
         // A long silence empties the whole ring in at most one turn.
         assert_eq!(cb.record(&cfg, at_ms(3_600_000), false, QUICK), None);
         assert_eq!(cb.metrics().calls, 1);
@@ -765,20 +665,14 @@ mod tests {
         let count_cfg = config(BreakerWindow::Count(2), 5, 10);
         let mut cb = CircuitBreaker::new(&count_cfg);
         cb.record(&count_cfg, at_ms(1), true, QUICK);
-        assert_eq!(
-            cb.record(&count_cfg, at_ms(2), true, QUICK).map(|t| t.to),
-            Some(BreakerState::Open)
-        );
+        assert_eq!(cb.record(&count_cfg, at_ms(2), true, QUICK).map(|t| t.to), Some(BreakerState::Open));
 
         let time_cfg = config(BreakerWindow::Time(1), 5, 10);
         let mut cb = CircuitBreaker::new(&time_cfg);
         for i in 1..=4 {
             assert_eq!(cb.record(&time_cfg, at_ms(i), true, QUICK), None);
         }
-        assert_eq!(
-            cb.record(&time_cfg, at_ms(5), true, QUICK).map(|t| t.to),
-            Some(BreakerState::Open)
-        );
+        assert_eq!(cb.record(&time_cfg, at_ms(5), true, QUICK).map(|t| t.to), Some(BreakerState::Open));
     }
 
     /// Proves the count ring evicts the oldest outcome: with a window of 4 and threshold
@@ -786,45 +680,24 @@ mod tests {
     /// where counting all five calls would give 3/5 = 60 % and open.
     #[test]
     fn count_window_evicts_the_oldest() {
-        let cfg = CircuitBreakerConfig {
-            failure_rate: 0.6,
-            ..config(BreakerWindow::Count(4), 4, 10)
-        };
+        let cfg = CircuitBreakerConfig { failure_rate: 0.6, ..config(BreakerWindow::Count(4), 4, 10) };
         let mut cb = CircuitBreaker::new(&cfg);
         for (i, failure) in [true, true, false, false, true].into_iter().enumerate() {
-            assert_eq!(
-                cb.record(&cfg, at_ms(i as u64), failure, QUICK),
-                None,
-                "call {}",
-                i + 1
-            );
+            assert_eq!(cb.record(&cfg, at_ms(i as u64), failure, QUICK), None, "call {}", i + 1);
         }
-        assert_eq!(
-            cb.metrics(),
-            BreakerMetrics {
-                calls: 4,
-                failed: 2,
-                slow: 0
-            }
-        );
+        assert_eq!(cb.metrics(), BreakerMetrics { calls: 4, failed: 2, slow: 0 });
     }
 
     /// Proves a rate exactly at a decimal threshold opens (7/100 with 0.07), which the
     /// naive `f64` test `failed >= rate * calls` gets wrong (0.07 * 100 = 7.000000000000001).
     #[test]
     fn decimal_threshold_is_exact() {
-        let cfg = CircuitBreakerConfig {
-            failure_rate: 0.07,
-            ..config(BreakerWindow::Count(100), 100, 10)
-        };
+        let cfg = CircuitBreakerConfig { failure_rate: 0.07, ..config(BreakerWindow::Count(100), 100, 10) };
         let mut cb = CircuitBreaker::new(&cfg);
         for i in 0..99u64 {
             assert_eq!(cb.record(&cfg, at_ms(i), i < 7, QUICK), None);
         }
-        assert_eq!(
-            cb.record(&cfg, at_ms(99), false, QUICK).map(|t| t.to),
-            Some(BreakerState::Open)
-        );
+        assert_eq!(cb.record(&cfg, at_ms(99), false, QUICK).map(|t| t.to), Some(BreakerState::Open));
     }
 
     /// Proves degenerate configs (zero sizes, zero minimum, zero rates) are clamped, not
@@ -840,16 +713,10 @@ mod tests {
             };
             let mut cb = CircuitBreaker::new(&cfg);
             assert!(cb.try_acquire(&cfg, at_ms(1)));
-            assert_eq!(
-                cb.record(&cfg, at_ms(1), true, QUICK).map(|t| t.to),
-                Some(BreakerState::Open)
-            );
+            assert_eq!(cb.record(&cfg, at_ms(1), true, QUICK).map(|t| t.to), Some(BreakerState::Open));
             assert!(cb.try_acquire(&cfg, at_ms(2)));
             assert!(!cb.try_acquire(&cfg, at_ms(2)), "one half-open permit");
-            assert_eq!(
-                cb.record(&cfg, at_ms(2), true, QUICK).map(|t| t.to),
-                Some(BreakerState::Open)
-            );
+            assert_eq!(cb.record(&cfg, at_ms(2), true, QUICK).map(|t| t.to), Some(BreakerState::Open));
         }
     }
 
@@ -864,51 +731,25 @@ mod tests {
             0u64..1_500,
             prop_oneof![
                 Just(Op::Acquire),
-                (any::<bool>(), 0u64..300).prop_map(|(failure, duration_ms)| Op::Record {
-                    failure,
-                    duration_ms
-                }),
+                (any::<bool>(), 0u64..300).prop_map(|(failure, duration_ms)| Op::Record { failure, duration_ms }),
             ],
         )
     }
 
     fn any_config() -> impl Strategy<Value = CircuitBreakerConfig> {
-        (
-            any::<bool>(),
-            0u32..12,
-            0u32..15,
-            1u32..=10,
-            1u32..=10,
-            0u64..200,
-            0u64..3_000,
-            0u32..6,
-        )
-            .prop_map(
-                |(
-                    count,
-                    size,
+        (any::<bool>(), 0u32..12, 0u32..15, 1u32..=10, 1u32..=10, 0u64..200, 0u64..3_000, 0u32..6).prop_map(
+            |(count, size, min_calls, failure_tenths, slow_tenths, slow_ms, open_ms, half_open_calls)| {
+                CircuitBreakerConfig {
+                    window: if count { BreakerWindow::Count(size) } else { BreakerWindow::Time(size) },
                     min_calls,
-                    failure_tenths,
-                    slow_tenths,
-                    slow_ms,
-                    open_ms,
+                    failure_rate: f64::from(failure_tenths) / 10.0,
+                    slow_call_rate: f64::from(slow_tenths) / 10.0,
+                    slow_call_duration: SimDuration::from_millis(slow_ms),
+                    open_for: SimDuration::from_millis(open_ms),
                     half_open_calls,
-                )| {
-                    CircuitBreakerConfig {
-                        window: if count {
-                            BreakerWindow::Count(size)
-                        } else {
-                            BreakerWindow::Time(size)
-                        },
-                        min_calls,
-                        failure_rate: f64::from(failure_tenths) / 10.0,
-                        slow_call_rate: f64::from(slow_tenths) / 10.0,
-                        slow_call_duration: SimDuration::from_millis(slow_ms),
-                        open_for: SimDuration::from_millis(open_ms),
-                        half_open_calls,
-                    }
-                },
-            )
+                }
+            },
+        )
     }
 
     proptest! {

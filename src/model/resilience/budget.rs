@@ -39,10 +39,7 @@ impl RetryBudgetState {
     /// A fresh state: nothing in flight, token buckets full (the token bucket "starts
     /// full", `scenario-format.md` section 4; gRFC A6 `token_count` starts at `maxTokens`).
     pub fn new(cfg: &RetryBudget) -> RetryBudgetState {
-        RetryBudgetState {
-            tokens_milli: Self::max_tokens_milli(cfg),
-            ..RetryBudgetState::default()
-        }
+        RetryBudgetState { tokens_milli: Self::max_tokens_milli(cfg), ..RetryBudgetState::default() }
     }
 
     /// An attempt (first try or retry) starts. A retry's attempt must have been admitted
@@ -52,10 +49,7 @@ impl RetryBudgetState {
     /// `cfg` is unused today (every kind tracks the counters), and is taken so that the
     /// simulator calls every hook the same way.
     pub fn on_attempt_start(&mut self, _cfg: &RetryBudget, is_retry: bool) {
-        debug_assert!(
-            !is_retry || self.retries_in_flight > 0,
-            "a retry attempt started without being admitted"
-        );
+        debug_assert!(!is_retry || self.retries_in_flight > 0, "a retry attempt started without being admitted");
         self.requests_in_flight += 1;
     }
 
@@ -64,16 +58,10 @@ impl RetryBudgetState {
     /// decrements `retries()` in `resetRetry()`, called by the next `shouldRetry` (when
     /// the retry's response is judged) or when the request is destroyed.
     pub fn on_attempt_end(&mut self, _cfg: &RetryBudget, is_retry: bool) {
-        debug_assert!(
-            self.requests_in_flight > 0,
-            "an attempt ended that never started"
-        );
+        debug_assert!(self.requests_in_flight > 0, "an attempt ended that never started");
         self.requests_in_flight = self.requests_in_flight.saturating_sub(1);
         if is_retry {
-            debug_assert!(
-                self.retries_in_flight > 0,
-                "a retry ended that was never admitted"
-            );
+            debug_assert!(self.retries_in_flight > 0, "a retry ended that was never admitted");
             self.retries_in_flight = self.retries_in_flight.saturating_sub(1);
         }
     }
@@ -82,10 +70,7 @@ impl RetryBudgetState {
     /// refused by the breaker or the bulkhead): it stops counting as in flight, as
     /// Envoy's `~RetryStateImpl` releases a retry still waiting in backoff.
     pub fn on_retry_abandoned(&mut self, _cfg: &RetryBudget) {
-        debug_assert!(
-            self.retries_in_flight > 0,
-            "a retry abandoned that was never admitted"
-        );
+        debug_assert!(self.retries_in_flight > 0, "a retry abandoned that was never admitted");
         self.retries_in_flight = self.retries_in_flight.saturating_sub(1);
     }
 
@@ -105,10 +90,7 @@ impl RetryBudgetState {
         if let RetryBudget::GrpcThrottling { token_ratio, .. } = cfg {
             if ok {
                 let cap = Self::max_tokens_milli(cfg);
-                self.tokens_milli = self
-                    .tokens_milli
-                    .saturating_add(to_milli(*token_ratio))
-                    .min(cap);
+                self.tokens_milli = self.tokens_milli.saturating_add(to_milli(*token_ratio)).min(cap);
             } else {
                 self.tokens_milli = self.tokens_milli.saturating_sub(MILLI_ONE);
             }
@@ -143,9 +125,7 @@ impl RetryBudgetState {
             }
             // grpc-java's `Throttle`: `threshold = maxTokens / 2` in integer milli-tokens;
             // for integer token counts `> floor(max / 2)` equals `> max / 2` exactly.
-            RetryBudget::GrpcThrottling { .. } => {
-                self.tokens_milli > Self::max_tokens_milli(cfg) / 2
-            }
+            RetryBudget::GrpcThrottling { .. } => self.tokens_milli > Self::max_tokens_milli(cfg) / 2,
         };
         if admitted {
             self.retries_in_flight += 1;
@@ -164,12 +144,9 @@ impl RetryBudgetState {
     /// prefer the exact value the user wrote.
     pub fn retry_concurrency_limit(&self, cfg: &RetryBudget) -> Option<u64> {
         match cfg {
-            RetryBudget::Concurrency {
-                ratio,
-                min_concurrency,
-            } => {
-                let scaled = u128::from(ratio_to_ppm(*ratio)) * u128::from(self.requests_in_flight)
-                    / u128::from(PPM_ONE);
+            RetryBudget::Concurrency { ratio, min_concurrency } => {
+                let scaled =
+                    u128::from(ratio_to_ppm(*ratio)) * u128::from(self.requests_in_flight) / u128::from(PPM_ONE);
                 let by_ratio = u64::try_from(scaled).unwrap_or(u64::MAX);
                 Some(by_ratio.max(u64::from(*min_concurrency)))
             }
@@ -212,10 +189,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ENVOY_DEFAULT: RetryBudget = RetryBudget::Concurrency {
-        ratio: 0.2,
-        min_concurrency: 3,
-    };
+    const ENVOY_DEFAULT: RetryBudget = RetryBudget::Concurrency { ratio: 0.2, min_concurrency: 3 };
 
     /// Reference section 5, example 6 (first half): 40 active + 10 pending requests with a
     /// 20 % budget allow max(3, 0.2 x 50) = 10 concurrent retries; the 11th is not
@@ -257,10 +231,7 @@ mod tests {
     /// when the attempt ends or when it is abandoned, as Envoy's `resetRetry` does.
     #[test]
     fn retry_slot_is_held_until_its_attempt_ends() {
-        let cfg = RetryBudget::Concurrency {
-            ratio: 0.0,
-            min_concurrency: 1,
-        };
+        let cfg = RetryBudget::Concurrency { ratio: 0.0, min_concurrency: 1 };
         let mut budget = RetryBudgetState::new(&cfg);
         budget.on_attempt_start(&cfg, false);
         budget.on_attempt_end(&cfg, false);
@@ -281,10 +252,7 @@ mod tests {
     /// Proves the ratio is applied exactly: 29 % of 100 requests allows 29 retries.
     #[test]
     fn concurrency_ratio_is_exact() {
-        let cfg = RetryBudget::Concurrency {
-            ratio: 0.29,
-            min_concurrency: 0,
-        };
+        let cfg = RetryBudget::Concurrency { ratio: 0.29, min_concurrency: 0 };
         let mut budget = RetryBudgetState::new(&cfg);
         for _ in 0..100 {
             budget.on_attempt_start(&cfg, false);
@@ -298,10 +266,7 @@ mod tests {
     /// and retries resume.
     #[test]
     fn example_10_grpc_throttling() {
-        let cfg = RetryBudget::GrpcThrottling {
-            max_tokens: 10.0,
-            token_ratio: 0.1,
-        };
+        let cfg = RetryBudget::GrpcThrottling { max_tokens: 10.0, token_ratio: 0.1 };
         let mut budget = RetryBudgetState::new(&cfg);
         assert_eq!(budget.tokens_milli(), 10_000);
         for _ in 0..6 {
@@ -323,10 +288,7 @@ mod tests {
     /// Proves gRPC tokens stay within [0, max_tokens] at both ends.
     #[test]
     fn grpc_tokens_are_clamped() {
-        let cfg = RetryBudget::GrpcThrottling {
-            max_tokens: 2.0,
-            token_ratio: 0.5,
-        };
+        let cfg = RetryBudget::GrpcThrottling { max_tokens: 2.0, token_ratio: 0.5 };
         let mut budget = RetryBudgetState::new(&cfg);
         budget.on_attempt_outcome(&cfg, true);
         assert_eq!(budget.tokens_milli(), 2_000);
@@ -341,10 +303,7 @@ mod tests {
     /// one token (an `f64` sum would give 0.9999999999999999 and refuse).
     #[test]
     fn token_bucket_deposits_and_spends_whole_tokens() {
-        let cfg = RetryBudget::TokenBucket {
-            ratio: 0.1,
-            capacity: 2.0,
-        };
+        let cfg = RetryBudget::TokenBucket { ratio: 0.1, capacity: 2.0 };
         let mut budget = RetryBudgetState::new(&cfg);
         assert!(budget.try_admit_retry(&cfg));
         assert!(budget.try_admit_retry(&cfg));
@@ -365,17 +324,11 @@ mod tests {
     /// Hooks that do not concern a kind leave its tokens alone.
     #[test]
     fn kinds_ignore_other_kinds_hooks() {
-        let bucket = RetryBudget::TokenBucket {
-            ratio: 1.0,
-            capacity: 1.0,
-        };
+        let bucket = RetryBudget::TokenBucket { ratio: 1.0, capacity: 1.0 };
         let mut budget = RetryBudgetState::new(&bucket);
         budget.on_attempt_outcome(&bucket, false);
         assert_eq!(budget.tokens_milli(), 1_000);
-        let grpc = RetryBudget::GrpcThrottling {
-            max_tokens: 4.0,
-            token_ratio: 1.0,
-        };
+        let grpc = RetryBudget::GrpcThrottling { max_tokens: 4.0, token_ratio: 1.0 };
         let mut budget = RetryBudgetState::new(&grpc);
         budget.on_attempt_outcome(&grpc, false);
         budget.on_first_try(&grpc);

@@ -38,19 +38,14 @@ pub fn ratio_to_ppm(ratio: f64) -> u64 {
 /// A non-negative amount as thousandths, rounded to nearest (gRPC implementations keep
 /// three decimals of `maxTokens` and `tokenRatio`). NaN and negative values give 0.
 pub fn to_milli(value: f64) -> u64 {
-    if value.is_nan() || value <= 0.0 {
-        0
-    } else {
-        (value * MILLI_ONE as f64).round() as u64
-    }
+    if value.is_nan() || value <= 0.0 { 0 } else { (value * MILLI_ONE as f64).round() as u64 }
 }
 
 /// `numerator / denominator >= ppm / 1e6`, computed exactly in integers.
 ///
 /// An empty denominator never reaches a threshold.
 pub fn rate_reached(numerator: u64, denominator: u64, ppm: u64) -> bool {
-    denominator > 0
-        && u128::from(numerator) * u128::from(PPM_ONE) >= u128::from(ppm) * u128::from(denominator)
+    denominator > 0 && u128::from(numerator) * u128::from(PPM_ONE) >= u128::from(ppm) * u128::from(denominator)
 }
 
 #[cfg(test)]

@@ -39,12 +39,7 @@ impl TokenBucket {
     /// size below one token never admits anything; validation refuses such configs).
     pub fn new(rate_per_s: f64, burst: f64) -> TokenBucket {
         let capacity = u128::from(ratio_to_ppm(burst)) * u128::from(NANOS_PER_SEC);
-        TokenBucket {
-            rate_micro_per_s: ratio_to_ppm(rate_per_s),
-            capacity,
-            level: capacity,
-            updated_at: SimTime::ZERO,
-        }
+        TokenBucket { rate_micro_per_s: ratio_to_ppm(rate_per_s), capacity, level: capacity, updated_at: SimTime::ZERO }
     }
 
     /// The bucket of a service's `rate_limit`.
