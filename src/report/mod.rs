@@ -1,4 +1,6 @@
 //! Writers of everything a user reads: JSON, CSV, Markdown, DOT and charts, one file
 //! per format. They take result structs, never the simulator.
-
 pub mod chart;
+pub mod csv;
+pub mod output;
+pub mod dot;

@@ -73,3 +73,7 @@ pub fn assert_agrees(what: &str, per_seed: &[f64], expected: f64, k: f64, max_re
         (mean - expected).abs() / se
     );
 }
+
+pub fn at(s: f64) -> stormcast::engine::SimTime {
+    stormcast::engine::SimTime::ZERO + secs(s)
+}
