@@ -1,2 +1,4 @@
 //! Writers of everything a user reads: JSON, CSV, Markdown, DOT and charts, one file
 //! per format. They take result structs, never the simulator.
+
+pub mod dot;
