@@ -334,7 +334,8 @@ struct StringOrTable<T> {
 
 enum Either<T> {
     Text(String),
-    Number(f64),
+    Int(i64),
+    Float(f64),
     Table(T),
 }
 
@@ -350,11 +351,11 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for StringOrTable<T> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Either::Number(v as f64))
+        Ok(Either::Int(v))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Either::Number(v))
+        Ok(Either::Float(v))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
@@ -374,7 +375,8 @@ impl<'de> Deserialize<'de> for RawDist {
         let expecting = "a duration such as \"5ms\" or a table such as { dist = \"exponential\", mean = \"5ms\" }";
         Ok(match string_or_table::<D, RawDistTable>(d, expecting)? {
             Either::Text(s) => RawDist::Constant(RawDuration::Text(s)),
-            Either::Number(n) => RawDist::Constant(RawDuration::Number(n)),
+            Either::Int(n) => RawDist::Constant(RawDuration::Number(n as f64)),
+            Either::Float(n) => RawDist::Constant(RawDuration::Number(n)),
             Either::Table(t) => RawDist::Table(Box::new(t)),
         })
     }
@@ -386,7 +388,8 @@ impl<'de> Deserialize<'de> for RawPolicyRef {
         match string_or_table::<D, RawPolicy>(d, expecting)? {
             Either::Text(s) => Ok(RawPolicyRef::Name(s)),
             Either::Table(t) => Ok(RawPolicyRef::Inline(Box::new(t))),
-            Either::Number(n) => Err(de::Error::invalid_type(de::Unexpected::Float(n), &expecting)),
+            Either::Int(n) => Err(de::Error::invalid_type(de::Unexpected::Signed(n), &expecting)),
+            Either::Float(n) => Err(de::Error::invalid_type(de::Unexpected::Float(n), &expecting)),
         }
     }
 }

@@ -518,3 +518,21 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn error_retry_reports_every_mistake_in_the_table() {
+    insta::assert_snapshot!(render(&with(
+        "timeout = \"800ms\"",
+        "retry = { base = \"5ms\", backoff = \"none\", jitter = \"ful\", on = [\"timeout\", \"oops\"] }"
+    )));
+}
+
+#[test]
+fn error_huge_float_count_is_shown_as_written() {
+    insta::assert_snapshot!(render(&with("workers = 8", "workers = 1e308")));
+}
+
+#[test]
+fn error_call_without_endpoint() {
+    insta::assert_snapshot!(render(&with("{ to = \"cart/get\" }", "{ to = \"cart\" }")));
+}

@@ -218,7 +218,7 @@ impl Validator {
             (true, false) => format!("a finite number greater than {lo}"),
             (false, false) => format!("a finite number >= {lo}"),
         };
-        self.error(v.span(), format!("bad value `{x}` for {what}: expected {range}"));
+        self.error(v.span(), format!("bad value `{x:?}` for {what}: expected {range}"));
         None
     }
 
@@ -236,13 +236,14 @@ impl Validator {
                 Some(f as u64)
             }
             RawCount::Float(f) => {
-                self.error(v.span(), format!("bad value `{f}` for {what}: expected a whole number"));
+                self.error(v.span(), format!("bad value `{f:?}` for {what}: expected a whole number"));
                 return None;
             }
         };
+        // Debug keeps floats short (`1e308`, not 309 digits).
         let shown = match *v.get_ref() {
             RawCount::Int(i) => i.to_string(),
-            RawCount::Float(f) => f.to_string(),
+            RawCount::Float(f) => format!("{f:?}"),
         };
         match n {
             Some(n) if n >= min && n <= max => Some(n),
@@ -589,18 +590,40 @@ impl Validator {
         let max_attempts = self.count_u32(&r.max_attempts, &what("max_attempts", ctx), defaults::MAX_ATTEMPTS);
         // Without `backoff`, a `base` means exponential backoff (what Envoy, gRPC and the
         // AWS SDKs do); without either, retries go at once.
+        // A bad `backoff` or `jitter` is reported, and the rest still checked as if the
+        // key were absent, so that every mistake in the table shows at once.
         let backoff_name = match &r.backoff {
             Some(b) => {
                 let options = BACKOFFS.map(|n| (n, n));
-                self.choice(b, &what("backoff", ctx), &options)?
+                self.choice(b, &what("backoff", ctx), &options)
             }
-            None if r.base.is_some() => "exponential",
-            None => "none",
+            None if r.base.is_some() => Some("exponential"),
+            None => Some("none"),
         };
         let base = self.opt_duration(&r.base, &what("base", ctx), true);
         let jitter = match &r.jitter {
-            Some(j) => self.choice(j, &what("jitter", ctx), &JITTERS)?,
-            None => Jitter::None,
+            Some(j) => self.choice(j, &what("jitter", ctx), &JITTERS),
+            None => Some(Jitter::None),
+        };
+        let (backoff_name, jitter) = (backoff_name.unwrap_or("invalid"), jitter.unwrap_or(Jitter::None));
+        let on = match &r.on {
+            None => OutcomeSet::of(&[Outcome::Timeout, Outcome::Error, Outcome::Rejected, Outcome::Unavailable]),
+            Some(list) => {
+                let mut set = OutcomeSet::EMPTY;
+                let names: Vec<&str> = Outcome::ALL.iter().skip(1).map(|o| o.name()).collect();
+                for item in list.get_ref() {
+                    match Outcome::from_name(item.get_ref()) {
+                        Some(Outcome::Ok) => self.error(item.span(), format!("`on` in {ctx} cannot retry `ok`")),
+                        Some(o) => set = set.with(o),
+                        None => self.error_help(
+                            item.span(),
+                            format!("unknown outcome \"{}\" in `on` of {ctx}", item.get_ref()),
+                            suggest(item.get_ref(), &names, "outcomes"),
+                        ),
+                    }
+                }
+                set
+            }
         };
         let present = [
             ("base", r.base.as_ref().map(span_of)),
@@ -633,7 +656,7 @@ impl Validator {
                 }
                 Backoff::Constant { base: self.required(base, r.base.is_none().then(|| span.clone()), "base", ctx)? }
             }
-            _ => {
+            "exponential" => {
                 let base = self.required(base, r.base.is_none().then(|| span.clone()), "base", ctx)?;
                 let multiplier = match &r.multiplier {
                     Some(m) => self.number(m, &what("multiplier", ctx), 1.0, false, f64::INFINITY)?,
@@ -651,25 +674,8 @@ impl Validator {
                 };
                 Backoff::Exponential { base, multiplier, max }
             }
-        };
-        let on = match &r.on {
-            None => OutcomeSet::of(&[Outcome::Timeout, Outcome::Error, Outcome::Rejected, Outcome::Unavailable]),
-            Some(list) => {
-                let mut set = OutcomeSet::EMPTY;
-                let names: Vec<&str> = Outcome::ALL.iter().skip(1).map(|o| o.name()).collect();
-                for item in list.get_ref() {
-                    match Outcome::from_name(item.get_ref()) {
-                        Some(Outcome::Ok) => self.error(item.span(), format!("`on` in {ctx} cannot retry `ok`")),
-                        Some(o) => set = set.with(o),
-                        None => self.error_help(
-                            item.span(),
-                            format!("unknown outcome \"{}\" in `on` of {ctx}", item.get_ref()),
-                            suggest(item.get_ref(), &names, "outcomes"),
-                        ),
-                    }
-                }
-                set
-            }
+            // Already reported by `choice`.
+            _ => Backoff::None,
         };
         Some(Retry { max_attempts, backoff, jitter, on })
     }
