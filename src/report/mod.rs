@@ -2,5 +2,5 @@
 //! per format. They take result structs, never the simulator.
 pub mod chart;
 pub mod csv;
-pub mod output;
 pub mod dot;
+pub mod output;

@@ -1,0 +1,402 @@
+//! The scenario file exactly as written: plain serde structs with spans, no meaning yet.
+//!
+//! Every table denies unknown keys, and every value that validation may reject is a
+//! `Spanned<T>`, so each error can point at its line and column. Values that may take
+//! several shapes (a distribution, a call's policy, a queue size) are small enums with
+//! hand-written visitors instead of `#[serde(untagged)]` or internally tagged enums,
+//! which buffer their input and lose the inner spans (toml-rs issues #526, #535).
+//! Tables keyed by name are `IndexMap`s: with toml's `preserve_order` feature they keep
+//! file order, which decides service and endpoint indices.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::fmt;
+use toml::Spanned;
+
+/// A table keyed by user-chosen names, in file order.
+pub type Table<T> = IndexMap<Spanned<String>, Spanned<T>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub simulation: Option<Spanned<RawSimulation>>,
+    #[serde(default)]
+    pub services: Table<RawService>,
+    #[serde(default)]
+    pub policies: Table<RawPolicy>,
+    #[serde(default)]
+    pub load: Vec<Spanned<RawLoad>>,
+    #[serde(default)]
+    pub fault: Vec<Spanned<RawFault>>,
+    #[serde(default)]
+    pub slo: Table<RawSlo>,
+    pub gates: Option<Spanned<RawGates>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulation {
+    pub duration: Option<Spanned<RawDuration>>,
+    pub warmup: Option<Spanned<RawDuration>>,
+    pub bucket: Option<Spanned<RawDuration>>,
+    pub seed: Option<Spanned<RawCount>>,
+    pub network: Option<Spanned<RawDist>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub instances: Option<Spanned<RawCount>>,
+    pub workers: Option<Spanned<RawCount>>,
+    pub queue: Option<Spanned<RawQueue>>,
+    pub balancer: Option<Spanned<String>>,
+    pub client: Option<Spanned<RawPolicyRef>>,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    #[serde(default)]
+    pub endpoints: Table<RawEndpoint>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub rate: Option<Spanned<f64>>,
+    pub burst: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub latency: Option<Spanned<RawDist>>,
+    pub error_rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub calls: Vec<Spanned<RawCall>>,
+}
+
+/// One entry of `calls`: either a call (`to`, ...) or a group (`parallel`). Both shapes
+/// share one struct so that spans survive; validation decides which one it is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCall {
+    pub to: Option<Spanned<String>>,
+    pub policy: Option<Spanned<RawPolicyRef>>,
+    pub probability: Option<Spanned<f64>>,
+    pub optional: Option<Spanned<bool>>,
+    pub parallel: Option<Spanned<Vec<Spanned<RawCall>>>>,
+}
+
+/// `policy = "name"` or `policy = { timeout = .., ... }`.
+#[derive(Debug)]
+pub enum RawPolicyRef {
+    Name(String),
+    Inline(Box<RawPolicy>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub timeout: Option<Spanned<RawDuration>>,
+    pub deadline: Option<Spanned<RawDuration>>,
+    pub deadline_propagation: Option<Spanned<bool>>,
+    pub retry: Option<Spanned<RawRetry>>,
+    pub retry_budget: Option<Spanned<RawRetryBudget>>,
+    pub circuit_breaker: Option<Spanned<RawCircuitBreaker>>,
+    pub bulkhead: Option<Spanned<RawBulkhead>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub max_attempts: Option<Spanned<RawCount>>,
+    pub backoff: Option<Spanned<String>>,
+    pub base: Option<Spanned<RawDuration>>,
+    pub multiplier: Option<Spanned<f64>>,
+    pub max: Option<Spanned<RawDuration>>,
+    pub jitter: Option<Spanned<String>>,
+    pub on: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetryBudget {
+    pub kind: Option<Spanned<String>>,
+    pub ratio: Option<Spanned<f64>>,
+    pub min_concurrency: Option<Spanned<RawCount>>,
+    pub capacity: Option<Spanned<f64>>,
+    pub max_tokens: Option<Spanned<f64>>,
+    pub token_ratio: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCircuitBreaker {
+    pub window: Option<Spanned<String>>,
+    pub size: Option<Spanned<RawCount>>,
+    pub min_calls: Option<Spanned<RawCount>>,
+    pub failure_rate: Option<Spanned<f64>>,
+    pub slow_call_rate: Option<Spanned<f64>>,
+    pub slow_call_duration: Option<Spanned<RawDuration>>,
+    pub open_for: Option<Spanned<RawDuration>>,
+    pub half_open_calls: Option<Spanned<RawCount>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBulkhead {
+    pub max_concurrent: Option<Spanned<RawCount>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    pub name: Option<Spanned<String>>,
+    pub target: Option<Spanned<String>>,
+    pub rate: Option<Spanned<f64>>,
+    pub users: Option<Spanned<RawCount>>,
+    pub arrival: Option<Spanned<String>>,
+    pub profile: Option<Spanned<Vec<Spanned<RawProfileStep>>>>,
+    pub policy: Option<Spanned<RawPolicyRef>>,
+    pub think_time: Option<Spanned<RawDist>>,
+    pub deadline_propagation: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfileStep {
+    pub at: Option<Spanned<RawDuration>>,
+    pub rate: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub kind: Option<Spanned<String>>,
+    pub target: Option<Spanned<String>>,
+    pub at: Option<Spanned<RawDuration>>,
+    pub duration: Option<Spanned<RawDuration>>,
+    pub factor: Option<Spanned<f64>>,
+    pub add: Option<Spanned<RawDuration>>,
+    pub rate: Option<Spanned<f64>>,
+    pub instances: Option<Spanned<RawCount>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub p99: Option<Spanned<RawDuration>>,
+    pub success_rate: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGates {
+    pub max_slo_risk: Option<Spanned<f64>>,
+    pub max_slo_risk_increase: Option<Spanned<f64>>,
+    pub max_p99_increase: Option<Spanned<f64>>,
+    pub max_metastable_risk: Option<Spanned<f64>>,
+    pub max_metastable_risk_increase: Option<Spanned<f64>>,
+}
+
+/// A distribution: a bare duration string (a constant) or a `{ dist = .., ... }` table.
+#[derive(Debug)]
+pub enum RawDist {
+    Constant(RawDuration),
+    Table(Box<RawDistTable>),
+}
+
+/// Every parameter any distribution takes; which ones apply depends on `dist`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDistTable {
+    pub dist: Option<Spanned<String>>,
+    pub value: Option<Spanned<RawDuration>>,
+    pub mean: Option<Spanned<RawDuration>>,
+    pub median: Option<Spanned<RawDuration>>,
+    pub p99: Option<Spanned<RawDuration>>,
+    pub cv: Option<Spanned<f64>>,
+    pub stddev: Option<Spanned<RawDuration>>,
+    pub min: Option<Spanned<RawDuration>>,
+    pub max: Option<Spanned<RawDuration>>,
+    pub scale: Option<Spanned<RawDuration>>,
+    pub shape: Option<Spanned<f64>>,
+    pub alpha: Option<Spanned<f64>>,
+    pub quantiles: Option<Spanned<IndexMap<Spanned<String>, Spanned<RawDuration>>>>,
+}
+
+/// A duration as written. Numbers are kept (not refused by serde) so that validation can
+/// say that a unit is missing instead of "invalid type".
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawDuration {
+    Text(String),
+    Number(f64),
+}
+
+/// A whole number as written: TOML integers, and floats such as `1e12` that
+/// validation accepts when they are whole and in range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RawCount {
+    Int(i64),
+    Float(f64),
+}
+
+/// `queue = 64` or `queue = "unbounded"`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawQueue {
+    Count(RawCount),
+    Text(String),
+}
+
+/// A scalar before it is given a meaning, with what the caller expected (for serde's
+/// "invalid type" message).
+enum Scalar {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+struct ScalarVisitor {
+    expecting: &'static str,
+    accept_text: bool,
+}
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Int(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        // TOML integers are i64; a u64 only arrives from other formats. Keep it exact if
+        // it fits, else as a float so range checks still see how big it is.
+        Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        if self.accept_text {
+            Ok(Scalar::Text(v.to_string()))
+        } else {
+            Err(E::invalid_type(de::Unexpected::Str(v), &self))
+        }
+    }
+}
+
+fn scalar<'de, D: Deserializer<'de>>(d: D, expecting: &'static str, accept_text: bool) -> Result<Scalar, D::Error> {
+    d.deserialize_any(ScalarVisitor { expecting, accept_text })
+}
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match scalar(d, "a duration such as \"250ms\"", true)? {
+            Scalar::Text(s) => RawDuration::Text(s),
+            Scalar::Int(i) => RawDuration::Number(i as f64),
+            Scalar::Float(f) => RawDuration::Number(f),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawCount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match scalar(d, "a whole number", false)? {
+            Scalar::Int(i) => RawCount::Int(i),
+            Scalar::Float(f) => RawCount::Float(f),
+            // Refused by the visitor already; kept total for the compiler.
+            Scalar::Text(_) => RawCount::Float(f64::NAN),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawQueue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match scalar(d, "a whole number or \"unbounded\"", true)? {
+            Scalar::Int(i) => RawQueue::Count(RawCount::Int(i)),
+            Scalar::Float(f) => RawQueue::Count(RawCount::Float(f)),
+            Scalar::Text(s) => RawQueue::Text(s),
+        })
+    }
+}
+
+/// Accepts a string (handed to `text`) or a table (deserialized as `T`), keeping the
+/// table's inner spans because the map access is toml's own.
+struct StringOrTable<T> {
+    expecting: &'static str,
+    marker: std::marker::PhantomData<T>,
+}
+
+enum Either<T> {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Table(T),
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for StringOrTable<T> {
+    type Value = Either<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Either::Text(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Either::Int(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Either::Float(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(Either::Table)
+    }
+}
+
+fn string_or_table<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    expecting: &'static str,
+) -> Result<Either<T>, D::Error> {
+    d.deserialize_any(StringOrTable { expecting, marker: std::marker::PhantomData })
+}
+
+impl<'de> Deserialize<'de> for RawDist {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expecting = "a duration such as \"5ms\" or a table such as { dist = \"exponential\", mean = \"5ms\" }";
+        Ok(match string_or_table::<D, RawDistTable>(d, expecting)? {
+            Either::Text(s) => RawDist::Constant(RawDuration::Text(s)),
+            Either::Int(n) => RawDist::Constant(RawDuration::Number(n as f64)),
+            Either::Float(n) => RawDist::Constant(RawDuration::Number(n)),
+            Either::Table(t) => RawDist::Table(Box::new(t)),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawPolicyRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expecting = "a policy name or an inline policy table such as { timeout = \"1s\" }";
+        match string_or_table::<D, RawPolicy>(d, expecting)? {
+            Either::Text(s) => Ok(RawPolicyRef::Name(s)),
+            Either::Table(t) => Ok(RawPolicyRef::Inline(Box::new(t))),
+            Either::Int(n) => Err(de::Error::invalid_type(de::Unexpected::Signed(n), &expecting)),
+            Either::Float(n) => Err(de::Error::invalid_type(de::Unexpected::Float(n), &expecting)),
+        }
+    }
+}
+
+/// Deserializes raw structs from a parsed document, so that a caller can build the
+/// document first (for instance by merging a `--change` file over a base) and still get
+/// errors with spans.
+pub fn from_document(doc: Spanned<toml::de::DeTable<'_>>) -> Result<RawScenario, toml::de::Error> {
+    RawScenario::deserialize(toml::de::Deserializer::from(doc))
+}
