@@ -1,5 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
+mod cli;
+mod determinism;
 mod policies;
 mod queueing;
+mod scenarios;
 mod support;

@@ -1,0 +1,106 @@
+//! The real binary, driven as a user would: exit codes, files written, messages.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+fn stormcast() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stormcast"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stormcast-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn bad_scenario(dir: &std::path::Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "[simulation]\nduration = \"10s\"\n\n[services.a]\n[services.a.endpoints.x]\nlatency = \"1ms\"\ncalls = [ { to = \"b/y\" } ]\n",
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn check_accepts_a_valid_scenario() {
+    let out = stormcast().args(["check", "scenarios/checkout.toml"]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with("ok: scenarios/checkout.toml: 6 services"), "{stdout}");
+}
+
+#[test]
+fn bad_input_exits_2_with_a_located_error_and_writes_nothing() {
+    let dir = temp_dir("bad");
+    let path = bad_scenario(&dir);
+    let out_dir = dir.join("out");
+    let out = stormcast().arg("run").arg(&path).arg("--out").arg(&out_dir).assert().code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("error:"), "{stderr}");
+    assert!(stderr.contains("bad.toml:7:"), "names file and line: {stderr}");
+    assert!(stderr.contains("`b`"), "names the unknown service: {stderr}");
+    assert!(!out_dir.exists(), "nothing written on bad input");
+    stormcast().arg("check").arg(&path).assert().code(2);
+    stormcast().args(["check", "no/such/file.toml"]).assert().code(2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    stormcast().args(["run"]).assert().code(2);
+    stormcast().args(["frobnicate"]).assert().code(2);
+    stormcast().args(["run", "scenarios/checkout.toml", "--format", "yaml"]).assert().code(2);
+}
+
+#[test]
+fn run_writes_summary_timeseries_and_charts() {
+    let dir = temp_dir("run");
+    stormcast().args(["run", "scenarios/mmc-queue.toml", "--seed", "3", "--out"]).arg(&dir).assert().success();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["seed"], 3);
+    for key in ["requests", "ok", "success_rate", "outcomes", "latency_ms", "slo_violated", "recovery_s"] {
+        assert!(summary["loads"]["users"].get(key).is_some(), "summary.json loads.users.{key}");
+    }
+    for key in ["arrivals", "ok", "errors", "rejected", "utilization", "queue_max", "sojourn_ms", "retries_sent"] {
+        assert!(summary["services"]["station"].get(key).is_some(), "summary.json services.station.{key}");
+    }
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    assert!(csv.starts_with("time_s,scope,name,arrivals,ok,failed,latency_ms_p99,queue,utilization"));
+    // 600 buckets x (1 load + 1 service) + header.
+    assert_eq!(csv.lines().count(), 1 + 600 * 2);
+    let png = std::fs::read(dir.join("run.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(std::fs::read_to_string(dir.join("run.svg")).unwrap().contains("users"));
+}
+
+#[test]
+fn json_format_prints_the_summary() {
+    let out = stormcast().args(["run", "scenarios/mmc-queue.toml", "--format", "json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["seed"], 1);
+    assert!(v["events"].as_u64().unwrap() > 100_000);
+}
+
+#[test]
+fn graph_prints_dot() {
+    let out = stormcast().args(["graph", "scenarios/checkout.toml"]).assert().success();
+    let dot = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(dot.contains("payment"));
+}
+
+#[test]
+fn help_explains_commands_and_options() {
+    let out = stormcast().arg("--help").assert().success();
+    let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for cmd in ["run", "check", "graph"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    let out = stormcast().args(["run", "--help"]).assert().success();
+    let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for opt in ["--seed", "--out", "--format"] {
+        assert!(help.contains(opt), "{help}");
+    }
+}

@@ -1,0 +1,39 @@
+//! Every file in `scenarios/` loads and runs, so none can rot.
+
+use std::path::PathBuf;
+use stormcast::sim::simulate;
+
+fn scenario_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![PathBuf::from("scenarios")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_scenario_loads_and_runs() {
+    let files = scenario_files();
+    assert!(files.len() >= 3, "scenarios/ holds the examples");
+    for path in files {
+        // Change files (partial scenarios) are checked by the compare tests.
+        if path.components().any(|c| c.as_os_str() == "changes") {
+            continue;
+        }
+        let sc = stormcast::scenario::load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let r = simulate(&sc, 1);
+        assert!(r.events > 0, "{}", path.display());
+        for l in &r.loads {
+            assert!(l.requests > 0, "{}: load {} sent nothing", path.display(), l.name);
+        }
+    }
+}
