@@ -334,20 +334,7 @@ impl Validator {
             );
             return None;
         }
-        let present = [
-            ("value", t.value.as_ref().map(span_of)),
-            ("mean", t.mean.as_ref().map(span_of)),
-            ("median", t.median.as_ref().map(span_of)),
-            ("p99", t.p99.as_ref().map(span_of)),
-            ("cv", t.cv.as_ref().map(span_of)),
-            ("stddev", t.stddev.as_ref().map(span_of)),
-            ("min", t.min.as_ref().map(span_of)),
-            ("max", t.max.as_ref().map(span_of)),
-            ("scale", t.scale.as_ref().map(span_of)),
-            ("shape", t.shape.as_ref().map(span_of)),
-            ("alpha", t.alpha.as_ref().map(span_of)),
-            ("quantiles", t.quantiles.as_ref().map(span_of)),
-        ];
+        let present = param_spans(t);
         let allowed: &[&str] = match kind {
             "constant" => &["value"],
             "exponential" => &["mean"],
@@ -1480,6 +1467,24 @@ fn describe_target(t: FaultTarget, names: &Names) -> String {
     }
 }
 
+/// Every parameter of a distribution table with its span, if it was written.
+fn param_spans(t: &RawDistTable) -> [(&'static str, Option<Span>); 12] {
+    [
+        ("value", t.value.as_ref().map(span_of)),
+        ("mean", t.mean.as_ref().map(span_of)),
+        ("median", t.median.as_ref().map(span_of)),
+        ("p99", t.p99.as_ref().map(span_of)),
+        ("cv", t.cv.as_ref().map(span_of)),
+        ("stddev", t.stddev.as_ref().map(span_of)),
+        ("min", t.min.as_ref().map(span_of)),
+        ("max", t.max.as_ref().map(span_of)),
+        ("scale", t.scale.as_ref().map(span_of)),
+        ("shape", t.shape.as_ref().map(span_of)),
+        ("alpha", t.alpha.as_ref().map(span_of)),
+        ("quantiles", t.quantiles.as_ref().map(span_of)),
+    ]
+}
+
 /// Where a distribution's error belongs: the parameter it names, if it was written.
 fn dist_error_span(e: &DistError, t: &RawDistTable) -> Option<Span> {
     let key = match e {
@@ -1492,18 +1497,5 @@ fn dist_error_span(e: &DistError, t: &RawDistTable) -> Option<Span> {
             return t.quantiles.as_ref().and_then(|q| q.get_ref().get(higher_key.as_str())).map(span_of);
         }
     };
-    match key {
-        "mean" => t.mean.as_ref().map(span_of),
-        "median" => t.median.as_ref().map(span_of),
-        "p99" => t.p99.as_ref().map(span_of),
-        "cv" => t.cv.as_ref().map(span_of),
-        "stddev" => t.stddev.as_ref().map(span_of),
-        "min" => t.min.as_ref().map(span_of),
-        "max" => t.max.as_ref().map(span_of),
-        "scale" => t.scale.as_ref().map(span_of),
-        "shape" => t.shape.as_ref().map(span_of),
-        "alpha" => t.alpha.as_ref().map(span_of),
-        "quantiles" => t.quantiles.as_ref().map(span_of),
-        _ => None,
-    }
+    param_spans(t).into_iter().find(|(k, _)| *k == key).and_then(|(_, span)| span)
 }
