@@ -208,6 +208,9 @@ struct LoadRt {
     next_change: usize,
 }
 
+/// (calling service, calling load, callee service, policy).
+type RouteKey = (Option<u32>, Option<u32>, u32, Option<u32>);
+
 struct Simulator<'a> {
     sc: &'a Scenario,
     seed: u64,
@@ -259,7 +262,7 @@ impl<'a> Simulator<'a> {
         // Routes are keyed by (caller, callee service, policy); the labels of their random
         // streams by (caller, callee) only, so that changing a policy does not reshuffle
         // network delays. A second policy on the same pair gets its own label suffix.
-        let mut route_keys: Vec<(Option<u32>, Option<u32>, u32, Option<u32>)> = Vec::new();
+        let mut route_keys: Vec<RouteKey> = Vec::new();
         let mut route_for = |caller_service: Option<u32>,
                              caller_load: Option<u32>,
                              to_service: u32,

@@ -73,8 +73,8 @@ fn layered_retries_multiply() {
     let four = Policy { retry: Some(retry(4, Backoff::None, &[Outcome::Error])), ..four };
     let mut services: Vec<Service> =
         (0..4).map(|i| service(&format!("s{i}"), 1, 1_000_000, None, Dist::constant(ms(1)))).collect();
-    for i in 0..3 {
-        services[i].endpoints[0].steps = vec![Step::Call(CallSite { policy: Some(0), ..call(i + 1) })];
+    for (i, s) in services.iter_mut().take(3).enumerate() {
+        s.endpoints[0].steps = vec![Step::Call(CallSite { policy: Some(0), ..call(i + 1) })];
     }
     services[3].endpoints[0].error_rate = 1.0;
     let mut sc = scenario(simulation(20.0, 0.0), services, vec![open_load("l", 0, 10.0, Arrival::Constant)]);
