@@ -185,3 +185,63 @@ fn breaker_opens_under_total_failure_and_recovers_through_half_open() {
     assert_eq!(r.services[0].buckets[59].breakers_open, 0.0);
     assert_eq!(r.loads[0].recovery_s.map(|s| s < 5.0), Some(true));
 }
+
+/// An overloaded server (offered 1.5x its capacity) behind callers with a 50 ms timeout.
+/// With deadline propagation it skips queued requests whose caller gave up, so it
+/// wastes less work and serves more requests in time than without.
+#[test]
+fn deadline_propagation_skips_abandoned_work() {
+    let run = |propagate: bool| {
+        let mut sc = scenario(
+            simulation(60.0, 5.0),
+            vec![service("s", 1, 1, None, Dist::exponential(ms(10)).unwrap())],
+            vec![open_load("l", 0, 150.0, Arrival::Poisson)],
+        );
+        sc.policies.push(Policy { timeout: Some(ms(50)), deadline_propagation: propagate, ..policy("p") });
+        sc.loads[0].policy = Some(0);
+        simulate(&sc, 1)
+    };
+    let (plain, propagated) = (run(false), run(true));
+    assert_eq!(plain.services[0].skipped, 0);
+    assert!(propagated.services[0].skipped > 1000, "skipped {}", propagated.services[0].skipped);
+    let (w0, w1) = (plain.services[0].wasted_work_s, propagated.services[0].wasted_work_s);
+    // Work already started when its caller gives up is still wasted: the server only
+    // checks at dequeue, as gRPC servers do.
+    assert!(w0 > 1.3 * w1, "wasted work {w0} s without, {w1} s with propagation");
+    assert!(propagated.loads[0].ok > 2 * plain.loads[0].ok, "{} vs {}", propagated.loads[0].ok, plain.loads[0].ok);
+}
+
+/// A bulkhead of 5 concurrent calls in front of a 100 ms dependency lets at most
+/// 5 / 0.1 s = 50 calls per second through; the rest are `throttled` at once.
+#[test]
+fn bulkhead_caps_concurrent_calls() {
+    let mut frontend = service("frontend", 1, 1_000, None, Dist::constant(ms(1)));
+    frontend.endpoints[0].steps = vec![Step::Call(CallSite { policy: Some(0), ..call(1) })];
+    let backend = service("backend", 1, 1_000, None, Dist::constant(ms(100)));
+    let mut sc =
+        scenario(simulation(30.0, 0.0), vec![frontend, backend], vec![open_load("l", 0, 100.0, Arrival::Constant)]);
+    sc.policies.push(Policy { bulkhead: Some(Bulkhead { max_concurrent: 5 }), ..policy("bulkhead") });
+    let r = simulate(&sc, 1);
+    let through = r.services[1].arrivals as f64 / 30.0;
+    assert!(through <= 50.0 + 0.1, "{through} calls/s passed a bulkhead of 5 x 100 ms");
+    assert!(through > 45.0, "the bulkhead lets its full share through: {through}");
+    assert!(r.services[0].errors > 1000, "throttled calls fail the frontend's requests");
+}
+
+/// A per-try timeout shorter than the work: every attempt times out at the caller, the
+/// server still finishes each one, and all of that worker time is counted as wasted.
+#[test]
+fn timed_out_work_is_counted_as_wasted() {
+    let mut sc = scenario(
+        simulation(20.0, 0.0),
+        vec![service("s", 1, 1_000, None, Dist::constant(ms(30)))],
+        vec![open_load("l", 0, 100.0, Arrival::Constant)],
+    );
+    sc.policies.push(Policy { timeout: Some(ms(10)), ..policy("p") });
+    sc.loads[0].policy = Some(0);
+    let r = simulate(&sc, 1);
+    assert_eq!(r.loads[0].ok, 0);
+    assert_eq!(r.loads[0].outcomes.get(Outcome::Timeout), r.loads[0].requests - r.loads[0].in_flight);
+    let served = r.services[0].ok as f64;
+    assert!((r.services[0].wasted_work_s - served * 0.030).abs() < 1e-6, "{}", r.services[0].wasted_work_s);
+}
