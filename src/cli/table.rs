@@ -39,8 +39,8 @@ pub fn run_table(r: &RunResult) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<16} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}  slo",
-        "load", "requests", "success", "p50 ms", "p99 ms", "p999 ms", "max ms", "tries", "recovery"
+        "{:<16} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}  slo",
+        "load", "requests", "success", "mean ms", "p50 ms", "p99 ms", "p999 ms", "max ms", "tries", "recovery"
     );
     for l in &r.loads {
         let recovery = match l.recovery_s {
@@ -49,10 +49,11 @@ pub fn run_table(r: &RunResult) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<16} {:>10} {:>7.2}% {:>9} {:>9} {:>9} {:>9} {:>6.2} {:>10}  {}",
+            "{:<16} {:>10} {:>7.2}% {:>9} {:>9} {:>9} {:>9} {:>9} {:>6.2} {:>10}  {}",
             l.name,
             count(l.requests),
             100.0 * l.success_rate,
+            ms(l.latency_ms.mean),
             ms(l.latency_ms.p50),
             ms(l.latency_ms.p99),
             ms(l.latency_ms.p999),
