@@ -189,7 +189,9 @@ pub struct ServiceSweep {
     pub name: String,
     /// A fault targets it (a property of the scenario).
     pub faulted: bool,
-    /// Attempts that reached the service per load request (first tries of all loads).
+    /// Attempts that reached the service per request of the loads whose call path
+    /// includes it (first tries after warmup): 1 without retries or fan-out, 3 if every
+    /// request reaches it with three attempts. Over seeds in which such a load sent any.
     pub amplification: Option<Distribution>,
     /// Share of seeds in which it became unhealthy, with its 95% Wilson interval.
     pub unhealthy: Proportion,
@@ -432,7 +434,16 @@ impl SeedRecord {
                 path_cascade: cascade_on(&|s| context.paths.get(l).is_some_and(|p| p[s])),
             })
             .collect();
-        let total_requests: u64 = result.loads.iter().map(|l| l.requests).sum();
+        // A service's amplification counts only the requests of loads that can reach it.
+        let requests_reaching = |s: usize| -> u64 {
+            result
+                .loads
+                .iter()
+                .enumerate()
+                .filter(|(l, _)| context.paths.get(*l).is_some_and(|p| p[s]))
+                .map(|(_, l)| l.requests)
+                .sum()
+        };
         let (band_ok, band_p99) = if keep_bands {
             result
                 .loads
@@ -455,7 +466,11 @@ impl SeedRecord {
         let service_amplification = result
             .services
             .iter()
-            .map(|s| if total_requests == 0 { f64::NAN } else { s.arrivals as f64 / total_requests as f64 })
+            .enumerate()
+            .map(|(i, s)| match requests_reaching(i) {
+                0 => f64::NAN,
+                requests => s.arrivals as f64 / requests as f64,
+            })
             .collect();
         let service_unhealthy = result.services.iter().map(|s| s.unhealthy).collect();
         let service_utilization = result.services.iter().map(|s| s.utilization).collect();

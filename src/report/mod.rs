@@ -2,3 +2,4 @@
 //! per format. They take result structs, never the simulator.
 
 pub mod chart;
+pub mod sweep_chart;

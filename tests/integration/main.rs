@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per area.
 
 mod queueing;
+mod sweep;
 mod support;
