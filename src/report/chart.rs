@@ -38,7 +38,7 @@ pub enum ChartError {
 }
 
 /// The font family every chart draws text with.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Registers the bundled DejaVu Sans as plotters' `"sans-serif"` family, once per process.
 ///
@@ -106,11 +106,11 @@ fn check(result: &RunResult) -> Result<(), ChartError> {
     Ok(())
 }
 
-fn draw_error<E: std::error::Error + Send + Sync>(path: &Path, e: DrawingAreaErrorKind<E>) -> ChartError {
+pub(crate) fn draw_error<E: std::error::Error + Send + Sync>(path: &Path, e: DrawingAreaErrorKind<E>) -> ChartError {
     ChartError::Draw { path: path.to_path_buf(), message: e.to_string() }
 }
 
-type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+pub(crate) type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn draw_and_present<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
     draw_run_chart(root, result)?;
@@ -140,29 +140,29 @@ const TABLEAU_10: [RGBColor; 10] = [
 const EXTRA: [RGBColor; 2] = [RGBColor(0x00, 0x00, 0x00), RGBColor(0x3b, 0x50, 0x8c)];
 
 /// The colour of the load or service at `index`, the same in every chart.
-fn series_colour(index: usize) -> RGBColor {
+pub(crate) fn series_colour(index: usize) -> RGBColor {
     let i = index % (TABLEAU_10.len() + EXTRA.len());
     if i < TABLEAU_10.len() { TABLEAU_10[i] } else { EXTRA[i - TABLEAU_10.len()] }
 }
 
-const FAULT_SHADE: RGBColor = RGBColor(0xe0, 0x30, 0x30);
-const FAULT_TEXT: RGBColor = RGBColor(0xa0, 0x10, 0x10);
-const SPIKE_SHADE: RGBColor = RGBColor(0x30, 0x60, 0xe0);
-const SPIKE_TEXT: RGBColor = RGBColor(0x20, 0x40, 0xa0);
-const WARMUP_SHADE: RGBColor = RGBColor(0x80, 0x80, 0x80);
-const SHADE_ALPHA: f64 = 0.13;
-const WARMUP_ALPHA: f64 = 0.22;
-const SUBTLE_TEXT: RGBColor = RGBColor(0x55, 0x55, 0x55);
+pub(crate) const FAULT_SHADE: RGBColor = RGBColor(0xe0, 0x30, 0x30);
+pub(crate) const FAULT_TEXT: RGBColor = RGBColor(0xa0, 0x10, 0x10);
+pub(crate) const SPIKE_SHADE: RGBColor = RGBColor(0x30, 0x60, 0xe0);
+pub(crate) const SPIKE_TEXT: RGBColor = RGBColor(0x20, 0x40, 0xa0);
+pub(crate) const WARMUP_SHADE: RGBColor = RGBColor(0x80, 0x80, 0x80);
+pub(crate) const SHADE_ALPHA: f64 = 0.13;
+pub(crate) const WARMUP_ALPHA: f64 = 0.22;
+pub(crate) const SUBTLE_TEXT: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
 /// plotters sets the SVG `font-size` (and the em of the bitmap glyphs) to the
 /// requested size divided by 1.24; sizes here are the pixel sizes a reader sees.
 const PLOTTERS_FONT_SCALE: f64 = 1.24;
 
-fn text(px: u32) -> TextStyle<'static> {
+pub(crate) fn text(px: u32) -> TextStyle<'static> {
     text_coloured(px, BLACK)
 }
 
-fn text_coloured(px: u32, colour: RGBColor) -> TextStyle<'static> {
+pub(crate) fn text_coloured(px: u32, colour: RGBColor) -> TextStyle<'static> {
     (FONT, f64::from(px) * PLOTTERS_FONT_SCALE).into_font().color(&colour)
 }
 
@@ -176,12 +176,12 @@ const LABEL_ROW_H: u32 = 22;
 const LEGEND_W: u32 = 215;
 const Y_LABEL_AREA: u32 = 100;
 const X_LABEL_AREA: u32 = 50;
-const TITLE_SIZE: u32 = 22;
-const CAPTION_SIZE: u32 = 16;
-const TICK_SIZE: u32 = 15;
-const AXIS_DESC_SIZE: u32 = 15;
-const LEGEND_SIZE: u32 = 15;
-const SMALL_SIZE: u32 = 14;
+pub(crate) const TITLE_SIZE: u32 = 22;
+pub(crate) const CAPTION_SIZE: u32 = 16;
+pub(crate) const TICK_SIZE: u32 = 15;
+pub(crate) const AXIS_DESC_SIZE: u32 = 15;
+pub(crate) const LEGEND_SIZE: u32 = 15;
+pub(crate) const SMALL_SIZE: u32 = 14;
 const PLOT_MARGIN_RIGHT: u32 = 12;
 const PLOT_MARGIN_LEFT: u32 = 6;
 const BREAKER_ROW_H: u32 = 22;
@@ -406,14 +406,14 @@ fn clamp_window(w: &DisturbanceWindow, timeline: &Timeline) -> (f64, f64) {
     (start, end)
 }
 
-fn shade_colour(kind: DisturbanceKind) -> RGBColor {
+pub(crate) fn shade_colour(kind: DisturbanceKind) -> RGBColor {
     match kind {
         DisturbanceKind::Fault => FAULT_SHADE,
         DisturbanceKind::Spike => SPIKE_SHADE,
     }
 }
 
-fn label_colour(kind: DisturbanceKind) -> RGBColor {
+pub(crate) fn label_colour(kind: DisturbanceKind) -> RGBColor {
     match kind {
         DisturbanceKind::Fault => FAULT_TEXT,
         DisturbanceKind::Spike => SPIKE_TEXT,
@@ -669,13 +669,13 @@ fn breaker_panel<DB: DrawingBackend>(
 
 /// The y axis of the breaker timeline: `rows` rows, row r spanning [r, r + 1), with
 /// one tick (and grid line) at each row's centre to carry its name.
-struct RowAxis {
+pub(crate) struct RowAxis {
     rows: usize,
     linear: RangedCoordf64,
 }
 
 impl RowAxis {
-    fn new(rows: usize) -> Self {
+    pub(crate) fn new(rows: usize) -> Self {
         RowAxis { rows, linear: (0.0..rows as f64).into() }
     }
 }
@@ -698,7 +698,10 @@ impl Ranged for RowAxis {
 }
 
 /// A grey note in the middle of an empty panel.
-fn note<DB: DrawingBackend, CT: CoordTranslate>(area: &DrawingArea<DB, CT>, message: &str) -> DrawResult<(), DB> {
+pub(crate) fn note<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    message: &str,
+) -> DrawResult<(), DB> {
     let area = area.strip_coord_spec();
     let (w, h) = area.dim_in_pixel();
     area.draw_text(
@@ -758,7 +761,7 @@ fn draw_disturbance_labels<DB: DrawingBackend>(
     Ok(())
 }
 
-enum Swatch {
+pub(crate) enum Swatch {
     Line(RGBColor, u32),
     Dashed(RGBColor),
     Block(RGBAColor),
@@ -767,7 +770,7 @@ enum Swatch {
 
 /// Draws a legend: a heading and then one entry per row, each a swatch and a label.
 /// Entries that do not fit in `area` are summarised as "+N more".
-fn draw_legend<DB: DrawingBackend>(
+pub(crate) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     heading: &str,
     entries: &[(Swatch, String)],
@@ -840,7 +843,7 @@ fn draw_service_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, result
 // Text and number helpers.
 
 /// `label`, shortened with an ellipsis if needed so it is at most `room` pixels wide.
-fn fit_text<DB: DrawingBackend>(
+pub(crate) fn fit_text<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     label: &str,
     style: &TextStyle,
@@ -861,7 +864,7 @@ fn fit_text<DB: DrawingBackend>(
 
 /// A tick label: no trailing zeros, at most three significant digits after the point,
 /// thousands as `k` from 10 000 on.
-fn format_number(v: f64) -> String {
+pub(crate) fn format_number(v: f64) -> String {
     let a = v.abs();
     if a >= 1e6 {
         return format!("{}M", format_number(v / 1e6));
@@ -883,7 +886,7 @@ fn format_number(v: f64) -> String {
 
 /// The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten)
 /// that is at least `v`, so an axis ends on a tick without wasting much height.
-fn nice_ceiling(v: f64) -> f64 {
+pub(crate) fn nice_ceiling(v: f64) -> f64 {
     if !(v.is_finite() && v > 0.0) {
         return 0.0;
     }

@@ -6,3 +6,4 @@ mod policies;
 mod queueing;
 mod scenarios;
 mod support;
+mod sweep;
