@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Simulate a scenario once, at one seed, and report per load and per service.
     Run(RunArgs),
+    /// Run many seeds in parallel and report the risks: SLO violated, never recovered
+    /// (metastable), cascade, each with a 95% Wilson interval.
+    Sweep(SweepArgs),
     /// Validate a scenario (exit 0 if valid, 2 with located errors if not).
     Check {
         /// The scenario file (TOML).
@@ -53,6 +56,27 @@ struct RunArgs {
     format: Format,
 }
 
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// How many seeds to run.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    seeds: u64,
+    /// The first seed (default: `[simulation] seed`, else 1); seeds are consecutive.
+    #[arg(long)]
+    first_seed: Option<u64>,
+    /// Worker threads (default: one per core). The results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Write sweep.json and charts (fan, risk, recovery; PNG and SVG) into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     /// A readable table per load and per service.
@@ -77,6 +101,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Sweep(args) => sweep(args),
         Command::Check { scenario } => check(&scenario),
         Command::Graph { scenario } => graph(&scenario),
     };
@@ -121,6 +146,41 @@ fn write_run_outputs(result: &RunResult, dir: &Path) -> Result<(), Failure> {
     let chart_error = |e: stormcast::report::chart::ChartError| Failure::input(format!("error: chart: {e}"));
     stormcast::report::chart::run_chart_png(result, &dir.join("run.png")).map_err(chart_error)?;
     stormcast::report::chart::run_chart_svg(result, &dir.join("run.svg")).map_err(chart_error)?;
+    Ok(())
+}
+
+/// A progress bar on stderr with an ETA; hidden under `--quiet` and when stderr is not
+/// a terminal (indicatif checks), so pipes and CI logs stay clean.
+fn progress_bar(len: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} seeds ({per_sec}, ETA {eta})",
+    )
+    .expect("valid template");
+    bar.set_style(style);
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+fn sweep(args: SweepArgs) -> Result<(), Failure> {
+    let scenario = load(&args.scenario)?;
+    let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, args.first_seed.unwrap_or(scenario.simulation.seed));
+    opts.jobs = args.jobs.map(|j| j as usize);
+    let bar = progress_bar(args.seeds, args.quiet, "sweep");
+    let result = stormcast::sweep::run_sweep(&scenario, &opts, &|| bar.inc(1));
+    bar.finish_and_clear();
+    if let Some(dir) = &args.out {
+        let io = |what: &str, e: std::io::Error| Failure::input(format!("error: cannot write {what}: {e}"));
+        std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), e))?;
+        let json = serde_json::to_string_pretty(&result).expect("sweep results serialize") + "\n";
+        write_atomic(&dir.join("sweep.json"), json.as_bytes()).map_err(|e| io("sweep.json", e))?;
+        stormcast::report::sweep_chart::sweep_charts(&result, dir)
+            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
+    }
+    print!("{}", table::sweep_table(&result));
     Ok(())
 }
 

@@ -109,3 +109,78 @@ pub fn run_table(r: &RunResult) -> String {
     }
     out
 }
+
+fn percent_interval(p: &stormcast::stats::Proportion) -> String {
+    format!("{:>5.1}% [{:.1}, {:.1}]", 100.0 * p.p, 100.0 * p.low, 100.0 * p.high)
+}
+
+/// What `stormcast sweep` prints: risks with their intervals, distributions across
+/// seeds, and the seeds worth replaying.
+pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  seeds {}..{}  ({} runs of {} s)\n",
+        r.scenario,
+        r.first_seed,
+        r.first_seed + r.seeds - 1,
+        r.seeds,
+        r.simulated_s
+    );
+    let _ = writeln!(out, "{:<16} {:<24} {:<24} {:<24}", "risk (95% CI)", "SLO violated", "never recovered", "cascade");
+    for risk in &r.risks {
+        let _ = writeln!(
+            out,
+            "{:<16} {:<24} {:<24} {:<24}",
+            risk.name,
+            percent_interval(&risk.slo_risk),
+            percent_interval(&risk.metastable_risk),
+            percent_interval(&risk.cascade_risk)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<16} {:>22} {:>22} {:>18} {:>14}",
+        "across seeds", "p99 ms (p5/med/p95)", "success (p5/med/p95)", "recovery s (med)", "tries (med)"
+    );
+    for l in &r.loads {
+        let tri = |d: &Option<stormcast::stats::Distribution>, scale: f64| {
+            d.as_ref().map_or("-".to_string(), |d| {
+                format!("{}/{}/{}", ms(d.p5 * scale), ms(d.median * scale), ms(d.p95 * scale))
+            })
+        };
+        let recovery = match (&l.recovery_s, l.recovered_seeds) {
+            (Some(d), n) => format!("{:.0} ({}/{} ok)", d.median, n, r.seeds),
+            (None, _) => format!("never (0/{})", r.seeds),
+        };
+        let tries = l.amplification.as_ref().map_or("-".to_string(), |d| format!("{:.2}", d.median));
+        let _ = writeln!(
+            out,
+            "{:<16} {:>22} {:>22} {:>18} {:>14}",
+            l.name,
+            tri(&l.p99_ms, 1.0),
+            tri(&l.success_rate, 100.0),
+            recovery,
+            tries
+        );
+    }
+    if !r.replay.is_empty() {
+        // One line per seed: the command, then each load's reasons.
+        let mut seeds: Vec<(u64, &str, Vec<String>)> = Vec::new();
+        for replay in &r.replay {
+            let why = format!("{}: {}", replay.load, replay.why.join(", "));
+            match seeds.last_mut() {
+                Some((seed, _, whys)) if *seed == replay.seed => whys.push(why),
+                _ => seeds.push((replay.seed, &replay.command, vec![why])),
+            }
+        }
+        let _ = writeln!(out, "\n{} seeds to look at (sweep.json lists every one):", seeds.len());
+        for (_, command, whys) in seeds.iter().take(10) {
+            let _ = writeln!(out, "  {command}    # {}", whys.join("; "));
+        }
+        if seeds.len() > 10 {
+            let _ = writeln!(out, "  ... and {} more", seeds.len() - 10);
+        }
+    }
+    out
+}

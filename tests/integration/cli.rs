@@ -104,3 +104,37 @@ fn help_explains_commands_and_options() {
         assert!(help.contains(opt), "{help}");
     }
 }
+
+#[test]
+fn sweep_json_is_identical_for_any_number_of_jobs() {
+    let dirs = [temp_dir("sweep-j1"), temp_dir("sweep-j2")];
+    for (dir, jobs) in dirs.iter().zip(["1", "2"]) {
+        stormcast()
+            .args(["sweep", "scenarios/retry-storm-budget.toml", "--seeds", "6", "--jobs", jobs, "--out"])
+            .arg(dir)
+            .assert()
+            .success();
+    }
+    let a = std::fs::read(dirs[0].join("sweep.json")).unwrap();
+    let b = std::fs::read(dirs[1].join("sweep.json")).unwrap();
+    assert!(a == b, "sweep.json differs between --jobs 1 and --jobs 2");
+    let v: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    assert_eq!(v["seeds"], 6);
+    for risk in ["slo_risk", "metastable_risk", "cascade_risk"] {
+        let p = &v["risks"]["users"][risk];
+        assert!(p["low"].as_f64().unwrap() <= p["p"].as_f64().unwrap(), "{risk}: {p}");
+    }
+    for chart in ["fan.png", "risk.png", "recovery.png"] {
+        assert!(dirs[0].join(chart).exists(), "{chart}");
+    }
+}
+
+#[test]
+fn sweep_prints_risks_and_replay_commands() {
+    let out = stormcast().args(["sweep", "scenarios/retry-storm.toml", "--seeds", "3", "--quiet"]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("never recovered"), "{stdout}");
+    // The storm never recovers in any seed: 3/3, and each seed is listed for replay.
+    assert!(stdout.contains("stormcast run scenarios/retry-storm.toml --seed 3"), "{stdout}");
+    assert!(out.get_output().stderr.is_empty(), "nothing on stderr when all is well");
+}
