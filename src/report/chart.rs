@@ -97,10 +97,15 @@ pub fn run_chart_svg(result: &RunResult, path: &Path) -> Result<(), ChartError> 
 }
 
 fn check(result: &RunResult) -> Result<(), ChartError> {
-    if !(result.bucket_s.is_finite() && result.bucket_s > 0.0) {
-        return Err(ChartError::InvalidResult(format!("bucket width must be positive, got {} s", result.bucket_s)));
+    check_timing(result.bucket_s, result.simulated_s, result.warmup_s)
+}
+
+/// A time axis can be drawn: positive bucket width, finite durations.
+pub(crate) fn check_timing(bucket_s: f64, simulated_s: f64, warmup_s: f64) -> Result<(), ChartError> {
+    if !(bucket_s.is_finite() && bucket_s > 0.0) {
+        return Err(ChartError::InvalidResult(format!("bucket width must be positive, got {bucket_s} s")));
     }
-    if !result.simulated_s.is_finite() || !result.warmup_s.is_finite() {
+    if !simulated_s.is_finite() || !warmup_s.is_finite() {
         return Err(ChartError::InvalidResult("simulated and warmup durations must be finite".to_string()));
     }
     Ok(())

@@ -80,13 +80,7 @@ fn create_dir(dir: &Path) -> Result<(), ChartError> {
 }
 
 fn check(result: &SweepResult) -> Result<(), ChartError> {
-    if !(result.bucket_s.is_finite() && result.bucket_s > 0.0) {
-        return Err(ChartError::InvalidResult(format!("bucket width must be positive, got {} s", result.bucket_s)));
-    }
-    if !result.simulated_s.is_finite() || !result.warmup_s.is_finite() {
-        return Err(ChartError::InvalidResult("simulated and warmup durations must be finite".to_string()));
-    }
-    Ok(())
+    super::chart::check_timing(result.bucket_s, result.simulated_s, result.warmup_s)
 }
 
 /// Draws one chart twice, as `STEM.png` and `STEM.svg`.
@@ -675,7 +669,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
     let legend = root.clone().shrink((plot_w as i32, TITLE_H as i32), (LEGEND_W, height - TITLE_H - PROVENANCE_H));
     draw_legend(&legend, "loads", &entries)?;
     root.draw_text(
-        "recovery: goodput back to 95% of its level before the first disturbance, held for 5 buckets",
+        "recovery: mean goodput of 5 buckets back to 95% of its level before the first disturbance",
         &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
         (16, height as i32 - 6),
     )?;
