@@ -10,12 +10,17 @@
 # stormcast's tandem throughput counted as the baseline counts it (7 events per
 # completed request, per CPU second of the whole process).
 #
-# Environment: STORMCAST_BASELINES (default: ../shared/baselines from the repo root),
+# Environment: STORMCAST_BASELINES (default: ../shared/baselines from the repo root, or
+# ../../shared/baselines for a worktree),
 # SIMPY_PYTHON (default: ~/.venvs/baselines/bin/python), ROUNDS, SEED (default 1).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# ../shared/baselines from the repo root; from a worktree under <repo>/wt/NAME, two up.
 baselines="${STORMCAST_BASELINES:-$root/../shared/baselines}"
+if [[ -z "${STORMCAST_BASELINES:-}" && ! -d "$baselines" && -d "$root/../../shared/baselines" ]]; then
+    baselines="$root/../../shared/baselines"
+fi
 python="${SIMPY_PYTHON:-$HOME/.venvs/baselines/bin/python}"
 rounds="${ROUNDS:-3}"
 seed="${SEED:-1}"
