@@ -130,4 +130,34 @@ mod tests {
         assert_eq!(q.now(), SimTime(5));
         assert_eq!(q.popped(), 4);
     }
+
+    /// The heap pops exactly what a sorted list of `(time, seq)` would, whatever the
+    /// interleaving of pushes and pops (a fixed pseudo-random sequence of both).
+    #[test]
+    fn matches_a_reference_order() {
+        let mut q = EventQueue::new();
+        let mut reference: std::collections::BTreeSet<(u64, u64)> = Default::default();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut seq = 0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 3 != 0 || reference.is_empty() {
+                // Few distinct delays, so many events share an instant.
+                let at = q.now().0 + x % 8;
+                q.schedule_at(SimTime(at), seq);
+                reference.insert((at, seq));
+                seq += 1;
+            } else {
+                let expected = reference.pop_first().expect("non-empty");
+                assert_eq!(q.pop(), Some((SimTime(expected.0), expected.1)));
+            }
+            assert_eq!(q.peek_time(), reference.first().map(|&(t, _)| SimTime(t)));
+        }
+        while let Some(expected) = reference.pop_first() {
+            assert_eq!(q.pop(), Some((SimTime(expected.0), expected.1)));
+        }
+        assert!(q.is_empty());
+    }
 }
