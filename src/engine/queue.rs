@@ -9,15 +9,23 @@ use super::time::{SimDuration, SimTime};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+/// The key packs `(time, seq)` into one `u128` (time in the high half), so that the
+/// heap compares entries with one integer comparison; the order is the same.
 struct Entry<E> {
-    time: SimTime,
-    seq: u64,
+    key: u128,
     event: E,
+}
+
+impl<E> Entry<E> {
+    #[inline]
+    fn time(&self) -> SimTime {
+        SimTime((self.key >> 64) as u64)
+    }
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -28,8 +36,9 @@ impl<E> PartialOrd for Entry<E> {
 }
 impl<E> Ord for Entry<E> {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest `(time, seq)`.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -64,7 +73,7 @@ impl<E> EventQueue<E> {
         debug_assert!(at >= self.now, "scheduled in the past: {:?} < {:?}", at, self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time: at, seq, event });
+        self.heap.push(Entry { key: (u128::from(at.0) << 64) | u128::from(seq), event });
     }
 
     /// Schedules `event` after `delay` from now.
@@ -77,16 +86,17 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let entry = self.heap.pop()?;
-        debug_assert!(entry.time >= self.now, "time went backwards");
-        self.now = entry.time;
+        let time = entry.time();
+        debug_assert!(time >= self.now, "time went backwards");
+        self.now = time;
         self.popped += 1;
-        Some((entry.time, entry.event))
+        Some((time, entry.event))
     }
 
     /// The time of the next event, without popping it.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(Entry::time)
     }
 
     /// Events waiting to happen.
@@ -119,5 +129,35 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.now(), SimTime(5));
         assert_eq!(q.popped(), 4);
+    }
+
+    /// The heap pops exactly what a sorted list of `(time, seq)` would, whatever the
+    /// interleaving of pushes and pops (a fixed pseudo-random sequence of both).
+    #[test]
+    fn matches_a_reference_order() {
+        let mut q = EventQueue::new();
+        let mut reference: std::collections::BTreeSet<(u64, u64)> = Default::default();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut seq = 0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 3 != 0 || reference.is_empty() {
+                // Few distinct delays, so many events share an instant.
+                let at = q.now().0 + x % 8;
+                q.schedule_at(SimTime(at), seq);
+                reference.insert((at, seq));
+                seq += 1;
+            } else {
+                let expected = reference.pop_first().expect("non-empty");
+                assert_eq!(q.pop(), Some((SimTime(expected.0), expected.1)));
+            }
+            assert_eq!(q.peek_time(), reference.first().map(|&(t, _)| SimTime(t)));
+        }
+        while let Some(expected) = reference.pop_first() {
+            assert_eq!(q.pop(), Some((SimTime(expected.0), expected.1)));
+        }
+        assert!(q.is_empty());
     }
 }

@@ -159,6 +159,12 @@ struct EndpointRt {
     latency_rng: StreamRng,
     error_rng: StreamRng,
     calls_rng: StreamRng,
+    /// An error is possible here (an error rate, or an error fault aimed at it): else the
+    /// error stream is never looked at and no number is drawn from it.
+    error_draws: bool,
+    /// Some call site has a probability below 1: else every call always happens, the
+    /// calls stream is never looked at and no number is drawn from it.
+    calls_draws: bool,
     fault_factor: f64,
     fault_add: SimDuration,
     fault_errors: f64,
@@ -190,6 +196,9 @@ struct Route {
     fault_add: SimDuration,
     fault_errors: f64,
 }
+
+/// What identifies a route: (calling service, calling load, callee service, policy).
+type RouteKey = (Option<u32>, Option<u32>, u32, Option<u32>);
 
 /// Client-side state per caller instance and route.
 struct Client {
@@ -318,8 +327,19 @@ impl<'a> Simulator<'a> {
 
         let mut endpoints = Vec::with_capacity(n as usize);
         for (s, svc) in sc.services.iter().enumerate() {
-            for ep in &svc.endpoints {
+            for (e, ep) in svc.endpoints.iter().enumerate() {
                 let label = format!("service/{}/endpoint/{}", svc.name, ep.name);
+                // Skipping draws from a stream nobody looks at changes no result: each
+                // stream feeds one decision only, so the others stay aligned.
+                let error_fault = sc.faults.iter().any(|f| {
+                    matches!(f.kind, FaultKind::Errors { .. })
+                        && match f.target {
+                            FaultTarget::Service(t) => t == s,
+                            FaultTarget::Endpoint(t) => t.service == s && t.endpoint == e,
+                            FaultTarget::Edge { .. } => false,
+                        }
+                });
+                let calls_draws = ep.steps.iter().any(|step| step.calls().iter().any(|c| c.probability < 1.0));
                 let steps = ep
                     .steps
                     .iter()
@@ -356,6 +376,8 @@ impl<'a> Simulator<'a> {
                     latency_rng: stream(seed, &format!("{label}/latency")),
                     error_rng: stream(seed, &format!("{label}/errors")),
                     calls_rng: stream(seed, &format!("{label}/calls")),
+                    error_draws: ep.error_rate > 0.0 || error_fault,
+                    calls_draws,
                     fault_factor: 1.0,
                     fault_add: SimDuration::ZERO,
                     fault_errors: 0.0,
@@ -873,10 +895,12 @@ impl<'a> Simulator<'a> {
         let ep = &mut self.endpoints[j.endpoint as usize];
         // One draw per completion whatever the rates, so streams stay aligned between
         // configurations that differ only in error rates (common random numbers).
-        let u: f64 = ep.error_rng.random();
-        let p_error = 1.0 - (1.0 - ep.error_rate) * (1.0 - ep.fault_errors);
-        if u < p_error {
-            return self.end_job(key, Outcome::Error);
+        if ep.error_draws {
+            let u: f64 = ep.error_rng.random();
+            let p_error = 1.0 - (1.0 - ep.error_rate) * (1.0 - ep.fault_errors);
+            if u < p_error {
+                return self.end_job(key, Outcome::Error);
+            }
         }
         j.step = 0;
         j.state = JobState::Calling;
@@ -890,45 +914,56 @@ impl<'a> Simulator<'a> {
             if j.failed {
                 return self.end_job(key, Outcome::Error);
             }
-            let ep = &mut self.endpoints[j.endpoint as usize];
-            let Some(step) = ep.steps.get(j.step as usize) else {
+            let endpoint = j.endpoint as usize;
+            let step_index = j.step as usize;
+            let ep = &mut self.endpoints[endpoint];
+            let Some(step) = ep.steps.get(step_index) else {
                 return self.end_job(key, Outcome::Ok);
             };
             j.step += 1;
             let caller_local = j.instance - self.instance_base[ep.service as usize];
-            // Decide which calls of this step happen before starting any (one draw per
-            // call site, always, for common random numbers).
-            let mut chosen: [u32; 16] = [0; 16];
-            let mut n_chosen = 0usize;
-            let mut overflow: Vec<u32> = Vec::new();
-            for (i, site) in step.iter().enumerate() {
-                let u: f64 = ep.calls_rng.random();
-                if u < site.probability {
-                    if n_chosen < chosen.len() {
-                        chosen[n_chosen] = i as u32;
-                    } else {
-                        overflow.push(i as u32);
-                    }
-                    n_chosen += 1;
+            let n_sites = step.len();
+            if !ep.calls_draws {
+                // Every call of this step happens: no choice to make, nothing to draw.
+                if n_sites == 0 {
+                    continue;
                 }
-            }
-            if n_chosen == 0 {
-                continue;
-            }
-            j.pending = n_chosen as u16;
-            j.dispatching = true;
-            let endpoint = j.endpoint as usize;
-            let step_index = j.step as usize - 1;
-            for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
-                let site = self.endpoints[endpoint].steps[step_index][i as usize].clone();
-                self.start_call(
-                    Parent::Job(key),
-                    site.route,
-                    site.to_endpoint,
-                    site.policy,
-                    site.optional,
-                    caller_local,
-                );
+                j.pending = n_sites as u16;
+                j.dispatching = true;
+                for i in 0..n_sites {
+                    let site = &self.endpoints[endpoint].steps[step_index][i];
+                    let (route, to_endpoint, policy, optional) =
+                        (site.route, site.to_endpoint, site.policy, site.optional);
+                    self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
+                }
+            } else {
+                // Decide which calls of this step happen before starting any (one draw per
+                // call site, always, for common random numbers).
+                let mut chosen: [u32; 16] = [0; 16];
+                let mut n_chosen = 0usize;
+                let mut overflow: Vec<u32> = Vec::new();
+                for (i, site) in step.iter().enumerate() {
+                    let u: f64 = ep.calls_rng.random();
+                    if u < site.probability {
+                        if n_chosen < chosen.len() {
+                            chosen[n_chosen] = i as u32;
+                        } else {
+                            overflow.push(i as u32);
+                        }
+                        n_chosen += 1;
+                    }
+                }
+                if n_chosen == 0 {
+                    continue;
+                }
+                j.pending = n_chosen as u16;
+                j.dispatching = true;
+                for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
+                    let site = &self.endpoints[endpoint].steps[step_index][i as usize];
+                    let (route, to_endpoint, policy, optional) =
+                        (site.route, site.to_endpoint, site.policy, site.optional);
+                    self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
+                }
             }
             let Some(j) = self.jobs.get_mut(key) else { return };
             j.dispatching = false;
