@@ -217,9 +217,6 @@ struct LoadRt {
     next_change: usize,
 }
 
-/// (calling service, calling load, callee service, policy).
-type RouteKey = (Option<u32>, Option<u32>, u32, Option<u32>);
-
 struct Simulator<'a> {
     sc: &'a Scenario,
     seed: u64,

@@ -30,6 +30,11 @@ fn every_scenario_loads_and_runs() {
             continue;
         }
         let sc = stormcast::scenario::load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Benchmark scenarios (hundreds of millions of events) are loaded, not run here;
+        // `cargo bench` and scripts/compare-simpy.sh run them.
+        if path.components().any(|c| c.as_os_str() == "bench") {
+            continue;
+        }
         let r = simulate(&sc, 1);
         assert!(r.events > 0, "{}", path.display());
         for l in &r.loads {
