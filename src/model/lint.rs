@@ -8,7 +8,8 @@
 //!   which an outage at its end multiplies the load it receives;
 //! * retries at more than one layer ("decide which layer retries", SRE book);
 //! * timeouts that do not shrink down the stack, and callers that give up before
-//!   their callee can answer (wasted work);
+//!   their callee can answer (wasted work), and per-try timeouts below the callee's
+//!   mean response;
 //! * retries with neither a budget nor a breaker, and retries without backoff;
 //! * a per-try timeout that the overall deadline makes unreachable;
 //! * circuit breakers whose `min_calls` the traffic cannot fill within the window, and
@@ -486,6 +487,11 @@ impl<'a> Context<'a> {
         let caller_name = self.caller_name(caller);
         let callee_name = self.endpoint(callee);
         let typical = self.response_of(callee) + 2.0 * self.network_ns;
+        // An infinite mean (a Pareto tail with alpha <= 1) says nothing about typical
+        // calls: stay quiet rather than guess.
+        if !typical.is_finite() {
+            return;
+        }
         if typical > limit_ns {
             out.push((
                 anchor,
@@ -495,7 +501,7 @@ impl<'a> Context<'a> {
                     keys: vec![limit_key.clone()],
                     message: format!(
                         "{caller_name} gives up on {callee_name} after {limit} per try, but {callee_name} \
-                         takes about {} on average: most tries time out even when nothing is wrong, and \
+                         takes about {} on average: many tries time out even when nothing is wrong, and \
                          their work is wasted",
                         human(typical)
                     ),
@@ -711,9 +717,9 @@ impl<'a> Context<'a> {
             indegree[c.to.service][c.to.endpoint] += 1;
         }
         let mut ready: Vec<EndpointRef> = Vec::new();
-        for (si, sv) in s.services.iter().enumerate() {
-            for ei in 0..sv.endpoints.len() {
-                if indegree[si][ei] == 0 {
+        for (si, degrees) in indegree.iter().enumerate() {
+            for (ei, degree) in degrees.iter().enumerate() {
+                if *degree == 0 {
                     ready.push(EndpointRef { service: si, endpoint: ei });
                 }
             }

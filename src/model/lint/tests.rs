@@ -234,6 +234,17 @@ fn a_timeout_below_the_mean_response_warns() {
 }
 
 #[test]
+fn an_infinite_mean_is_not_a_timeout_warning() {
+    // A Pareto tail with alpha <= 1 has no finite mean; its typical call is still fast.
+    let body = stack("timeout = \"1s\"", "timeout = \"100ms\"").replace(
+        "[services.db.endpoints.query]\nlatency = \"10ms\"",
+        "[services.db.endpoints.query]\nlatency = { dist = \"pareto\", min = \"1ms\", alpha = 0.9 }",
+    );
+    assert!(body.contains("pareto"));
+    assert_eq!(lints_of(&body), []);
+}
+
+#[test]
 fn retries_without_a_budget_or_backoff_warn() {
     let body = r#"
 [services.api.endpoints.get]
