@@ -439,3 +439,31 @@ fn timeout_cascade_example() {
 fn breaker_example() {
     insta::assert_snapshot!(example("scenarios/breaker.toml"));
 }
+
+#[test]
+fn checkout_with_six_payment_attempts_amplifies_12x() {
+    // The users' 2 attempts times payment's 6: the realistic file, one key changed.
+    let file = format!("{}/scenarios/checkout.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(file).expect("checkout.toml exists");
+    let text = text.replacen("max_attempts = 3", "max_attempts = 6", 1);
+    let lints = lint(&load_str("checkout.toml", &text).expect("valid"));
+    assert_eq!(kinds(&lints), [LintKind::RetryAmplification]);
+    assert!(
+        lints[0]
+            .message
+            .starts_with("retry amplification 12x along load:shoppers -> frontend/checkout -> payment/charge")
+    );
+}
+
+#[test]
+fn every_example_scenario_lints_without_panicking() {
+    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(dir).expect("scenarios/").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "toml")) {
+        let text = std::fs::read_to_string(file).expect("readable");
+        let s = load_str(&file.display().to_string(), &text).expect("valid");
+        let lints = lint(&s);
+        assert!(lints.iter().all(|l| !l.message.is_empty() && !l.path.is_empty()), "{}", file.display());
+    }
+}
