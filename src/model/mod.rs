@@ -6,6 +6,7 @@
 
 pub mod dist;
 pub mod fault;
+pub mod lint;
 pub mod load;
 pub mod outcome;
 pub mod policy;

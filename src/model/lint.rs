@@ -1,0 +1,853 @@
+//! Static risk lints: resilience configurations known to cause cascading failures,
+//! found from a validated scenario alone, without simulating it (`stormcast check`).
+//!
+//! Each lint is a rule an SRE would agree with, backed by
+//! `reference/resilience-semantics.md` (sections 4.1, 4.6, 4.9):
+//!
+//! * retry amplification: the product of attempts along a call path is the factor by
+//!   which an outage at its end multiplies the load it receives;
+//! * retries at more than one layer ("decide which layer retries", SRE book);
+//! * timeouts that do not shrink down the stack, and callers that give up before
+//!   their callee can answer (wasted work), and per-try timeouts below the callee's
+//!   mean response;
+//! * retries with neither a budget nor a breaker, and retries without backoff;
+//! * a per-try timeout that the overall deadline makes unreachable;
+//! * circuit breakers whose `min_calls` the traffic cannot fill within the window, and
+//!   count-window breakers whose `min_calls` Resilience4j silently caps.
+//!
+//! A load's own policy models the users (or an SDK outside the system): its retries
+//! count in the amplification of every path, but the lints that ask the operator to
+//! change a policy (budgets, backoff, layering) look only at calls between services.
+//!
+//! Estimates use means (`Dist::mean_ns`) and the nominal backoff without jitter. The
+//! order of the result is deterministic: by anchor (the load, in file order, then the
+//! calling endpoint in file order), then by kind, then by discovery order.
+
+use std::fmt;
+
+use super::Scenario;
+use super::load::LoadKind;
+use super::outcome::Outcome;
+use super::policy::{Backoff, BreakerWindow, Policy, PolicyId};
+use super::resilience::nominal_delay;
+use super::service::{CallSite, EndpointRef};
+use crate::engine::SimDuration;
+
+/// Retry amplification from this factor up is reported. Ten is where retries stop
+/// being a nuisance and become an outage multiplier: a service provisioned with the
+/// usual 2-3x headroom is overwhelmed many times over when everything below it fails
+/// at once, and the SRE book's per-request cap of 3 attempts allows at most two layers
+/// (3 x 3 = 9) before crossing it.
+pub const RETRY_AMPLIFICATION_THRESHOLD: u64 = 10;
+
+/// Call paths enumerated per load. The call graph is acyclic but the number of paths
+/// can grow exponentially with its depth; beyond this the path lints stop for that
+/// load rather than take unbounded time.
+pub const MAX_PATHS_PER_LOAD: usize = 10_000;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LintKind {
+    /// The product of attempts along a path is at least `RETRY_AMPLIFICATION_THRESHOLD`.
+    RetryAmplification,
+    /// Two or more service-to-service calls on one path retry.
+    RetryLayers,
+    /// A callee's per-try timeout on its own call is at least its caller's.
+    CalleeTimeoutLonger,
+    /// One slow dependency, waited for with all its tries and backoff, makes a callee
+    /// answer after its caller has given up.
+    TimeoutInversion,
+    /// A caller's per-try timeout is below the callee's estimated mean response.
+    TimeoutBelowResponse,
+    /// A deadline no longer than the per-try timeout: timed-out tries are never retried.
+    DeadlineWithinTimeout,
+    /// Retries with neither a retry budget nor a circuit breaker.
+    RetryWithoutBudget,
+    /// Retries with no backoff (immediate).
+    RetryWithoutBackoff,
+    /// A time-window breaker whose `min_calls` the traffic cannot fill.
+    BreakerCannotOpen,
+    /// A count-window breaker with `min_calls` > window size (capped by Resilience4j).
+    BreakerMinCallsCapped,
+}
+
+impl LintKind {
+    /// A stable name for machine-readable output.
+    pub fn name(self) -> &'static str {
+        match self {
+            LintKind::RetryAmplification => "retry-amplification",
+            LintKind::RetryLayers => "retry-layers",
+            LintKind::CalleeTimeoutLonger => "callee-timeout-longer",
+            LintKind::TimeoutInversion => "timeout-inversion",
+            LintKind::TimeoutBelowResponse => "timeout-below-response",
+            LintKind::DeadlineWithinTimeout => "deadline-within-timeout",
+            LintKind::RetryWithoutBudget => "retry-without-budget",
+            LintKind::RetryWithoutBackoff => "retry-without-backoff",
+            LintKind::BreakerCannotOpen => "breaker-cannot-open",
+            LintKind::BreakerMinCallsCapped => "breaker-min-calls-capped",
+        }
+    }
+}
+
+/// One warning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lint {
+    pub kind: LintKind,
+    /// The call path concerned, e.g. `["load:shoppers", "frontend/checkout", "payment/charge"]`.
+    pub path: Vec<String>,
+    /// The configuration keys involved, as written in TOML, e.g.
+    /// `policies.payment-client.retry.max_attempts`.
+    pub keys: Vec<String>,
+    /// A self-contained sentence: what, the numbers, and why it is a risk.
+    pub message: String,
+}
+
+impl fmt::Display for Lint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "warning: {}", self.message)?;
+        if !self.keys.is_empty() {
+            write!(f, " (keys: {})", self.keys.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// All lints of a scenario, in a deterministic order (see the module docs).
+pub fn lint(s: &Scenario) -> Vec<Lint> {
+    let cx = Context::new(s);
+    let mut found: Vec<(Anchor, Lint)> = Vec::new();
+    for load in 0..s.loads.len() {
+        cx.path_lints(load, &mut found);
+    }
+    cx.timeout_lints(&mut found);
+    cx.policy_lints(&mut found);
+    cx.breaker_lints(&mut found);
+    // Stable: within an anchor and a kind, discovery order (file order) is kept.
+    found.sort_by_key(|(anchor, l)| (*anchor, l.kind));
+    let mut out: Vec<Lint> = Vec::new();
+    for (_, l) in found {
+        // Two call sites from one endpoint to the same callee give the same warning.
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// What a lint is attached to, for ordering.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Anchor {
+    Load(usize),
+    Endpoint(EndpointRef),
+}
+
+/// Who makes a call: a load (its users) or an endpoint.
+#[derive(Copy, Clone)]
+enum Caller {
+    Load(usize),
+    Endpoint(EndpointRef),
+}
+
+/// One hop of a call path: the call into `to`, under `policy`.
+#[derive(Copy, Clone)]
+struct Hop {
+    to: EndpointRef,
+    policy: Option<PolicyId>,
+    /// False for the first hop, from the load.
+    between_services: bool,
+}
+
+struct Context<'a> {
+    s: &'a Scenario,
+    /// Mean one-way network delay, added twice per call.
+    network_ns: f64,
+    /// Estimated mean response time of each endpoint, `[service][endpoint]`.
+    response_ns: Vec<Vec<f64>>,
+}
+
+impl<'a> Context<'a> {
+    fn new(s: &'a Scenario) -> Context<'a> {
+        let network_ns = s.simulation.network.as_ref().map_or(0.0, |d| d.mean_ns());
+        let mut cx = Context { s, network_ns, response_ns: Vec::new() };
+        let mut memo: Vec<Vec<Option<f64>>> = s.services.iter().map(|sv| vec![None; sv.endpoints.len()]).collect();
+        for (si, sv) in s.services.iter().enumerate() {
+            for ei in 0..sv.endpoints.len() {
+                cx.response(EndpointRef { service: si, endpoint: ei }, &mut memo);
+            }
+        }
+        cx.response_ns = memo.into_iter().map(|v| v.into_iter().map(|r| r.unwrap_or(0.0)).collect()).collect();
+        cx
+    }
+
+    // ---- estimates -------------------------------------------------------------
+
+    /// Mean response of an endpoint: its own work plus, per step, the slowest member's
+    /// expected call time. Validation guarantees the call graph is acyclic.
+    fn response(&self, e: EndpointRef, memo: &mut Vec<Vec<Option<f64>>>) -> f64 {
+        if let Some(r) = memo[e.service][e.endpoint] {
+            return r;
+        }
+        let ep = &self.s.services[e.service].endpoints[e.endpoint];
+        let mut total = ep.latency.mean_ns();
+        for step in &ep.steps {
+            let mut slowest: f64 = 0.0;
+            for c in step.calls() {
+                let callee = self.response(c.to, memo) + 2.0 * self.network_ns;
+                let capped = match self.bound_ns(c.policy) {
+                    Some(b) => callee.min(b),
+                    None => callee,
+                };
+                slowest = slowest.max(c.probability * capped);
+            }
+            total += slowest;
+        }
+        memo[e.service][e.endpoint] = Some(total);
+        total
+    }
+
+    fn response_of(&self, e: EndpointRef) -> f64 {
+        self.response_ns[e.service][e.endpoint]
+    }
+
+    fn policy(&self, id: Option<PolicyId>) -> Option<&'a Policy> {
+        id.map(|i| &self.s.policies[i])
+    }
+
+    fn attempts(&self, id: Option<PolicyId>) -> u32 {
+        self.policy(id).and_then(|p| p.retry.as_ref()).map_or(1, |r| r.max_attempts.max(1))
+    }
+
+    /// How long one try may last: the smaller of `timeout` and `deadline`.
+    fn per_try_limit(&self, id: Option<PolicyId>) -> Option<SimDuration> {
+        let p = self.policy(id)?;
+        match (p.timeout, p.deadline) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
+        }
+    }
+
+    /// The total nominal backoff of all retries, without jitter.
+    fn backoff_total(&self, id: Option<PolicyId>) -> SimDuration {
+        let Some(retry) = self.policy(id).and_then(|p| p.retry.as_ref()) else {
+            return SimDuration::ZERO;
+        };
+        (1..retry.max_attempts).fold(SimDuration::ZERO, |sum, k| sum + nominal_delay(&retry.backoff, k))
+    }
+
+    /// All tries at the full per-try timeout plus the backoff between them (the
+    /// configured upper bound on the wait, before the deadline).
+    fn tries_total(&self, id: Option<PolicyId>) -> Option<SimDuration> {
+        let timeout = self.policy(id)?.timeout?;
+        let tries = SimDuration::from_nanos(timeout.as_nanos().saturating_mul(u64::from(self.attempts(id))));
+        Some(tries + self.backoff_total(id))
+    }
+
+    /// The longest a caller waits for one call, tries and backoff included; `None`
+    /// when nothing bounds it.
+    fn bound(&self, id: Option<PolicyId>) -> Option<SimDuration> {
+        let deadline = self.policy(id)?.deadline;
+        match (self.tries_total(id), deadline) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
+        }
+    }
+
+    fn bound_ns(&self, id: Option<PolicyId>) -> Option<f64> {
+        self.bound(id).map(|d| d.as_nanos() as f64)
+    }
+
+    /// How `bound` comes about, e.g. "2 tries x 3s + 100ms backoff".
+    fn describe_bound(&self, id: Option<PolicyId>) -> String {
+        let Some(p) = self.policy(id) else { return "unbounded".to_string() };
+        let attempts = self.attempts(id);
+        let backoff = self.backoff_total(id);
+        let tries = match p.timeout {
+            Some(t) if attempts > 1 && backoff > SimDuration::ZERO => {
+                Some(format!("{attempts} tries x {t} + {} backoff", human(backoff.as_nanos() as f64)))
+            }
+            Some(t) if attempts > 1 => Some(format!("{attempts} tries x {t}")),
+            Some(t) => Some(format!("one try of {t}")),
+            None => None,
+        };
+        match (tries, p.deadline, self.tries_total(id)) {
+            (Some(t), Some(d), Some(total)) if d < total => format!("{t}, cut to the {d} deadline"),
+            (Some(t), _, _) => t,
+            (None, Some(d), _) => format!("the {d} deadline"),
+            (None, None, _) => "unbounded".to_string(),
+        }
+    }
+
+    // ---- names and keys --------------------------------------------------------
+
+    fn endpoint(&self, e: EndpointRef) -> String {
+        self.s.endpoint_name(e)
+    }
+
+    fn caller_name(&self, c: Caller) -> String {
+        match c {
+            Caller::Load(i) => format!("load:{}", self.s.loads[i].name),
+            Caller::Endpoint(e) => self.endpoint(e),
+        }
+    }
+
+    /// Where a policy is written, as a TOML key path. Named policies are
+    /// `policies.NAME`; inline ones carry generated names (see `scenario::validate`):
+    /// `svc/ep#N` for call N of an endpoint (numbered from 1, parallel members
+    /// included), `svc#client` for a service's client and `load/NAME` for a load's.
+    /// Policy names may not contain `/` or `#`, so the patterns cannot collide.
+    fn policy_key(&self, id: PolicyId) -> String {
+        let name = &self.s.policies[id].name;
+        if let Some(load) = name.strip_prefix("load/")
+            && let Some(i) = self.s.loads.iter().position(|l| l.name == load)
+        {
+            return format!("load[{i}].policy");
+        }
+        if let Some(service) = name.strip_suffix("#client") {
+            return format!("services.{service}.client");
+        }
+        if let Some((endpoint, number)) = name.rsplit_once('#')
+            && let Ok(number) = number.parse::<usize>()
+            && let Some((service, ep)) = endpoint.split_once('/')
+            && let Some(sv) = self.s.services.iter().find(|sv| sv.name == service)
+            && let Some(e) = sv.endpoints.iter().find(|e| e.name == ep)
+        {
+            let mut n = 0;
+            for (i, step) in e.steps.iter().enumerate() {
+                match step {
+                    super::service::Step::Call(_) => {
+                        n += 1;
+                        if n == number {
+                            return format!("services.{service}.endpoints.{ep}.calls[{i}].policy");
+                        }
+                    }
+                    super::service::Step::Parallel(members) => {
+                        for j in 0..members.len() {
+                            n += 1;
+                            if n == number {
+                                return format!("services.{service}.endpoints.{ep}.calls[{i}].parallel[{j}].policy");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        format!("policies.{name}")
+    }
+
+    fn key(&self, id: PolicyId, field: &str) -> String {
+        format!("{}.{field}", self.policy_key(id))
+    }
+
+    /// A policy for messages: "policy `db-client`" or "the inline policy at KEY".
+    fn policy_label(&self, id: PolicyId) -> String {
+        let key = self.policy_key(id);
+        match key.strip_prefix("policies.") {
+            Some(name) => format!("policy `{name}`"),
+            None => format!("the policy at `{key}`"),
+        }
+    }
+
+    /// Every call made by a service endpoint, in file order, with its caller.
+    fn call_sites(&self) -> Vec<(EndpointRef, &'a CallSite)> {
+        let mut out = Vec::new();
+        for (si, sv) in self.s.services.iter().enumerate() {
+            for (ei, ep) in sv.endpoints.iter().enumerate() {
+                for step in &ep.steps {
+                    for c in step.calls() {
+                        out.push((EndpointRef { service: si, endpoint: ei }, c));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    // ---- 1 and 2: retries along call paths --------------------------------------
+
+    fn path_lints(&self, load: usize, out: &mut Vec<(Anchor, Lint)>) {
+        let l = &self.s.loads[load];
+        let mut stack = vec![Hop { to: l.target, policy: l.policy, between_services: false }];
+        let mut budget = MAX_PATHS_PER_LOAD;
+        self.walk(load, &mut stack, &mut budget, out);
+    }
+
+    /// Depth-first over the paths below the top of `stack`. Returns whether any hop
+    /// below the top retries; a path is reported only at its deepest retrying hop, so
+    /// three retrying layers give one warning, not one per prefix.
+    fn walk(&self, load: usize, stack: &mut Vec<Hop>, budget: &mut usize, out: &mut Vec<(Anchor, Lint)>) -> bool {
+        if *budget == 0 {
+            return true;
+        }
+        *budget -= 1;
+        let top = *stack.last().expect("a path has a first hop");
+        let mut retries_below = false;
+        for step in &self.s.services[top.to.service].endpoints[top.to.endpoint].steps {
+            for c in step.calls() {
+                stack.push(Hop { to: c.to, policy: c.policy, between_services: true });
+                let below = self.walk(load, stack, budget, out);
+                stack.pop();
+                retries_below |= below || self.attempts(c.policy) > 1;
+            }
+        }
+        if !retries_below && self.attempts(top.policy) > 1 {
+            self.report_path(load, stack, out);
+        }
+        retries_below
+    }
+
+    fn report_path(&self, load: usize, stack: &[Hop], out: &mut Vec<(Anchor, Lint)>) {
+        let mut path = vec![format!("load:{}", self.s.loads[load].name)];
+        path.extend(stack.iter().map(|h| self.endpoint(h.to)));
+        let shown = path.join(" -> ");
+        let retrying: Vec<&Hop> = stack.iter().filter(|h| self.attempts(h.policy) > 1).collect();
+        let keys = |hops: &[&Hop]| {
+            let mut keys: Vec<String> = Vec::new();
+            for h in hops {
+                let key = self.key(h.policy.expect("a retrying hop has a policy"), "retry.max_attempts");
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            keys
+        };
+        let factors: Vec<String> = retrying.iter().map(|h| self.attempts(h.policy).to_string()).collect();
+        let product = retrying.iter().fold(1u64, |p, h| p.saturating_mul(u64::from(self.attempts(h.policy))));
+        let leaf = self.endpoint(stack.last().expect("non-empty").to);
+        let anchor = Anchor::Load(load);
+        if product >= RETRY_AMPLIFICATION_THRESHOLD {
+            out.push((
+                anchor,
+                Lint {
+                    kind: LintKind::RetryAmplification,
+                    path: path.clone(),
+                    keys: keys(&retrying),
+                    message: format!(
+                        "retry amplification {product}x along {shown} ({} attempts): when {leaf} fails, \
+                         each request of the load reaches it up to {product} times, so an outage there \
+                         multiplies its load {product}-fold (threshold {RETRY_AMPLIFICATION_THRESHOLD}x)",
+                        factors.join(" x ")
+                    ),
+                },
+            ));
+        }
+        let layers: Vec<&Hop> = retrying.iter().copied().filter(|h| h.between_services).collect();
+        if layers.len() >= 2 {
+            let who: Vec<String> = layers
+                .iter()
+                .map(|h| {
+                    let caller = stack
+                        .iter()
+                        .position(|x| std::ptr::eq(x, *h))
+                        .and_then(|i| i.checked_sub(1))
+                        .map_or_else(|| self.caller_name(Caller::Load(load)), |i| self.endpoint(stack[i].to));
+                    format!("{caller} -> {} ({}x)", self.endpoint(h.to), self.attempts(h.policy))
+                })
+                .collect();
+            out.push((
+                anchor,
+                Lint {
+                    kind: LintKind::RetryLayers,
+                    path,
+                    keys: keys(&layers),
+                    message: format!(
+                        "retries at {} layers along {shown}: {}; retries at every layer multiply, and the \
+                         SRE book's advice is to decide which layer retries (usually the one right above \
+                         the failure) and make the others fail fast",
+                        layers.len(),
+                        who.join(", ")
+                    ),
+                },
+            ));
+        }
+    }
+
+    // ---- 3: timeouts down the stack ---------------------------------------------
+
+    fn timeout_lints(&self, out: &mut Vec<(Anchor, Lint)>) {
+        for (i, l) in self.s.loads.iter().enumerate() {
+            self.timeouts_of(Caller::Load(i), l.target, l.policy, Anchor::Load(i), out);
+        }
+        for (from, c) in self.call_sites() {
+            self.timeouts_of(Caller::Endpoint(from), c.to, c.policy, Anchor::Endpoint(from), out);
+        }
+    }
+
+    /// Checks one call (`caller` -> `callee` under `policy`) against the calls the
+    /// callee makes in turn.
+    fn timeouts_of(
+        &self,
+        caller: Caller,
+        callee: EndpointRef,
+        policy: Option<PolicyId>,
+        anchor: Anchor,
+        out: &mut Vec<(Anchor, Lint)>,
+    ) {
+        let (Some(limit), Some(pid)) = (self.per_try_limit(policy), policy) else { return };
+        let limit_ns = limit.as_nanos() as f64;
+        let limit_key = self.limit_key(pid);
+        let caller_name = self.caller_name(caller);
+        let callee_name = self.endpoint(callee);
+        let typical = self.response_of(callee) + 2.0 * self.network_ns;
+        // An infinite mean (a Pareto tail with alpha <= 1) says nothing about typical
+        // calls: stay quiet rather than guess.
+        if !typical.is_finite() {
+            return;
+        }
+        if typical > limit_ns {
+            out.push((
+                anchor,
+                Lint {
+                    kind: LintKind::TimeoutBelowResponse,
+                    path: vec![caller_name.clone(), callee_name.clone()],
+                    keys: vec![limit_key.clone()],
+                    message: format!(
+                        "{caller_name} gives up on {callee_name} after {limit} per try, but {callee_name} \
+                         takes about {} on average: many tries time out even when nothing is wrong, and \
+                         their work is wasted",
+                        human(typical)
+                    ),
+                },
+            ));
+            return;
+        }
+        let ep = &self.s.services[callee.service].endpoints[callee.endpoint];
+        for (si, step) in ep.steps.iter().enumerate() {
+            for c in step.calls() {
+                let path = vec![caller_name.clone(), callee_name.clone(), self.endpoint(c.to)];
+                let shown = path.join(" -> ");
+                let Some(cpid) = c.policy else { continue };
+                if let Some(inner) = self.per_try_limit(c.policy)
+                    && inner >= limit
+                {
+                    out.push((
+                        anchor,
+                        Lint {
+                            kind: LintKind::CalleeTimeoutLonger,
+                            path,
+                            keys: vec![limit_key.clone(), self.limit_key(cpid)],
+                            message: format!(
+                                "timeouts grow down the stack along {shown}: {callee_name} waits up to {inner} \
+                                 per try for {} ({} in all: {}), but {caller_name} gives up on it after {limit}; \
+                                 when {} slows down, {callee_name} holds workers for answers nobody waits for \
+                                 any more. Timeouts should shrink at each layer down",
+                                self.endpoint(c.to),
+                                self.bound_ns(c.policy).map_or_else(|| "unbounded".to_string(), human),
+                                self.describe_bound(c.policy),
+                                self.endpoint(c.to),
+                            ),
+                        },
+                    ));
+                    continue;
+                }
+                // The callee's response if this one call takes its whole configured bound
+                // and everything else is typical.
+                let Some(bound) = self.bound_ns(c.policy) else { continue };
+                let mut need = ep.latency.mean_ns() + 2.0 * self.network_ns;
+                for (sj, other) in ep.steps.iter().enumerate() {
+                    let mut slowest: f64 = 0.0;
+                    for m in other.calls() {
+                        let t = if si == sj && std::ptr::eq(m, c) {
+                            bound
+                        } else {
+                            let callee = self.response_of(m.to) + 2.0 * self.network_ns;
+                            m.probability * self.bound_ns(m.policy).map_or(callee, |b| callee.min(b))
+                        };
+                        slowest = slowest.max(t);
+                    }
+                    need += slowest;
+                }
+                if need > limit_ns {
+                    let mut keys = vec![limit_key.clone(), self.limit_key(cpid)];
+                    if self.attempts(c.policy) > 1 {
+                        keys.push(self.key(cpid, "retry.max_attempts"));
+                    }
+                    out.push((
+                        anchor,
+                        Lint {
+                            kind: LintKind::TimeoutInversion,
+                            path,
+                            keys,
+                            message: format!(
+                                "timeout inversion along {shown}: {caller_name} gives up on {callee_name} after \
+                                 {limit}, but {callee_name} may wait up to {} for {} ({}), about {} in all \
+                                 with its other work; when {} is slow, {caller_name} times out first and all \
+                                 the work below is wasted",
+                                human(bound),
+                                self.endpoint(c.to),
+                                self.describe_bound(c.policy),
+                                human(need),
+                                self.endpoint(c.to),
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The key that sets a policy's per-try limit: its `timeout`, or its `deadline`
+    /// when that is shorter or the only one.
+    fn limit_key(&self, id: PolicyId) -> String {
+        let p = &self.s.policies[id];
+        match (p.timeout, p.deadline) {
+            (Some(t), Some(d)) if d < t => self.key(id, "deadline"),
+            (Some(_), _) => self.key(id, "timeout"),
+            (None, _) => self.key(id, "deadline"),
+        }
+    }
+
+    // ---- 4 and 6: policies that retry unsafely ----------------------------------
+
+    fn policy_lints(&self, out: &mut Vec<(Anchor, Lint)>) {
+        // (policy, first use, its path, number of uses), in order of first use.
+        let mut uses: Vec<(PolicyId, Anchor, Vec<String>, usize, bool)> = Vec::new();
+        let mut note = |pid: Option<PolicyId>, anchor: Anchor, path: Vec<String>, between_services: bool| {
+            let Some(pid) = pid else { return };
+            match uses.iter_mut().find(|u| u.0 == pid) {
+                Some(u) => {
+                    u.3 += 1;
+                    u.4 |= between_services;
+                }
+                None => uses.push((pid, anchor, path, 1, between_services)),
+            }
+        };
+        for (i, l) in self.s.loads.iter().enumerate() {
+            note(l.policy, Anchor::Load(i), vec![format!("load:{}", l.name), self.endpoint(l.target)], false);
+        }
+        for (from, c) in self.call_sites() {
+            note(c.policy, Anchor::Endpoint(from), vec![self.endpoint(from), self.endpoint(c.to)], true);
+        }
+        for (pid, anchor, path, count, between_services) in uses {
+            let p = &self.s.policies[pid];
+            let Some(retry) = &p.retry else { continue };
+            if retry.max_attempts <= 1 {
+                continue;
+            }
+            let label = self.policy_label(pid);
+            let shown = path.join(" -> ");
+            let used = match count {
+                1 => shown,
+                2 => format!("{shown} and 1 other call"),
+                _ => format!("{shown} and {} other calls", count - 1),
+            };
+            if let (Some(t), Some(d)) = (p.timeout, p.deadline)
+                && d <= t
+                && retry.on.contains(Outcome::Timeout)
+            {
+                out.push((
+                    anchor,
+                    Lint {
+                        kind: LintKind::DeadlineWithinTimeout,
+                        path: path.clone(),
+                        keys: vec![self.key(pid, "deadline"), self.key(pid, "timeout")],
+                        message: format!(
+                            "{label} (on {used}) has a deadline of {d}, not longer than its per-try timeout of \
+                             {t}: a try that times out has used the whole deadline, so retries on `timeout` \
+                             never happen; make the per-try timeout a fraction of the deadline"
+                        ),
+                    },
+                ));
+            }
+            if !between_services {
+                continue;
+            }
+            if p.retry_budget.is_none() && p.circuit_breaker.is_none() {
+                out.push((
+                    anchor,
+                    Lint {
+                        kind: LintKind::RetryWithoutBudget,
+                        path: path.clone(),
+                        keys: vec![self.key(pid, "retry.max_attempts"), self.key(pid, "retry_budget")],
+                        message: format!(
+                            "{label} (on {used}) retries up to {} attempts with neither a retry budget nor a \
+                             circuit breaker: when the callee slows down every request turns into {} \
+                             attempts, and a short spike can become a retry storm that outlives it; add a \
+                             `retry_budget` (the SRE book keeps retries under 10% of requests)",
+                            retry.max_attempts, retry.max_attempts
+                        ),
+                    },
+                ));
+            }
+            let immediate = match retry.backoff {
+                Backoff::None => true,
+                Backoff::Constant { base } | Backoff::Exponential { base, .. } => base == SimDuration::ZERO,
+            };
+            if immediate {
+                out.push((
+                    anchor,
+                    Lint {
+                        kind: LintKind::RetryWithoutBackoff,
+                        path,
+                        keys: vec![self.key(pid, "retry.backoff")],
+                        message: format!(
+                            "{label} (on {used}) retries at once, without backoff: retries arrive while the \
+                             callee is still overloaded and in step with each other; use randomized \
+                             exponential backoff (SRE book)"
+                        ),
+                    },
+                ));
+            }
+        }
+    }
+
+    // ---- 5: circuit breakers ----------------------------------------------------
+
+    /// Estimated first-try arrival rates per endpoint (`[service][endpoint]`, per
+    /// second, all instances): open loops at their starting rate, closed loops at
+    /// their upper bound `users / mean think time` (a response time only lowers it).
+    /// Also whether a closed loop contributes. Propagated in topological order.
+    fn rates(&self) -> (Vec<Vec<f64>>, Vec<Vec<bool>>) {
+        let s = self.s;
+        let mut rate: Vec<Vec<f64>> = s.services.iter().map(|sv| vec![0.0; sv.endpoints.len()]).collect();
+        let mut closed: Vec<Vec<bool>> = s.services.iter().map(|sv| vec![false; sv.endpoints.len()]).collect();
+        for l in &s.loads {
+            let (r, is_closed) = match &l.kind {
+                LoadKind::Open { rate, .. } => (*rate, false),
+                LoadKind::Closed { users, think_time } => {
+                    let think = think_time.mean_ns() / 1e9;
+                    (if think > 0.0 { f64::from(*users) / think } else { f64::INFINITY }, true)
+                }
+            };
+            rate[l.target.service][l.target.endpoint] += r;
+            closed[l.target.service][l.target.endpoint] |= is_closed;
+        }
+        // Kahn's algorithm over the (acyclic) call graph.
+        let mut indegree: Vec<Vec<usize>> = s.services.iter().map(|sv| vec![0; sv.endpoints.len()]).collect();
+        let sites = self.call_sites();
+        for (_, c) in &sites {
+            indegree[c.to.service][c.to.endpoint] += 1;
+        }
+        let mut ready: Vec<EndpointRef> = Vec::new();
+        for (si, degrees) in indegree.iter().enumerate() {
+            for (ei, degree) in degrees.iter().enumerate() {
+                if *degree == 0 {
+                    ready.push(EndpointRef { service: si, endpoint: ei });
+                }
+            }
+        }
+        while let Some(e) = ready.pop() {
+            for step in &s.services[e.service].endpoints[e.endpoint].steps {
+                for c in step.calls() {
+                    let (t, f) = (c.to, rate[e.service][e.endpoint] * c.probability);
+                    rate[t.service][t.endpoint] += f;
+                    closed[t.service][t.endpoint] |= closed[e.service][e.endpoint];
+                    indegree[t.service][t.endpoint] -= 1;
+                    if indegree[t.service][t.endpoint] == 0 {
+                        ready.push(t);
+                    }
+                }
+            }
+        }
+        (rate, closed)
+    }
+
+    fn breaker_lints(&self, out: &mut Vec<(Anchor, Lint)>) {
+        let (rate, closed) = self.rates();
+        let mut capped_seen: Vec<PolicyId> = Vec::new();
+        for (from, c) in self.call_sites() {
+            let Some(pid) = c.policy else { continue };
+            let Some(cb) = &self.s.policies[pid].circuit_breaker else { continue };
+            let path = vec![self.endpoint(from), self.endpoint(c.to)];
+            let shown = path.join(" -> ");
+            let label = self.policy_label(pid);
+            let anchor = Anchor::Endpoint(from);
+            match cb.window {
+                BreakerWindow::Count(size) => {
+                    if cb.min_calls > size && !capped_seen.contains(&pid) {
+                        capped_seen.push(pid);
+                        out.push((
+                            anchor,
+                            Lint {
+                                kind: LintKind::BreakerMinCallsCapped,
+                                path,
+                                keys: vec![
+                                    self.key(pid, "circuit_breaker.min_calls"),
+                                    self.key(pid, "circuit_breaker.size"),
+                                ],
+                                message: format!(
+                                    "the circuit breaker of {label} (on {shown}) has min_calls = {} but a \
+                                     count window of {size} calls: Resilience4j caps min_calls at the window \
+                                     size, so it may open after only {size} calls, not {}",
+                                    cb.min_calls, cb.min_calls
+                                ),
+                            },
+                        ));
+                    }
+                }
+                BreakerWindow::Time(seconds) => {
+                    let instances = f64::from(self.s.services[from.service].instances.max(1));
+                    let total = rate[from.service][from.endpoint] * c.probability;
+                    let per_instance = total / instances;
+                    let per_window = per_instance * f64::from(seconds);
+                    // No traffic at all (an unused endpoint) is not this lint's business.
+                    if total <= 0.0 || !per_window.is_finite() || per_window >= f64::from(cb.min_calls) {
+                        continue;
+                    }
+                    let bound = if closed[from.service][from.endpoint] { "at most " } else { "" };
+                    let attempts = self.attempts(c.policy);
+                    let retries = if attempts > 1 {
+                        let with = per_window * f64::from(attempts);
+                        if with >= f64::from(cb.min_calls) {
+                            format!("; only retries of failing calls ({attempts} attempts) could fill it")
+                        } else {
+                            format!("; even with every call retried ({attempts} attempts) it is {}", num(with))
+                        }
+                    } else {
+                        String::new()
+                    };
+                    out.push((
+                        anchor,
+                        Lint {
+                            kind: LintKind::BreakerCannotOpen,
+                            path,
+                            keys: vec![
+                                self.key(pid, "circuit_breaker.min_calls"),
+                                self.key(pid, "circuit_breaker.size"),
+                            ],
+                            message: format!(
+                                "the circuit breaker of {label} on {shown} counts calls per {} instance: at the \
+                                 starting load that is {bound}{}/s ({}/s over {} instances), {bound}{} calls in \
+                                 its {seconds}s window, fewer than min_calls = {}{retries}; it cannot open, so \
+                                 it will not protect {} when {} fails",
+                                self.s.services[from.service].name,
+                                num(per_instance),
+                                num(total),
+                                num(instances),
+                                num(per_window),
+                                cb.min_calls,
+                                self.endpoint(from),
+                                self.endpoint(c.to),
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// A duration in nanoseconds with three significant figures at most, e.g. `6.1s`.
+fn human(ns: f64) -> String {
+    if !ns.is_finite() {
+        return "unbounded".to_string();
+    }
+    let (value, unit) = if ns >= 1e9 {
+        (ns / 1e9, "s")
+    } else if ns >= 1e6 {
+        (ns / 1e6, "ms")
+    } else if ns >= 1e3 {
+        (ns / 1e3, "us")
+    } else {
+        (ns, "ns")
+    };
+    format!("{}{unit}", num(value))
+}
+
+/// A number with at most two decimals and no trailing zeros.
+fn num(value: f64) -> String {
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
+}
+
+#[cfg(test)]
+mod tests;
