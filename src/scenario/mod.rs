@@ -283,4 +283,6 @@ fn describe(path: &[Segment]) -> String {
 }
 
 #[cfg(test)]
+mod overlay_tests;
+#[cfg(test)]
 mod tests;

@@ -241,8 +241,10 @@ impl<'i> SetOption<'i> {
             Err(e) => {
                 let message = format!("malformed TOML value: {}", e.message().trim().replace('\n', "; "));
                 let span = e.span().map_or(value_start..value_start + raw.len(), |s| shifted(s, value_start));
-                return Err(Issue::new(shifted(span, offset), message)
-                    .with_help("quote strings that contain TOML punctuation, e.g. `'\"a, b\"'`"));
+                return Err(Issue::new(shifted(span, offset), message).with_help(
+                    "VALUE is a TOML value such as `6`, `\"800ms\"`, `[\"timeout\"]` or `{ max_attempts = 5 }`; \
+                         a bare word such as `800ms` needs no quotes",
+                ));
             }
         };
         Ok(SetOption { segments, value })
@@ -284,13 +286,15 @@ fn set_in<'i>(
         DeValue::Array(items) => {
             let len = items.len();
             let Some(item) = name.parse::<usize>().ok().and_then(|i| items.get_mut(i)) else {
+                let entries = if len == 1 { "entry" } else { "entries" };
                 let message = if name.parse::<usize>().is_ok() {
-                    format!("index {name} is out of range: `{path}` has {len} entries")
+                    format!("index {name} is out of range: `{path}` has {len} {entries}")
                 } else {
                     format!("`{path}` is an array: address an entry by its index, not `{name}`")
                 };
                 let help = match len {
                     0 => "the array is empty; set the whole array instead".to_string(),
+                    1 => format!("the only valid index is 0: `{path}.0`"),
                     _ => format!("valid indices are 0 to {}, e.g. `{path}.0`", len - 1),
                 };
                 return Err(Issue::new(span.clone(), message).with_help(help));
