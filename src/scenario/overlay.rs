@@ -179,6 +179,9 @@ pub(crate) struct SetOption<'i> {
 /// the user typed it.
 pub(crate) const SET_PREFIX: &str = "--set ";
 
+/// No scenario key is nearly this deep; the bound keeps the walk down a key shallow.
+const MAX_KEY_SEGMENTS: usize = 32;
+
 const KEY_HELP: &str = "KEY is a dotted path such as `services.payment.instances` or `load.0.rate`; \
                         names contain only ASCII letters, digits, `_` and `-`";
 
@@ -202,6 +205,13 @@ impl<'i> SetOption<'i> {
             return Err(
                 Issue::new(shifted(start..eq + 1, offset), "`--set` needs a KEY before `=`").with_help(KEY_HELP)
             );
+        }
+        if key_text.split('.').count() > MAX_KEY_SEGMENTS {
+            return Err(Issue::new(
+                shifted(key_start..key_start + key_text.len(), offset),
+                format!("`--set` key has more than {MAX_KEY_SEGMENTS} names"),
+            )
+            .with_help(KEY_HELP));
         }
         let mut at = key_start;
         for segment in key_text.split('.') {

@@ -360,7 +360,15 @@ fn overlays_never_panic() {
         "load = [1, 2]",
         "simulation = []",
     ];
-    for change in changes {
+    let deep_table = format!("a = {}1{}", "{ a = ".repeat(5000), " }".repeat(5000));
+    let deep_dotted = format!("[{}]\n", vec!["services"; 5000].join("."));
+    let deep_append = format!("[append.{}]\n", vec!["services"; 5000].join("."));
+    // The same deep path in the base and the change: the merge goes all the way down.
+    let deep = vec!["x"; 5000].join(".");
+    let deep_base = format!("{BASE}\n[{deep}]\ny = 1\n");
+    let deep_change = format!("[{deep}]\ny = 2\n");
+    assert!(load_str_with_changes(BASE_LABEL, &deep_base, &[(CHANGE_LABEL, &deep_change)], &[]).is_err());
+    for change in changes.into_iter().chain([deep_table.as_str(), deep_dotted.as_str(), deep_append.as_str()]) {
         if let Err(e) = with_change(change) {
             assert!(e.to_string().starts_with("error: "));
         }
@@ -385,7 +393,9 @@ fn overlays_never_panic() {
         "a.b.c.d.e.f.g=1",
         "a=\u{0}",
     ];
-    for set in sets {
+    let deep_value = format!("a={}1{}", "{ a = ".repeat(5000), " }".repeat(5000));
+    let deep_key = format!("{}=1", vec!["services"; 5000].join("."));
+    for set in sets.into_iter().chain([deep_value.as_str(), deep_key.as_str()]) {
         if let Err(e) = with_sets(&[set]) {
             assert!(e.to_string().starts_with("error: "), "{set}: {e}");
         }
