@@ -12,13 +12,13 @@
 //!
 //! Every stage reports spans, which a `SourceMap` resolves to a file, line and column.
 //!
-//! The document stage is the seam for `--change FILE` and `--set key.path=value`:
-//! each change text is added to the `SourceMap` (which lays texts end to end in one
-//! offset space), parsed with its spans shifted by its offset, and merged over the base
-//! document (tables key by key; scalars and arrays replaced) before stage 2. A `--set`
-//! is a one-line change document (`key.path = value`) labelled with the option itself.
-//! Stages 2 and 3 then work unchanged, and every error points into whichever text
-//! defined the offending value.
+//! `--change FILE` and `--set KEY=VALUE` work at the document stage ([`overlay`]): each
+//! change text is added to the `SourceMap` (which lays texts end to end in one offset
+//! space), parsed with its spans shifted by its offset, and merged over the base
+//! document (tables key by key; scalars and arrays, arrays of tables included,
+//! replaced) before stage 2. A `--set` is a one-key change whose text, and label, is
+//! the option itself. Stages 2 and 3 then work unchanged, and every error points into
+//! whichever text defined the offending value.
 
 pub mod error;
 pub mod overlay;

@@ -2,7 +2,7 @@
 //! document, before it is deserialized.
 //!
 //! Every document here is toml's spanned `DeTable`, with spans in the offset space of
-//! one [`SourceMap`](super::error::SourceMap): a change file's spans are shifted by the
+//! one `SourceMap` (see `error.rs`): a change file's spans are shifted by the
 //! offset the map gave its text, so after the merge each value still names the file
 //! (and line) that defined it.
 //!
@@ -23,10 +23,25 @@
 //! - A change may add to an array instead under a top-level `append` table, which
 //!   mirrors the scenario's layout: `[[append.fault]]` adds a fault after the base's,
 //!   `[append.services.frontend.endpoints.checkout]` with `calls = [...]` adds calls.
+//!   A change's `append` table is applied after the rest of that change; appending to
+//!   something that is not an array is an error located at the key in the change.
 //!
 //! A key the base does not have is added, with every table under it: a change is a
 //! partial scenario, so it may add a service, and validation then reports whatever the
 //! new service lacks.
+//!
+//! `--set KEY=VALUE` is a one-key change, applied after every change file:
+//!
+//! - KEY is a dotted path of names made of `[A-Za-z0-9_-]` (at most 32 of them):
+//!   `services.payment.instances`, `policies.payment-client.retry.max_attempts`. Where
+//!   the path reaches an array, the next name is an index: `load.0.rate`. Missing
+//!   tables on the path are created; a path through a scalar is an error.
+//! - VALUE is a TOML value: `6`, `0.5`, `"800ms"`, `true`, `["timeout"]`,
+//!   `{ kind = "token_bucket", ratio = 0.1 }`. Text that is not valid TOML and does not
+//!   start with `"`, `'`, `[` or `{` is a bare string, as written (trimmed): `800ms`,
+//!   `unbounded`, `least_requests`. An inline table merges like a change's table.
+//! - Spaces around KEY and VALUE are ignored. Errors are located in a pseudo-file whose
+//!   label and only line are `--set KEY=VALUE`.
 
 use super::error::Issue;
 use std::ops::Range;

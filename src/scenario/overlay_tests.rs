@@ -300,6 +300,11 @@ fn error_unknown_key_in_change_file() {
 }
 
 #[test]
+fn error_wrong_type_in_change_file() {
+    insta::assert_snapshot!(render(with_change("[policies.payment-client]\nretry = \"twice\"\n")));
+}
+
+#[test]
 fn error_semantic_errors_point_into_the_file_that_set_the_value() {
     // `workers = 0` comes from the change; the unknown endpoint from a second change;
     // the bad duration from the base (which the changes leave alone).
