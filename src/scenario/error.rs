@@ -26,6 +26,12 @@ impl Issue {
         self.help = Some(help.into());
         self
     }
+
+    /// The same issue in a text laid at `offset` of a [`SourceMap`].
+    pub fn shifted(mut self, offset: usize) -> Issue {
+        self.span = self.span.map(|s| s.start + offset..s.end + offset);
+        self
+    }
 }
 
 /// Why a scenario could not be loaded.
@@ -141,7 +147,7 @@ fn render_all(diagnostics: &[Diagnostic]) -> String {
 
 /// The texts a document was built from, laid end to end in one offset space, so that a
 /// span of a document merged from several files (a base and its `--change` files) still
-/// names exactly one file. Today a document comes from one text at offset 0.
+/// names exactly one file. The base is at offset 0; each change and `--set` follows.
 #[derive(Debug, Default)]
 pub(crate) struct SourceMap<'a> {
     sources: Vec<(&'a str, &'a str, usize)>,

@@ -12,15 +12,16 @@
 //!
 //! Every stage reports spans, which a `SourceMap` resolves to a file, line and column.
 //!
-//! The document stage is the seam for `--change FILE` and `--set key.path=value`:
-//! each change text is added to the `SourceMap` (which lays texts end to end in one
-//! offset space), parsed with its spans shifted by its offset, and merged over the base
-//! document (tables key by key; scalars and arrays replaced) before stage 2. A `--set`
-//! is a one-line change document (`key.path = value`) labelled with the option itself.
-//! Stages 2 and 3 then work unchanged, and every error points into whichever text
-//! defined the offending value.
+//! `--change FILE` and `--set KEY=VALUE` work at the document stage ([`overlay`]): each
+//! change text is added to the `SourceMap` (which lays texts end to end in one offset
+//! space), parsed with its spans shifted by its offset, and merged over the base
+//! document (tables key by key; scalars and arrays, arrays of tables included,
+//! replaced) before stage 2. A `--set` is a one-key change whose text, and label, is
+//! the option itself. Stages 2 and 3 then work unchanged, and every error points into
+//! whichever text defined the offending value.
 
 pub mod error;
+pub mod overlay;
 pub mod raw;
 mod validate;
 
@@ -31,38 +32,78 @@ use crate::engine::rng::fnv1a64;
 use crate::model::Scenario;
 use error::{Issue, SourceMap, suggest};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// Reads and validates a scenario file. The path, as given, labels every message.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
-    let label = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: label.clone(), source })?;
-    load_bytes(&label, &bytes)
+    load_with_changes(path, &[], &[])
+}
+
+/// Reads a base scenario and its `--change` files, merges the changes over the base in
+/// order and then the `--set KEY=VALUE` options in order (see [`overlay`] for the merge
+/// rules and the `--set` grammar), and validates the result.
+///
+/// Each path, as given, labels the messages about the values it defined; a `--set`
+/// option is labelled with the option itself (`--set services.payment.instances=6`).
+/// `Scenario::source` is the base's path and `Scenario::hash` covers every input.
+pub fn load_with_changes(base: &Path, changes: &[PathBuf], sets: &[String]) -> Result<Scenario, LoadError> {
+    let base_label = base.display().to_string();
+    let base_text = read_text(base, &base_label)?;
+    let mut change_texts = Vec::with_capacity(changes.len());
+    for path in changes {
+        let label = path.display().to_string();
+        let text = read_text(path, &label)?;
+        change_texts.push((label, text));
+    }
+    let change_refs: Vec<(&str, &str)> = change_texts.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
+    let set_refs: Vec<&str> = sets.iter().map(String::as_str).collect();
+    load_str_with_changes(&base_label, &base_text, &change_refs, &set_refs)
+}
+
+/// Reads a file as UTF-8 text; a file that is not gets a located error.
+fn read_text(path: &Path, label: &str) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: label.to_string(), source })?;
+    String::from_utf8(bytes).map_err(|e| not_utf8(label, e.as_bytes(), e.utf8_error()))
 }
 
 /// Validates a scenario given as bytes, which must be UTF-8.
 pub fn load_bytes(label: &str, bytes: &[u8]) -> Result<Scenario, LoadError> {
     match std::str::from_utf8(bytes) {
         Ok(text) => load_str(label, text),
-        Err(e) => {
-            // The prefix before the first bad byte is intact in the lossy copy, so the
-            // line and column computed there are the real ones.
-            let text = String::from_utf8_lossy(bytes);
-            let mut sources = SourceMap::default();
-            sources.add(label, &text);
-            let at = e.valid_up_to();
-            let issue = Issue::new(at..at + 1, format!("`{label}` is not valid UTF-8"))
-                .with_help("scenario files are UTF-8 text; re-save the file with UTF-8 encoding");
-            Err(sources.error(vec![issue]))
-        }
+        Err(e) => Err(not_utf8(label, bytes, e)),
     }
+}
+
+fn not_utf8(label: &str, bytes: &[u8], e: std::str::Utf8Error) -> LoadError {
+    // The prefix before the first bad byte is intact in the lossy copy, so the line and
+    // column computed there are the real ones.
+    let text = String::from_utf8_lossy(bytes);
+    let mut sources = SourceMap::default();
+    sources.add(label, &text);
+    let at = e.valid_up_to();
+    let issue = Issue::new(at..at + 1, format!("`{label}` is not valid UTF-8"))
+        .with_help("scenario files are UTF-8 text; re-save the file with UTF-8 encoding");
+    sources.error(vec![issue])
 }
 
 /// Validates a scenario given as text. `label` names it in messages and becomes
 /// `Scenario::source`.
 pub fn load_str(label: &str, text: &str) -> Result<Scenario, LoadError> {
+    load_str_with_changes(label, text, &[], &[])
+}
+
+/// [`load_with_changes`] for texts: the base, then `(label, text)` change documents,
+/// then `KEY=VALUE` options (without the `--set`), each applied in order.
+pub fn load_str_with_changes(
+    label: &str,
+    text: &str,
+    changes: &[(&str, &str)],
+    sets: &[&str],
+) -> Result<Scenario, LoadError> {
+    // A `--set` is shown as the option itself, which is both its label and its text.
+    let set_texts: Vec<String> = sets.iter().map(|s| format!("{}{s}", overlay::SET_PREFIX)).collect();
     let mut sources = SourceMap::default();
     sources.add(label, text);
     if text.trim().is_empty() {
@@ -70,12 +111,40 @@ pub fn load_str(label: &str, text: &str) -> Result<Scenario, LoadError> {
             .with_help("a scenario needs at least `[simulation]` with `duration = \"...\"`");
         return Err(sources.error(vec![issue]));
     }
-    let doc = parse_document(text).map_err(|issue| sources.error(vec![issue]))?;
+    let mut doc = parse_document(text).map_err(|issue| sources.error(vec![issue]))?;
+    for &(change_label, change_text) in changes {
+        let offset = sources.add(change_label, change_text);
+        let change = parse_document(change_text).map_err(|issue| sources.error(vec![issue.shifted(offset)]))?;
+        overlay::merge_change(doc.get_mut(), overlay::shift_table(change.into_inner(), offset))
+            .map_err(|issue| sources.error(vec![issue]))?;
+    }
+    for set_text in &set_texts {
+        let offset = sources.add(set_text, set_text);
+        overlay::SetOption::parse(set_text, offset)
+            .and_then(|set| set.apply(doc.get_mut()))
+            .map_err(|issue| sources.error(vec![issue]))?;
+    }
     let raw = raw_scenario(doc).map_err(|issue| sources.error(vec![issue]))?;
     let mut scenario = validate::validate(&raw).map_err(|issues| sources.error(issues))?;
     scenario.source = label.to_string();
-    scenario.hash = format!("{:016x}", fnv1a64(text.as_bytes()));
+    scenario.hash = format!("{:016x}", hash(text, changes, &set_texts));
     Ok(scenario)
+}
+
+/// FNV-1a of the base text, followed by each change and `--set` with a tag in front,
+/// so that the hash identifies the exact inputs (and is the base's own hash when there
+/// are no overlays). Labels are left out: moving a file does not change the scenario.
+fn hash(base: &str, changes: &[(&str, &str)], sets: &[String]) -> u64 {
+    let mut bytes = base.as_bytes().to_vec();
+    for (_, text) in changes {
+        bytes.extend_from_slice(b"\0--change\0");
+        bytes.extend_from_slice(text.as_bytes());
+    }
+    for set in sets {
+        bytes.extend_from_slice(b"\0");
+        bytes.extend_from_slice(set.as_bytes());
+    }
+    fnv1a64(&bytes)
 }
 
 /// Stage 1: text -> spanned document.
@@ -213,5 +282,7 @@ fn describe(path: &[Segment]) -> String {
     }
 }
 
+#[cfg(test)]
+mod overlay_tests;
 #[cfg(test)]
 mod tests;
