@@ -39,10 +39,14 @@ enum Command {
     /// Run many seeds in parallel and report the risks: SLO violated, never recovered
     /// (metastable), cascade, each with a 95% Wilson interval.
     Sweep(SweepArgs),
-    /// Validate a scenario (exit 0 if valid, 2 with located errors if not).
+    /// Validate a scenario (exit 0 if valid, 2 with located errors if not) and warn
+    /// about static risks: retry amplification, retries at several layers, timeouts
+    /// that grow down the stack, retries without a budget, breakers that cannot open.
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
+        #[command(flatten)]
+        overlay: Overlay,
     },
     /// Print the topology as Graphviz DOT (pipe into `dot -Tpng`).
     Graph {
@@ -51,10 +55,59 @@ enum Command {
     },
 }
 
+/// A proposed change, expressed over the base scenario.
+#[derive(clap::Args, Debug, Default)]
+struct Overlay {
+    /// A partial scenario merged over the base (tables key by key; scalars and arrays
+    /// replaced; `[[append.fault]]` etc. add to arrays). Repeatable, applied in order.
+    #[arg(long = "change", value_name = "FILE")]
+    changes: Vec<PathBuf>,
+    /// Set one key, e.g. `--set services.payment.instances=6` or
+    /// `--set policies.p.timeout=300ms`. Repeatable, applied after the changes.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+}
+
+impl Overlay {
+    fn load(&self, path: &Path) -> Result<Scenario, Failure> {
+        self.load_with(path, &[])
+    }
+
+    fn load_with(&self, path: &Path, extra_sets: &[String]) -> Result<Scenario, Failure> {
+        let sets: Vec<String> = self.sets.iter().chain(extra_sets).cloned().collect();
+        stormcast::scenario::load_with_changes(path, &self.changes, &sets).map_err(|e| Failure::input(e.to_string()))
+    }
+
+    /// The command line that replays one seed of this configuration.
+    fn replay_prefix(&self, path: &Path, extra_sets: &[String]) -> String {
+        let mut words = vec!["stormcast".to_string(), "run".to_string(), shell_word(&path.display().to_string())];
+        for change in &self.changes {
+            words.push("--change".to_string());
+            words.push(shell_word(&change.display().to_string()));
+        }
+        for set in self.sets.iter().chain(extra_sets) {
+            words.push("--set".to_string());
+            words.push(shell_word(set));
+        }
+        words.join(" ")
+    }
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
+    #[command(flatten)]
+    overlay: Overlay,
     /// Seed of the random streams (default: `[simulation] seed`, else 1).
     #[arg(long)]
     seed: Option<u64>,
@@ -70,6 +123,17 @@ struct RunArgs {
 struct SweepArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
+    #[command(flatten)]
+    overlay: Overlay,
+    /// Capacity planning: repeat the sweep for each value of a key, e.g.
+    /// `--vary services.api.instances=2..6` or `--vary load.0.rate=500..2000:250`
+    /// (START..END inclusive, STEP default 1). At most two; with two, every pair.
+    #[arg(long, value_name = "KEY=START..END[:STEP]")]
+    vary: Vec<String>,
+    /// With --vary: the risk threshold for the tipping point (the first value whose
+    /// risk interval lies entirely below it).
+    #[arg(long, default_value_t = 0.05, value_name = "P")]
+    threshold: f64,
     /// How many seeds to run.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     seeds: u64,
@@ -112,7 +176,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
-        Command::Check { scenario } => check(&scenario),
+        Command::Check { scenario, overlay } => check(&scenario, &overlay),
         Command::Graph { scenario } => graph(&scenario),
     };
     match result {
@@ -129,7 +193,7 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
-    let scenario = load(&args.scenario)?;
+    let scenario = args.overlay.load(&args.scenario)?;
     let seed = args.seed.unwrap_or(scenario.simulation.seed);
     let result = stormcast::sim::simulate(&scenario, seed);
     if let Some(dir) = &args.out {
@@ -137,20 +201,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     match args.format {
         Format::Table => print!("{}", table::run_table(&result)),
-        Format::Json => println!("{}", summary_json(&result)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&result).expect("run results serialize")),
     }
     Ok(())
 }
 
-fn summary_json(result: &RunResult) -> String {
-    serde_json::to_string_pretty(result).expect("run results serialize")
-}
-
 fn write_run_outputs(result: &RunResult, dir: &Path) -> Result<(), Failure> {
     let io = |what: &str, e: std::io::Error| Failure::input(format!("error: cannot write {what}: {e}"));
-    std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), e))?;
-    let summary = dir.join("summary.json");
-    write_atomic(&summary, (summary_json(result) + "\n").as_bytes()).map_err(|e| io("summary.json", e))?;
+    create_out_dir(dir)?;
+    write_json(&dir.join("summary.json"), result)?;
     let csv = stormcast::report::csv::timeseries_csv(result);
     write_atomic(&dir.join("timeseries.csv"), csv.as_bytes()).map_err(|e| io("timeseries.csv", e))?;
     let chart_error = |e: stormcast::report::chart::ChartError| Failure::input(format!("error: chart: {e}"));
@@ -176,17 +235,19 @@ fn progress_bar(len: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
 }
 
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
-    let scenario = load(&args.scenario)?;
+    if !args.vary.is_empty() {
+        return vary(args);
+    }
+    let scenario = args.overlay.load(&args.scenario)?;
     let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, args.first_seed.unwrap_or(scenario.simulation.seed));
     opts.jobs = args.jobs.map(|j| j as usize);
+    opts.replay_prefix = Some(args.overlay.replay_prefix(&args.scenario, &[]));
     let bar = progress_bar(args.seeds, args.quiet, "sweep");
     let result = stormcast::sweep::run_sweep(&scenario, &opts, &|| bar.inc(1));
     bar.finish_and_clear();
     if let Some(dir) = &args.out {
-        let io = |what: &str, e: std::io::Error| Failure::input(format!("error: cannot write {what}: {e}"));
-        std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), e))?;
-        let json = serde_json::to_string_pretty(&result).expect("sweep results serialize") + "\n";
-        write_atomic(&dir.join("sweep.json"), json.as_bytes()).map_err(|e| io("sweep.json", e))?;
+        create_out_dir(dir)?;
+        write_json(&dir.join("sweep.json"), &result)?;
         stormcast::report::sweep_chart::sweep_charts(&result, dir)
             .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
     }
@@ -194,8 +255,93 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn check(path: &Path) -> Result<(), Failure> {
-    let s = load(path)?;
+/// One `--vary KEY=START..END[:STEP]`: the key and its values, as `--set` strings.
+fn parse_vary(spec: &str) -> Result<(String, Vec<String>), Failure> {
+    let usage = || {
+        Failure::input(format!(
+            "error: --vary {spec}: expected KEY=START..END[:STEP], e.g. services.api.instances=2..6 or load.0.rate=500..2000:250"
+        ))
+    };
+    let (key, range) = spec.split_once('=').ok_or_else(usage)?;
+    let (range, step) = match range.split_once(':') {
+        Some((r, s)) => (r, Some(s)),
+        None => (range, None),
+    };
+    let (start, end) = range.split_once("..").ok_or_else(usage)?;
+    let integers = [Some(start), Some(end), step].iter().flatten().all(|v| v.trim().parse::<i64>().is_ok());
+    let number = |v: &str| v.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+    let (a, b) = (number(start).ok_or_else(usage)?, number(end).ok_or_else(usage)?);
+    let step = match step {
+        Some(s) => number(s).ok_or_else(usage)?,
+        None => 1.0,
+    };
+    if step <= 0.0 || b < a {
+        return Err(Failure::input(format!("error: --vary {spec}: END must be >= START and STEP > 0")));
+    }
+    let count = ((b - a) / step + 1e-9).floor() as u64 + 1;
+    if count > 1000 {
+        return Err(Failure::input(format!("error: --vary {spec}: {count} values; at most 1000")));
+    }
+    let values = (0..count)
+        .map(|i| {
+            let v = a + step * i as f64;
+            if integers { format!("{}", v.round() as i64) } else { format!("{}", (v * 1e9).round() / 1e9) }
+        })
+        .collect();
+    Ok((key.trim().to_string(), values))
+}
+
+fn vary(args: SweepArgs) -> Result<(), Failure> {
+    if args.vary.len() > 2 {
+        return Err(Failure::input("error: --vary takes one or two keys"));
+    }
+    let axes: Vec<(String, Vec<String>)> = args.vary.iter().map(|v| parse_vary(v)).collect::<Result<_, _>>()?;
+    // Every combination, the first key varying slowest.
+    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+    for (key, values) in &axes {
+        combos = combos
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut c = prefix.clone();
+                    c.push(format!("{key}={v}"));
+                    c
+                })
+            })
+            .collect();
+    }
+    let points: Vec<(String, Scenario)> = combos
+        .iter()
+        .map(|sets| Ok((sets.join(", "), args.overlay.load_with(&args.scenario, sets)?)))
+        .collect::<Result<_, Failure>>()?;
+    let first_seed = args.first_seed.unwrap_or(points[0].1.simulation.seed);
+    let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, first_seed);
+    opts.jobs = args.jobs.map(|j| j as usize);
+    let bar = progress_bar(args.seeds * points.len() as u64, args.quiet, "vary");
+    let result = stormcast::sweep::run_vary(&points, &opts, &|| bar.inc(1));
+    bar.finish_and_clear();
+    if let Some(dir) = &args.out {
+        create_out_dir(dir)?;
+        write_json(&dir.join("vary.json"), &result)?;
+        stormcast::report::sweep_chart::vary_charts(&result, dir, Some(args.threshold))
+            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
+    }
+    print!("{}", table::vary_table(&result, args.threshold));
+    Ok(())
+}
+
+fn create_out_dir(dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("error: cannot create {}: {e}", dir.display())))
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure> {
+    let json = serde_json::to_string_pretty(value).expect("results serialize") + "\n";
+    write_atomic(path, json.as_bytes())
+        .map_err(|e| Failure::input(format!("error: cannot write {}: {e}", path.display())))
+}
+
+fn check(path: &Path, overlay: &Overlay) -> Result<(), Failure> {
+    let s = overlay.load(path)?;
     let endpoints: usize = s.services.iter().map(|s| s.endpoints.len()).sum();
     println!(
         "ok: {}: {} services, {} endpoints, {} policies, {} loads, {} faults",
@@ -206,6 +352,21 @@ fn check(path: &Path) -> Result<(), Failure> {
         s.loads.len(),
         s.faults.len()
     );
+    // With a change, say which warnings it brings in and which the base had already.
+    let changed = !(overlay.changes.is_empty() && overlay.sets.is_empty());
+    let base_lints: Vec<String> = if changed {
+        stormcast::model::lint::lint(&load(path)?).iter().map(|l| l.to_string()).collect()
+    } else {
+        Vec::new()
+    };
+    for l in stormcast::model::lint::lint(&s) {
+        let text = l.to_string();
+        match (changed, base_lints.contains(&text)) {
+            (false, _) => println!("{text}"),
+            (true, true) => println!("{text} (also in the base)"),
+            (true, false) => println!("{text} (new in this change)"),
+        }
+    }
     Ok(())
 }
 

@@ -184,3 +184,44 @@ pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
     }
     out
 }
+
+/// What `stormcast sweep --vary` prints: each point's risks, and the tipping point.
+pub fn vary_table(r: &stormcast::sweep::VaryResult, threshold: f64) -> String {
+    use stormcast::sweep::RiskKind;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} seeds per point ({}..{})\n", r.seeds, r.first_seed, r.first_seed + r.seeds - 1);
+    let loads: Vec<&str> = r.points.first().map_or(Vec::new(), |p| p.risks.iter().map(|l| l.name.as_str()).collect());
+    for load in &loads {
+        let _ = writeln!(
+            out,
+            "{load:<16} {:<36} {:<24} {:<24} {:<24}",
+            "point", "SLO violated", "never recovered", "cascade"
+        );
+        for p in &r.points {
+            if let Some(risk) = p.risks.iter().find(|l| l.name == *load) {
+                let _ = writeln!(
+                    out,
+                    "{:<16} {:<36} {:<24} {:<24} {:<24}",
+                    "",
+                    p.label,
+                    percent_interval(&risk.slo_risk),
+                    percent_interval(&risk.metastable_risk),
+                    percent_interval(&risk.cascade_risk)
+                );
+            }
+        }
+        for kind in [RiskKind::Slo, RiskKind::Metastable] {
+            let tip = stormcast::sweep::tipping_point(r, load, kind, threshold);
+            let _ = writeln!(
+                out,
+                "{:<16} tipping point ({} below {:.1}% with 95% confidence): {}",
+                "",
+                kind.label(),
+                100.0 * threshold,
+                tip.unwrap_or_else(|| "none in this range".to_string())
+            );
+        }
+        out.push('\n');
+    }
+    out
+}

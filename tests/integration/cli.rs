@@ -138,3 +138,80 @@ fn sweep_prints_risks_and_replay_commands() {
     assert!(stdout.contains("stormcast run scenarios/retry-storm.toml --seed 3"), "{stdout}");
     assert!(out.get_output().stderr.is_empty(), "nothing on stderr when all is well");
 }
+
+#[test]
+fn change_and_set_overlay_the_base() {
+    let dir = temp_dir("change");
+    std::fs::create_dir_all(&dir).unwrap();
+    let change = dir.join("calm.toml");
+    // Removing the spike from the storm scenario: nothing to recover from.
+    std::fs::write(&change, "[[load]]\nname = \"users\"\ntarget = \"api/get\"\nrate = 1000\npolicy = \"users\"\n")
+        .unwrap();
+    let out = stormcast()
+        .args(["run", "scenarios/retry-storm.toml", "--format", "json", "--change"])
+        .arg(&change)
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["loads"]["users"]["recovery_s"], 0.0, "no spike, no storm");
+    // --set on top: one db worker cannot serve 1000/s of 2 ms work.
+    let out = stormcast()
+        .args(["run", "scenarios/retry-storm.toml", "--format", "json", "--set", "services.db.workers=1", "--change"])
+        .arg(&change)
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(v["loads"]["users"]["success_rate"].as_f64().unwrap() < 0.5);
+}
+
+#[test]
+fn a_malformed_change_is_located_in_the_change_file() {
+    let dir = temp_dir("bad-change");
+    std::fs::create_dir_all(&dir).unwrap();
+    let change = dir.join("typo.toml");
+    std::fs::write(&change, "[services.db]\nworkrs = 8\n").unwrap();
+    let out = stormcast().args(["run", "scenarios/retry-storm.toml", "--change"]).arg(&change).assert().code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("typo.toml:2:1"), "{stderr}");
+    assert!(stderr.contains("did you mean `workers`"), "{stderr}");
+    let out =
+        stormcast().args(["run", "scenarios/retry-storm.toml", "--set", "services.db.workers=0"]).assert().code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("--set services.db.workers=0"), "{stderr}");
+}
+
+#[test]
+fn check_warns_about_static_risks_and_marks_what_a_change_adds() {
+    let out = stormcast().args(["check", "scenarios/retry-storm.toml"]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("warning:") && stdout.contains("neither a retry budget"), "{stdout}");
+    let out = stormcast()
+        .args(["check", "scenarios/checkout.toml", "--set", "policies.payment-client.retry.max_attempts=6"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("12x") && stdout.contains("(new in this change)"), "{stdout}");
+}
+
+#[test]
+fn vary_reports_risk_per_value_and_a_tipping_point() {
+    let dir = temp_dir("vary");
+    let out = stormcast()
+        .args(["sweep", "scenarios/retry-storm.toml", "--seeds", "2", "--quiet", "--vary", "services.db.workers=3..5"])
+        .args(["--out"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for w in 3..=5 {
+        assert!(stdout.contains(&format!("services.db.workers={w}")), "{stdout}");
+    }
+    assert!(stdout.contains("tipping point"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("vary.json")).unwrap()).unwrap();
+    assert_eq!(v["points"].as_array().unwrap().len(), 3);
+    assert!(dir.join("vary.png").exists());
+    stormcast()
+        .args(["sweep", "scenarios/retry-storm.toml", "--seeds", "2", "--vary", "services.db.workers=5..3"])
+        .assert()
+        .code(2);
+}
