@@ -14,8 +14,9 @@
 //!
 //! Zero-delay hops (no network latency) are handled synchronously instead of through
 //! the event queue; recursion depth is then bounded by the depth of the call graph,
-//! which validation guarantees acyclic. Work of zero duration still goes through the
-//! queue, so a long queue of instant jobs never recurses.
+//! which validation guarantees acyclic. Work of zero duration started on delivery ends
+//! in place too (the same bound); started from an instance's queue it still goes through
+//! the event queue, so a long queue of instant jobs never recurses.
 
 mod metrics;
 
@@ -234,6 +235,9 @@ struct Simulator<'a> {
     service_clients: Vec<Vec<u32>>,
     loads: Vec<LoadRt>,
     network: Option<Dist>,
+    /// Zero-duration work completions handled in place: counted as events, as if they
+    /// had gone through the queue.
+    inline_events: u64,
     m: Metrics,
 }
 
@@ -419,6 +423,7 @@ impl<'a> Simulator<'a> {
             service_clients,
             loads,
             network: sc.simulation.network.clone(),
+            inline_events: 0,
             m,
         }
     }
@@ -471,7 +476,7 @@ impl<'a> Simulator<'a> {
                 }
                 acc
             });
-        self.m.into_result(self.sc, self.seed, self.queue.popped(), &in_flight_loads)
+        self.m.into_result(self.sc, self.seed, self.queue.popped() + self.inline_events, &in_flight_loads)
     }
 
     fn handle(&mut self, event: Event) {
@@ -849,7 +854,12 @@ impl<'a> Simulator<'a> {
         }
         let svc = &self.sc.services[service];
         if inst.busy < svc.workers {
-            self.start_work(key);
+            if self.start_work(key, true) {
+                // Zero-duration work on delivery: done now. Depth stays bounded by the
+                // call graph, as for zero-delay hops.
+                self.inline_events += 1;
+                self.work_done(key);
+            }
         } else if svc.queue.is_some_and(|cap| inst.queue.len() as u64 >= cap) {
             self.end_job(key, Outcome::Rejected);
         } else {
@@ -859,7 +869,10 @@ impl<'a> Simulator<'a> {
         }
     }
 
-    fn start_work(&mut self, key: JobKey) {
+    /// Starts a job's own work. With `may_finish_now`, work of zero duration that can
+    /// start now is not scheduled: the caller ends it at once (returns `true`).
+    #[inline(always)]
+    fn start_work(&mut self, key: JobKey, may_finish_now: bool) -> bool {
         let now = self.now();
         let j = &mut self.jobs[key];
         let inst = &mut self.instances[j.instance as usize];
@@ -875,9 +888,14 @@ impl<'a> Simulator<'a> {
         let start = if inst.paused(now) { inst.paused_until } else { now };
         j.state = JobState::Working;
         j.work_start = start;
+        if may_finish_now && work == SimDuration::ZERO && start == now {
+            return true;
+        }
         self.queue.schedule_at(start + work, Event::WorkDone(key));
+        false
     }
 
+    #[inline(always)]
     fn work_done(&mut self, key: JobKey) {
         let now = self.now();
         let Some(j) = self.jobs.get_mut(key) else { return }; // Lost in a crash.
@@ -1014,7 +1032,8 @@ impl<'a> Simulator<'a> {
                 self.m.service_skipped(service, now - j.arrived, now, j.counted);
                 continue;
             }
-            self.start_work(next);
+            // Through the queue even if instant, so that a queue of instant jobs never recurses.
+            self.start_work(next, false);
             return;
         }
     }
