@@ -160,8 +160,10 @@ fn draw_fan<DB: DrawingBackend>(
     }
 
     let mut entries: Vec<(Swatch, String)> = vec![
-        (Swatch::Line(BASE_COLOUR, 3), format!("base: {}", labels.base)),
-        (Swatch::Line(PROPOSED_COLOUR, 3), format!("proposed: {}", labels.proposed)),
+        (Swatch::Line(BASE_COLOUR, 3), "base".to_string()),
+        (Swatch::None, labels.base.to_string()),
+        (Swatch::Line(PROPOSED_COLOUR, 3), "proposed".to_string()),
+        (Swatch::None, labels.proposed.to_string()),
         (Swatch::None, String::new()),
         (Swatch::Line(RGBColor(0x40, 0x40, 0x40), 2), "median of seeds".to_string()),
         (Swatch::Block(RGBColor(0x40, 0x40, 0x40).mix(0.2)), "5–95% of seeds".to_string()),
@@ -314,8 +316,10 @@ where
 // Risks side by side: a forest plot, per load and risk a base row and a proposed row.
 
 const ROW_H: u32 = 24;
-const LABEL_W: u32 = 250;
-const VALUE_W: u32 = 330;
+const LABEL_W: u32 = 220;
+const VALUE_W: u32 = 550;
+/// Where the paired change starts, right of the proposed risk.
+const CHANGE_X: i32 = 262;
 
 enum RiskRow {
     Header(usize),
@@ -329,7 +333,7 @@ fn risk_list(r: &crate::compare::LoadRiskDifferences) -> [(&'static str, &RiskDi
         ("SLO violated", &r.slo_risk, r.slo_defined),
         ("never recovered", &r.metastable_risk, true),
         ("cascade", &r.cascade_risk, true),
-        ("cascade on its call path", &r.path_cascade_risk, true),
+        ("cascade on call path", &r.path_cascade_risk, true),
     ]
 }
 
@@ -374,7 +378,7 @@ fn draw_risk<DB: DrawingBackend>(
         .build_cartesian_2d(-0.015..1.015, RowAxis::new(row_count))?;
     let top = row_count as f64;
     let y_of = |r: usize| top - r as f64 - 0.5;
-    mesh(&mut chart, "probability", "", 11, 0, &|v| percent(*v), &|_| String::new())?;
+    mesh(&mut chart, "probability", "", 6, 0, &|v| percent(*v), &|_| String::new())?;
     let label_x = LABEL_W as i32 - 12;
     let value_x = (width - VALUE_W) as i32 + 4;
     let n = result.seeds;
@@ -395,7 +399,7 @@ fn draw_risk<DB: DrawingBackend>(
                 } else {
                     (diff.base, BASE_COLOUR, "base")
                 };
-                let row_label = format!("{label}: {who}");
+                let row_label = if is_proposed { who.to_string() } else { format!("{label} · {who}") };
                 let style = text_coloured(LEGEND_SIZE, if is_proposed { PROPOSED_TEXT } else { BASE_TEXT })
                     .pos(Pos::new(HPos::Right, VPos::Center));
                 let row_label = fit_text(root, &row_label, &style, LABEL_W - 24)?;
@@ -410,18 +414,19 @@ fn draw_risk<DB: DrawingBackend>(
                 }
                 chart.draw_series(std::iter::once(Circle::new((p.p, y), 5, colour.filled())))?;
                 let k_seeds = (p.p * n as f64).round() as u64;
-                let mut value = format!("{k_seeds}/{n} = {}   [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
-                let mut value_style = text(LEGEND_SIZE);
+                let value = format!("{k_seeds}/{n} = {}  [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
+                let left = Pos::new(HPos::Left, VPos::Center);
+                root.draw_text(&value, &text(LEGEND_SIZE).pos(left), (value_x, py))?;
                 if is_proposed {
-                    value = format!(
-                        "change {} pp [{}, {}]",
+                    let change = format!(
+                        "Δ {} pp [{}, {}]",
                         signed(diff.diff * 100.0),
                         signed(diff.low * 100.0),
                         signed(diff.high * 100.0)
                     );
-                    value_style = text_coloured(LEGEND_SIZE, change_colour(diff));
+                    let style = text_coloured(LEGEND_SIZE, change_colour(diff)).pos(left);
+                    root.draw_text(&change, &style, (value_x + CHANGE_X, py))?;
                 }
-                root.draw_text(&value, &value_style.pos(Pos::new(HPos::Left, VPos::Center)), (value_x, py))?;
             }
         }
     }
@@ -430,9 +435,14 @@ fn draw_risk<DB: DrawingBackend>(
     }
     let (_, header_y) = chart.backend_coord(&(0.0, top));
     root.draw_text(
-        "base: seeds = share [95%];  proposed: paired change",
+        "seeds = share  [95% interval]",
         &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
         (value_x, header_y - 4),
+    )?;
+    root.draw_text(
+        "Δ proposed − base",
+        &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
+        (value_x + CHANGE_X, header_y - 4),
     )?;
     root.draw_text(
         "blue: base, orange: proposed, on the same seeds; change: proposed − base, Newcombe's paired interval",

@@ -253,7 +253,7 @@ impl Unit {
     fn diff(self, v: f64) -> String {
         match self {
             Unit::Plain => signed(v),
-            Unit::Share => format!("{:+.2} pp", v * 100.0),
+            Unit::Share => format!("{} pp", signed(v * 100.0)),
             Unit::Relative => signed_percent(v),
         }
     }
