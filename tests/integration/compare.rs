@@ -267,3 +267,22 @@ fn paired_vs_unpaired_seeds() {
         }
     }
 }
+
+/// The report of a failing change, as a reviewer sees it in a pull request.
+#[test]
+fn report_snapshot() {
+    let base = load("scenarios/retry-storm-budget.toml");
+    let proposed = load("scenarios/retry-storm.toml");
+    let gates = Gates {
+        max_slo_risk: Some(0.05),
+        max_slo_risk_increase: Some(0.02),
+        max_p99_increase: Some(0.10),
+        max_metastable_risk_increase: Some(0.02),
+        ..Gates::default()
+    };
+    let mut result = run_compare(&base, &proposed, &opts(6, 2), &gates, &|| {});
+    result.set_replay_prefixes("stormcast run base.toml", "stormcast run base.toml --change pr.toml");
+    assert!(result.replay.iter().all(|r| r.command.starts_with("stormcast run base.toml --change pr.toml --seed ")));
+    let md = markdown::compare_report(&result, "base.toml", "pr.toml", &["compare-fan.png", "compare-risk.png"]);
+    insta::assert_snapshot!(md);
+}
