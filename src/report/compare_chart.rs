@@ -333,7 +333,7 @@ fn risk_list(r: &crate::compare::LoadRiskDifferences) -> [(&'static str, &RiskDi
         ("SLO violated", &r.slo_risk, r.slo_defined),
         ("never recovered", &r.metastable_risk, true),
         ("cascade", &r.cascade_risk, true),
-        ("cascade on call path", &r.path_cascade_risk, true),
+        ("path cascade", &r.path_cascade_risk, true),
     ]
 }
 
@@ -445,7 +445,7 @@ fn draw_risk<DB: DrawingBackend>(
         (value_x + CHANGE_X, header_y - 4),
     )?;
     root.draw_text(
-        "blue: base, orange: proposed, on the same seeds; change: proposed − base, Newcombe's paired interval",
+        "blue: base, orange: proposed, same seeds; Δ: Newcombe's paired interval; path cascade: on this load's call path",
         &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
         (16, height as i32 - 6),
     )?;
