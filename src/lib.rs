@@ -1,4 +1,5 @@
 //! stormcast: a deterministic discrete-event simulator of microservice failures.
+pub mod compare;
 pub mod engine;
 pub mod model;
 pub mod report;

@@ -1,7 +1,9 @@
 //! Writers of everything a user reads: JSON, CSV, Markdown, DOT and charts, one file
 //! per format. They take result structs, never the simulator.
 pub mod chart;
+pub mod compare_chart;
 pub mod csv;
 pub mod dot;
+pub mod markdown;
 pub mod output;
 pub mod sweep_chart;

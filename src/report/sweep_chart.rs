@@ -23,16 +23,16 @@ use super::chart::{
 use crate::stats::DisturbanceKind;
 use crate::sweep::{Band, RiskKind, SweepResult, VaryResult, tipping_point};
 
-const WIDTH: u32 = 1200;
-const TITLE_H: u32 = 44;
-const LEGEND_W: u32 = 230;
-const Y_LABEL_AREA: u32 = 78;
-const X_LABEL_AREA: u32 = 44;
-const PROVENANCE_H: u32 = 22;
+pub(crate) const WIDTH: u32 = 1200;
+pub(crate) const TITLE_H: u32 = 44;
+pub(crate) const LEGEND_W: u32 = 230;
+pub(crate) const Y_LABEL_AREA: u32 = 78;
+pub(crate) const X_LABEL_AREA: u32 = 44;
+pub(crate) const PROVENANCE_H: u32 = 22;
 
 /// Colours of the risks, the same in the risk and vary charts (Tableau 10 picks that
 /// no default load colour uses first).
-fn risk_colour(kind: RiskKind) -> RGBColor {
+pub(crate) fn risk_colour(kind: RiskKind) -> RGBColor {
     match kind {
         RiskKind::Slo => RGBColor(0xd6, 0x27, 0x28),
         RiskKind::Metastable => RGBColor(0x94, 0x67, 0xbd),
@@ -40,7 +40,7 @@ fn risk_colour(kind: RiskKind) -> RGBColor {
     }
 }
 
-const PATH_CASCADE_COLOUR: RGBColor = RGBColor(0xbc, 0x8a, 0x5e);
+pub(crate) const PATH_CASCADE_COLOUR: RGBColor = RGBColor(0xbc, 0x8a, 0x5e);
 
 /// Writes `fan`, `risk` and `recovery` charts of `result` into `dir` (created if
 /// needed), each as PNG and SVG, and returns the paths written.
@@ -75,7 +75,7 @@ pub fn vary_charts(result: &VaryResult, dir: &Path, threshold: Option<f64>) -> R
     Ok(written)
 }
 
-fn create_dir(dir: &Path) -> Result<(), ChartError> {
+pub(crate) fn create_dir(dir: &Path) -> Result<(), ChartError> {
     std::fs::create_dir_all(dir).map_err(|e| ChartError::Draw { path: dir.to_path_buf(), message: e.to_string() })
 }
 
@@ -84,7 +84,7 @@ fn check(result: &SweepResult) -> Result<(), ChartError> {
 }
 
 /// Draws one chart twice, as `STEM.png` and `STEM.svg`.
-fn render<P, S>(
+pub(crate) fn render<P, S>(
     dir: &Path,
     stem: &str,
     size: (u32, u32),
@@ -114,9 +114,13 @@ where
 // ---------------------------------------------------------------------------------
 // Shared pieces.
 
-type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
+pub(crate) type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
 
-fn title<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, subtitle: &str) -> DrawResult<(), DB> {
+pub(crate) fn title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    subtitle: &str,
+) -> DrawResult<(), DB> {
     let (w, _) = root.dim_in_pixel();
     let style = text(TITLE_SIZE);
     let title = fit_text(root, title, &style, w.saturating_sub(LEGEND_W + 20))?;
@@ -126,7 +130,7 @@ fn title<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, subtitl
     root.draw_text(&subtitle, &sub_style.pos(Pos::new(HPos::Right, VPos::Center)), (w as i32 - 12, TITLE_H as i32 / 2))
 }
 
-fn provenance<DB: DrawingBackend>(
+pub(crate) fn provenance<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     version: &str,
     scenario_hash: &str,
@@ -152,7 +156,7 @@ fn seeds_label(result: &SweepResult) -> String {
     }
 }
 
-fn percent(v: f64) -> String {
+pub(crate) fn percent(v: f64) -> String {
     let pc = v * 100.0;
     let s = if pc == 0.0 || pc == 100.0 { format!("{pc:.0}") } else { format!("{pc:.1}") };
     format!("{}%", if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s })
@@ -160,7 +164,7 @@ fn percent(v: f64) -> String {
 
 /// A mesh with the house style; `x_desc` empty leaves the axis undescribed.
 #[allow(clippy::too_many_arguments)]
-fn mesh<DB, X, Y>(
+pub(crate) fn mesh<DB, X, Y>(
     chart: &mut Chart<'_, DB, X, Y>,
     x_desc: &str,
     y_desc: &str,
@@ -196,7 +200,7 @@ where
 // ---------------------------------------------------------------------------------
 // Fan chart: per load, goodput and p99 per bucket, median and 5-95% band across seeds.
 
-const FAN_ROW_H: u32 = 290;
+pub(crate) const FAN_ROW_H: u32 = 290;
 
 fn fan_size(result: &SweepResult) -> (u32, u32) {
     let rows = result.bands.len().max(1) as u32;
@@ -393,7 +397,7 @@ where
 }
 
 /// Shades the warmup and every disturbance window across a panel.
-fn shade<DB, Y>(
+pub(crate) fn shade<DB, Y>(
     chart: &mut Chart<'_, DB, RangedCoordf64, Y>,
     result: &SweepResult,
     x_end: f64,
@@ -422,7 +426,7 @@ where
 // ---------------------------------------------------------------------------------
 // Risk chart: a forest plot, one row per load and risk, point and 95% interval.
 
-const RISK_ROW_H: u32 = 30;
+pub(crate) const RISK_ROW_H: u32 = 30;
 const RISK_LABEL_W: u32 = 250;
 const RISK_VALUE_W: u32 = 300;
 

@@ -1,0 +1,1032 @@
+//! `compare`: a base and a proposed scenario run on the same seeds (common random
+//! numbers), paired per seed and load, with a verdict per metric, the gates of
+//! `[gates]` and an overall verdict (`compare.json`, spec sections 3, 5 and 6).
+//!
+//! Why pairing works: every random consumer draws from its own stream derived from
+//! (seed, stable label) (see `engine::rng`), so a component the change does not touch
+//! sees the same random numbers in both configs. Seed `s` of the base and seed `s` of
+//! the proposed config therefore share their arrivals, latencies and faults, and the
+//! per-seed difference removes most of the seed-to-seed noise that an unpaired
+//! comparison of two sweeps would have to average away.
+//!
+//! Determinism: both sweeps are [`run_sweep`] (byte-identical for any thread count);
+//! everything here is computed afterwards, sequentially, in seed order.
+//!
+//! The statistics:
+//! - a metric's paired difference: mean of the per-seed differences, its standard
+//!   error, and a 95% Student t interval with n - 1 degrees of freedom ([`t_975`]);
+//! - a risk's paired difference: Newcombe's method 10 for paired proportions
+//!   ([`paired_risk_difference`]);
+//! - a risk of one config: the 95% Wilson interval of the sweep.
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::model::{Gates, Scenario};
+use crate::stats::risk::{Proportion, Z_95, wilson};
+use crate::sweep::{SeedLoad, SeedRun, SweepOptions, SweepResult, run_sweep};
+
+// ---------------------------------------------------------------------------------
+// Practical margins: a difference whose 95% interval lies within +-margin of zero is
+// too small to matter ("no detectable difference"); a wider interval that still
+// contains zero is "inconclusive".
+
+/// p99: 2% of the base config's mean p99 (for `p99_ms`), or 0.02 for the relative
+/// change `p99_relative`. Smaller than the gate a team would set (10% in the spec's
+/// example), large enough to be reached with a few dozen paired seeds.
+pub const P99_RELATIVE_MARGIN: f64 = 0.02;
+/// Success rate: half a percentage point.
+pub const SUCCESS_RATE_MARGIN: f64 = 0.005;
+/// Goodput: 1% of the base config's mean goodput.
+pub const GOODPUT_RELATIVE_MARGIN: f64 = 0.01;
+/// Recovery time: one bucket, the resolution at which recovery is measured.
+pub const RECOVERY_MARGIN_BUCKETS: f64 = 1.0;
+/// Attempts per request: 0.02 (two extra attempts per hundred requests).
+pub const AMPLIFICATION_MARGIN: f64 = 0.02;
+
+/// What a caller needs beyond the sweep options: the commands that replay a seed.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayPrefixes {
+    /// e.g. `stormcast run base.toml`; `None` uses the base scenario's source path.
+    pub base: Option<String>,
+    /// e.g. `stormcast run base.toml --change pr.toml`; `None` uses
+    /// `SweepOptions::replay_prefix`, else the proposed scenario's source path.
+    pub proposed: Option<String>,
+}
+
+/// Everything `compare` found: `compare.json`, and the input of `report.md` and the
+/// comparison charts. Serialization order is the field order; loads are in the
+/// proposed config's file order.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareResult {
+    pub seeds: u64,
+    pub first_seed: u64,
+    pub stormcast_version: String,
+    /// The overall verdict: `pass` only if every gate passed.
+    pub verdict: GateVerdict,
+    /// One line saying why, e.g. "fails 2 of 5 gates".
+    pub message: String,
+    /// When inconclusive: about how many seeds would decide every undecided gate
+    /// (`null` if some gate cannot be decided by more seeds, e.g. an estimate exactly
+    /// on its limit, or if there were too few pairs to estimate a spread).
+    pub seeds_needed: Option<u64>,
+    /// Each gate, per load, in the order of [`GateKind::ALL`] then load.
+    pub gates: Vec<GateResult>,
+    /// Per load present in both configs: paired metrics and the per-seed pairs.
+    #[serde(serialize_with = "by_name")]
+    pub paired: Vec<PairedLoad>,
+    /// Per load present in both configs: proposed minus base for each risk.
+    #[serde(serialize_with = "by_name")]
+    pub risk_differences: Vec<LoadRiskDifferences>,
+    /// Loads found in one config only: reported, not paired.
+    pub loads_only_in_base: Vec<String>,
+    pub loads_only_in_proposed: Vec<String>,
+    /// Seeds worth replaying (see [`CompareReplay`]), in seed order per load.
+    pub replay: Vec<CompareReplay>,
+    pub base_replay_prefix: String,
+    pub proposed_replay_prefix: String,
+    /// The two sweeps, exactly as `sweep.json` would hold them.
+    pub base: SweepResult,
+    pub proposed: SweepResult,
+}
+
+/// A per-metric verdict. Never a silent pass: a difference is either detected, shown
+/// to be smaller than the practical margin, or declared inconclusive.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum MetricVerdict {
+    #[serde(rename = "better")]
+    Better,
+    #[serde(rename = "worse")]
+    Worse,
+    #[serde(rename = "no detectable difference")]
+    NoDetectableDifference,
+    #[serde(rename = "inconclusive")]
+    Inconclusive,
+}
+
+impl MetricVerdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            MetricVerdict::Better => "better",
+            MetricVerdict::Worse => "worse",
+            MetricVerdict::NoDetectableDifference => "no detectable difference",
+            MetricVerdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateVerdict {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+impl GateVerdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            GateVerdict::Pass => "pass",
+            GateVerdict::Fail => "fail",
+            GateVerdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// Which way a metric improves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Better {
+    Lower,
+    Higher,
+}
+
+/// The paired difference (proposed minus base) of one metric over the seeds where
+/// both configs have a value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PairedStat {
+    /// Pairs used.
+    pub n: u64,
+    /// Seeds left out because either config has no value (no ok request, or never
+    /// recovered).
+    pub excluded: u64,
+    /// Means of each config over the same pairs (`null` for a relative change).
+    pub base_mean: Option<f64>,
+    pub proposed_mean: Option<f64>,
+    pub mean_diff: Option<f64>,
+    /// Standard error of the mean difference (sample sd / sqrt n); `null` below 2 pairs.
+    pub se: Option<f64>,
+    /// The 95% interval of the mean difference, Student t with n - 1 df.
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    /// The practical margin the verdict used (same unit as the difference).
+    pub margin: f64,
+    pub verdict: MetricVerdict,
+    /// When inconclusive: about how many seeds would make the interval as narrow as the
+    /// margin, seeds * (half_width / margin)^2.
+    pub seeds_needed: Option<u64>,
+}
+
+/// One seed's pair of figures for one load, and their differences (proposed - base).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PairedSeed {
+    pub seed: u64,
+    pub base_p99_ms: Option<f64>,
+    pub proposed_p99_ms: Option<f64>,
+    pub p99_ms_diff: Option<f64>,
+    pub base_success_rate: f64,
+    pub proposed_success_rate: f64,
+    pub success_rate_diff: f64,
+    pub base_goodput: f64,
+    pub proposed_goodput: f64,
+    pub goodput_diff: f64,
+    pub base_recovery_s: Option<f64>,
+    pub proposed_recovery_s: Option<f64>,
+    pub recovery_s_diff: Option<f64>,
+    pub base_amplification: f64,
+    pub proposed_amplification: f64,
+    pub amplification_diff: f64,
+    pub base_slo_violated: bool,
+    pub proposed_slo_violated: bool,
+}
+
+/// The paired metrics of one load.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairedLoad {
+    #[serde(skip)]
+    pub name: String,
+    /// p99 of ok requests, ms.
+    pub p99_ms: PairedStat,
+    /// Mean over seeds of proposed p99 / base p99 - 1 (seeds with a base p99 > 0).
+    pub p99_relative: PairedStat,
+    pub success_rate: PairedStat,
+    /// Ok requests per measured second (after warmup).
+    pub goodput: PairedStat,
+    /// Over the seeds where both configs recovered.
+    pub recovery_s: PairedStat,
+    /// Attempts per request.
+    pub amplification: PairedStat,
+    pub per_seed: Vec<PairedSeed>,
+}
+
+/// The risks of one load in both configs and their paired differences.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadRiskDifferences {
+    #[serde(skip)]
+    pub name: String,
+    /// Whether the load has an SLO in the proposed config (else SLO gates skip it).
+    pub slo_defined: bool,
+    pub slo_risk: RiskDifference,
+    pub metastable_risk: RiskDifference,
+    pub cascade_risk: RiskDifference,
+    pub path_cascade_risk: RiskDifference,
+}
+
+/// A risk in both configs (95% Wilson intervals) and proposed minus base, paired.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RiskDifference {
+    pub base: Proportion,
+    pub proposed: Proportion,
+    /// Seeds where only the base config had the event.
+    pub base_only: u64,
+    /// Seeds where only the proposed config had the event.
+    pub proposed_only: u64,
+    /// Proposed minus base, with its 95% interval ([`paired_risk_difference`]).
+    pub diff: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// A gate of `[gates]`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateKind {
+    MaxSloRisk,
+    MaxSloRiskIncrease,
+    MaxP99Increase,
+    MaxMetastableRisk,
+    MaxMetastableRiskIncrease,
+}
+
+impl GateKind {
+    pub const ALL: [GateKind; 5] = [
+        GateKind::MaxSloRisk,
+        GateKind::MaxSloRiskIncrease,
+        GateKind::MaxP99Increase,
+        GateKind::MaxMetastableRisk,
+        GateKind::MaxMetastableRiskIncrease,
+    ];
+
+    /// The key in `[gates]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            GateKind::MaxSloRisk => "max_slo_risk",
+            GateKind::MaxSloRiskIncrease => "max_slo_risk_increase",
+            GateKind::MaxP99Increase => "max_p99_increase",
+            GateKind::MaxMetastableRisk => "max_metastable_risk",
+            GateKind::MaxMetastableRiskIncrease => "max_metastable_risk_increase",
+        }
+    }
+
+    fn limit(self, gates: &Gates) -> Option<f64> {
+        match self {
+            GateKind::MaxSloRisk => gates.max_slo_risk,
+            GateKind::MaxSloRiskIncrease => gates.max_slo_risk_increase,
+            GateKind::MaxP99Increase => gates.max_p99_increase,
+            GateKind::MaxMetastableRisk => gates.max_metastable_risk,
+            GateKind::MaxMetastableRiskIncrease => gates.max_metastable_risk_increase,
+        }
+    }
+
+    fn needs_slo(self) -> bool {
+        matches!(self, GateKind::MaxSloRisk | GateKind::MaxSloRiskIncrease)
+    }
+}
+
+/// One gate applied to one load.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GateResult {
+    pub gate: GateKind,
+    pub load: String,
+    pub limit: f64,
+    /// The estimate compared with the limit, and its 95% interval (`null` if unknown).
+    pub value: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub verdict: GateVerdict,
+    pub reason: String,
+    /// When inconclusive: about how many seeds would decide it.
+    pub seeds_needed: Option<u64>,
+}
+
+/// A seed worth replaying: the proposed config's p99 rose most there, or it violated
+/// its SLO or never recovered where the base config did not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompareReplay {
+    pub seed: u64,
+    pub load: String,
+    /// Any of `"largest_p99_increase"`, `"slo_violated_only_in_proposed"`,
+    /// `"never_recovered_only_in_proposed"`.
+    pub why: Vec<&'static str>,
+    /// Replays the proposed config.
+    pub command: String,
+    /// Replays the base config on the same seed.
+    pub base_command: String,
+}
+
+trait Named {
+    fn name(&self) -> &str;
+}
+impl Named for PairedLoad {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+impl Named for LoadRiskDifferences {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+fn by_name<T: Named + Serialize, S: Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(items.len()))?;
+    for item in items {
+        map.serialize_entry(item.name(), item)?;
+    }
+    map.end()
+}
+
+impl CompareResult {
+    /// The process exit code of `stormcast compare`: 0 if every gate passed, 1 if a gate
+    /// failed or is inconclusive. Inconclusive is not a pass: the seeds did not show
+    /// that the change is safe; [`CompareResult::message`] says how many would decide.
+    pub fn exit_code(&self) -> i32 {
+        match self.verdict {
+            GateVerdict::Pass => 0,
+            GateVerdict::Fail | GateVerdict::Inconclusive => 1,
+        }
+    }
+
+    /// The gates with the given verdict.
+    pub fn gates_with(&self, verdict: GateVerdict) -> usize {
+        self.gates.iter().filter(|g| g.verdict == verdict).count()
+    }
+
+    /// Sets the commands that replay a seed of each config, and rewrites the replay
+    /// list with them (the CLI knows the `--change` and `--set` options behind each).
+    pub fn set_replay_prefixes(&mut self, base: &str, proposed: &str) {
+        self.base_replay_prefix = base.to_string();
+        self.proposed_replay_prefix = proposed.to_string();
+        for r in &mut self.replay {
+            r.command = format!("{proposed} --seed {}", r.seed);
+            r.base_command = format!("{base} --seed {}", r.seed);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Running.
+
+/// Runs `base` and `proposed` on seeds `first_seed .. first_seed + seeds` and compares
+/// them seed by seed. `gates` are the final gates (the CLI merges its flags over the
+/// proposed scenario's `[gates]`; [`proposed_gates`] gives the file's). `progress` is
+/// called once per finished seed of either config (2 x seeds calls).
+///
+/// `opts.replay_prefix`, if any, replays the proposed config; the base config's
+/// commands use its source path (see [`CompareResult::set_replay_prefixes`]).
+pub fn run_compare(
+    base: &Scenario,
+    proposed: &Scenario,
+    opts: &SweepOptions,
+    gates: &Gates,
+    progress: &(dyn Fn() + Sync),
+) -> CompareResult {
+    let base_opts = SweepOptions { replay_prefix: None, ..opts.clone() };
+    let base_sweep = run_sweep(base, &base_opts, progress);
+    let proposed_sweep = run_sweep(proposed, opts, progress);
+    let prefixes = ReplayPrefixes { base: None, proposed: opts.replay_prefix.clone() };
+    compare_sweeps(base, proposed, base_sweep, proposed_sweep, gates, &prefixes)
+}
+
+/// The gates of the proposed scenario's `[gates]`.
+pub fn proposed_gates(proposed: &Scenario) -> Gates {
+    proposed.gates.clone()
+}
+
+/// Pairs two sweeps of the same seeds. Public so that a caller holding sweeps (e.g. a
+/// notebook's test) can compare them without running again.
+pub fn compare_sweeps(
+    base_scenario: &Scenario,
+    proposed_scenario: &Scenario,
+    base: SweepResult,
+    proposed: SweepResult,
+    gates: &Gates,
+    prefixes: &ReplayPrefixes,
+) -> CompareResult {
+    assert_eq!(
+        base.runs.iter().map(|r| r.seed).collect::<Vec<_>>(),
+        proposed.runs.iter().map(|r| r.seed).collect::<Vec<_>>(),
+        "compare: both sweeps must run the same seeds"
+    );
+    let base_prefix =
+        prefixes.base.clone().unwrap_or_else(|| format!("stormcast run {}", shell_quote(&base_scenario.source)));
+    let proposed_prefix = prefixes
+        .proposed
+        .clone()
+        .unwrap_or_else(|| format!("stormcast run {}", shell_quote(&proposed_scenario.source)));
+    let loads_only_in_base: Vec<String> = base_scenario
+        .loads
+        .iter()
+        .filter(|l| !proposed_scenario.loads.iter().any(|p| p.name == l.name))
+        .map(|l| l.name.clone())
+        .collect();
+    let loads_only_in_proposed: Vec<String> = proposed_scenario
+        .loads
+        .iter()
+        .filter(|l| !base_scenario.loads.iter().any(|b| b.name == l.name))
+        .map(|l| l.name.clone())
+        .collect();
+    let seeds = proposed.seeds;
+    let bucket_s = proposed.bucket_s;
+    let mut paired = Vec::new();
+    let mut risk_differences = Vec::new();
+    let mut replay = Vec::new();
+    for (pl, load) in proposed_scenario.loads.iter().enumerate() {
+        let Some(bl) = base_scenario.loads.iter().position(|b| b.name == load.name) else { continue };
+        let base_measured_s = measured_s(&base);
+        let proposed_measured_s = measured_s(&proposed);
+        let pairs: Vec<(&SeedRun, &SeedRun)> = base.runs.iter().zip(&proposed.runs).collect();
+        let per_seed: Vec<PairedSeed> = pairs
+            .iter()
+            .map(|(b, p)| pair_seed(b.seed, &b.loads[bl], &p.loads[pl], base_measured_s, proposed_measured_s))
+            .collect();
+        let paired_load = pair_load(&load.name, per_seed, seeds, bucket_s);
+        let slo_defined = proposed.loads.iter().find(|l| l.name == load.name).is_some_and(|l| l.slo_defined);
+        let indicator = |f: &dyn Fn(&SeedRun, usize) -> bool| -> Vec<(bool, bool)> {
+            pairs.iter().map(|(b, p)| (f(b, bl), f(p, pl))).collect()
+        };
+        risk_differences.push(LoadRiskDifferences {
+            name: load.name.clone(),
+            slo_defined,
+            slo_risk: paired_risk_difference(&indicator(&|r, l| r.loads[l].slo_violated)),
+            metastable_risk: paired_risk_difference(&indicator(&|r, l| r.loads[l].recovery_s.is_none())),
+            cascade_risk: paired_risk_difference(&indicator(&|r, _| r.cascade)),
+            path_cascade_risk: paired_risk_difference(&indicator(&|r, l| r.loads[l].path_cascade)),
+        });
+        replay.extend(replays_of(&paired_load, &base_prefix, &proposed_prefix));
+        paired.push(paired_load);
+    }
+    let gate_results = evaluate_gates(gates, &paired, &risk_differences, seeds);
+    let (verdict, message, seeds_needed) = overall(&gate_results);
+    CompareResult {
+        seeds,
+        first_seed: proposed.first_seed,
+        stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
+        verdict,
+        message,
+        seeds_needed,
+        gates: gate_results,
+        paired,
+        risk_differences,
+        loads_only_in_base,
+        loads_only_in_proposed,
+        replay,
+        base_replay_prefix: base_prefix,
+        proposed_replay_prefix: proposed_prefix,
+        base,
+        proposed,
+    }
+}
+
+/// Seconds over which requests are counted: the run after warmup.
+fn measured_s(sweep: &SweepResult) -> f64 {
+    let s = sweep.simulated_s - sweep.warmup_s;
+    if s > 0.0 { s } else { sweep.simulated_s.max(f64::MIN_POSITIVE) }
+}
+
+fn pair_seed(seed: u64, b: &SeedLoad, p: &SeedLoad, base_s: f64, proposed_s: f64) -> PairedSeed {
+    let both = |x: Option<f64>, y: Option<f64>| x.zip(y).map(|(x, y)| y - x);
+    let base_goodput = b.requests as f64 * b.success_rate / base_s;
+    let proposed_goodput = p.requests as f64 * p.success_rate / proposed_s;
+    PairedSeed {
+        seed,
+        base_p99_ms: b.p99_ms,
+        proposed_p99_ms: p.p99_ms,
+        p99_ms_diff: both(b.p99_ms, p.p99_ms),
+        base_success_rate: b.success_rate,
+        proposed_success_rate: p.success_rate,
+        success_rate_diff: p.success_rate - b.success_rate,
+        base_goodput,
+        proposed_goodput,
+        goodput_diff: proposed_goodput - base_goodput,
+        base_recovery_s: b.recovery_s,
+        proposed_recovery_s: p.recovery_s,
+        recovery_s_diff: both(b.recovery_s, p.recovery_s),
+        base_amplification: b.amplification,
+        proposed_amplification: p.amplification,
+        amplification_diff: p.amplification - b.amplification,
+        base_slo_violated: b.slo_violated,
+        proposed_slo_violated: p.slo_violated,
+    }
+}
+
+fn pair_load(name: &str, per_seed: Vec<PairedSeed>, seeds: u64, bucket_s: f64) -> PairedLoad {
+    let pairs =
+        |f: &dyn Fn(&PairedSeed) -> Option<(f64, f64)>| -> Vec<(f64, f64)> { per_seed.iter().filter_map(f).collect() };
+    let p99 = pairs(&|s| s.base_p99_ms.zip(s.proposed_p99_ms));
+    let p99_mean_base = mean(&p99.iter().map(|p| p.0).collect::<Vec<_>>()).unwrap_or(0.0);
+    let ratios: Vec<(f64, f64)> = p99.iter().copied().filter(|(b, _)| *b > 0.0).collect();
+    let success = pairs(&|s| Some((s.base_success_rate, s.proposed_success_rate)));
+    let goodput = pairs(&|s| Some((s.base_goodput, s.proposed_goodput)));
+    let goodput_mean_base = mean(&goodput.iter().map(|p| p.0).collect::<Vec<_>>()).unwrap_or(0.0);
+    let recovery = pairs(&|s| s.base_recovery_s.zip(s.proposed_recovery_s));
+    let amplification = pairs(&|s| Some((s.base_amplification, s.proposed_amplification)));
+    PairedLoad {
+        name: name.to_string(),
+        p99_ms: paired_stat(&p99, seeds, Diff::Absolute, P99_RELATIVE_MARGIN * p99_mean_base, Better::Lower),
+        p99_relative: paired_stat(&ratios, seeds, Diff::Relative, P99_RELATIVE_MARGIN, Better::Lower),
+        success_rate: paired_stat(&success, seeds, Diff::Absolute, SUCCESS_RATE_MARGIN, Better::Higher),
+        goodput: paired_stat(
+            &goodput,
+            seeds,
+            Diff::Absolute,
+            GOODPUT_RELATIVE_MARGIN * goodput_mean_base,
+            Better::Higher,
+        ),
+        recovery_s: paired_stat(&recovery, seeds, Diff::Absolute, RECOVERY_MARGIN_BUCKETS * bucket_s, Better::Lower),
+        amplification: paired_stat(&amplification, seeds, Diff::Absolute, AMPLIFICATION_MARGIN, Better::Lower),
+        per_seed,
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Statistics.
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Diff {
+    /// proposed - base
+    Absolute,
+    /// proposed / base - 1
+    Relative,
+}
+
+/// Mean summed in the order given (seed order), so the same values give the same bits.
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// Mean, standard error and 95% interval of the per-pair differences.
+///
+/// The interval is the paired t interval, mean +- t(0.975, n-1) * sd / sqrt(n) (Student
+/// 1908; e.g. D. C. Montgomery and G. C. Runger, "Applied Statistics and Probability
+/// for Engineers", section 10-4, "Paired t-test"). It needs at least 2 pairs. When
+/// every pair is equal the differences are exactly 0 and so are the mean, the standard
+/// error and both ends.
+fn paired_stat(pairs: &[(f64, f64)], seeds: u64, diff: Diff, margin: f64, better: Better) -> PairedStat {
+    let n = pairs.len() as u64;
+    let diffs: Vec<f64> = pairs
+        .iter()
+        .map(|&(b, p)| match diff {
+            Diff::Absolute => p - b,
+            Diff::Relative => p / b - 1.0,
+        })
+        .collect();
+    let mean_diff = mean(&diffs);
+    let (base_mean, proposed_mean) = match diff {
+        Diff::Absolute => {
+            (mean(&pairs.iter().map(|p| p.0).collect::<Vec<_>>()), mean(&pairs.iter().map(|p| p.1).collect::<Vec<_>>()))
+        }
+        Diff::Relative => (None, None),
+    };
+    let se = match mean_diff {
+        Some(m) if n >= 2 => {
+            let ss: f64 = diffs.iter().map(|d| (d - m) * (d - m)).sum();
+            Some((ss / (n - 1) as f64).sqrt() / (n as f64).sqrt())
+        }
+        _ => None,
+    };
+    let half = se.map(|se| t_975(n - 1) * se);
+    let (low, high) = match (mean_diff, half) {
+        (Some(m), Some(h)) => (Some(m - h), Some(m + h)),
+        _ => (None, None),
+    };
+    let (verdict, seeds_needed) = metric_verdict(low, high, half, margin, better, seeds);
+    PairedStat {
+        n,
+        excluded: seeds - n,
+        base_mean,
+        proposed_mean,
+        mean_diff,
+        se,
+        low,
+        high,
+        margin,
+        verdict,
+        seeds_needed,
+    }
+}
+
+/// The verdict rules (see the module docs of the report for the wording):
+/// - `better`/`worse`: the 95% interval excludes 0, on the good/bad side of the metric;
+/// - `no detectable difference`: it contains 0 and its half-width is at most `margin`;
+/// - `inconclusive`: otherwise, with seeds * (half_width / margin)^2 as the seeds that
+///   would narrow it to the margin (half-widths shrink as 1/sqrt(n)).
+fn metric_verdict(
+    low: Option<f64>,
+    high: Option<f64>,
+    half: Option<f64>,
+    margin: f64,
+    better: Better,
+    seeds: u64,
+) -> (MetricVerdict, Option<u64>) {
+    let (Some(low), Some(high), Some(half)) = (low, high, half) else {
+        return (MetricVerdict::Inconclusive, None);
+    };
+    if low > 0.0 || high < 0.0 {
+        let up = low > 0.0;
+        let verdict = match (up, better) {
+            (true, Better::Higher) | (false, Better::Lower) => MetricVerdict::Better,
+            _ => MetricVerdict::Worse,
+        };
+        return (verdict, None);
+    }
+    if half <= margin {
+        return (MetricVerdict::NoDetectableDifference, None);
+    }
+    (MetricVerdict::Inconclusive, seeds_for(seeds, half, margin))
+}
+
+/// About how many seeds make a half-width `half` (observed with `seeds` seeds) shrink to
+/// `target`: seeds * (half / target)^2, at least seeds + 1.
+fn seeds_for(seeds: u64, half: f64, target: f64) -> Option<u64> {
+    if !(target > 0.0 && half.is_finite()) {
+        return None;
+    }
+    let need = (seeds as f64 * (half / target).powi(2)).ceil();
+    (need.is_finite() && need < 1e12).then(|| (need as u64).max(seeds + 1))
+}
+
+/// The 0.975 quantile of Student's t distribution with `df` degrees of freedom: the
+/// multiplier of a two-sided 95% interval.
+///
+/// For df <= 30 the exact values, as tabulated (e.g. M. Abramowitz and I. A. Stegun,
+/// "Handbook of Mathematical Functions", Table 26.10, to the digits printed here);
+/// above, the Cornish-Fisher expansion of A&S 26.7.5 in powers of 1/df around the
+/// normal quantile, whose error is below 1e-6 from df = 30 on. `df = 0` gives infinity.
+pub fn t_975(df: u64) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706204736,
+        4.302652730,
+        3.182446305,
+        2.776445105,
+        2.570581836,
+        2.446911851,
+        2.364624252,
+        2.306004135,
+        2.262157163,
+        2.228138852,
+        2.200985160,
+        2.178812830,
+        2.160368656,
+        2.144786688,
+        2.131449546,
+        2.119905299,
+        2.109815578,
+        2.100922040,
+        2.093024054,
+        2.085963447,
+        2.079613845,
+        2.073873068,
+        2.068657610,
+        2.063898562,
+        2.059538553,
+        2.055529439,
+        2.051830516,
+        2.048407142,
+        2.045229642,
+        2.042272456,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => TABLE[df as usize - 1],
+        _ => cornish_fisher_t(Z_95, df as f64),
+    }
+}
+
+/// A&S 26.7.5: t_p(v) = x + g1(x)/v + g2(x)/v^2 + g3(x)/v^3 + g4(x)/v^4, x = z_p.
+fn cornish_fisher_t(x: f64, v: f64) -> f64 {
+    let x2 = x * x;
+    let g1 = (x2 + 1.0) * x / 4.0;
+    let g2 = ((5.0 * x2 + 16.0) * x2 + 3.0) * x / 96.0;
+    let g3 = (((3.0 * x2 + 19.0) * x2 + 17.0) * x2 - 15.0) * x / 384.0;
+    let g4 = ((((79.0 * x2 + 776.0) * x2 + 1482.0) * x2 - 1920.0) * x2 - 945.0) * x / 92160.0;
+    x + g1 / v + g2 / (v * v) + g3 / (v * v * v) + g4 / (v * v * v * v)
+}
+
+/// Proposed minus base of a risk, from each seed's pair of indicators `(base, proposed)`,
+/// with a 95% interval for the difference of paired proportions.
+///
+/// Method: R. G. Newcombe, "Improving the confidence intervals for the difference
+/// between binomial proportions based on paired data", Statistics in Medicine 17 (1998)
+/// 2635-2650, method 10 (the Wilson score intervals of both proportions combined with
+/// the phi correlation of the pairs, no continuity correction). With a = both, b = base
+/// only, c = proposed only, d = neither, D = (c - b)/n, and (l1, u1), (l2, u2) the
+/// Wilson intervals of the proposed and base risks:
+/// `L = D - sqrt((p1-l1)^2 - 2 phi (p1-l1)(u2-p2) + (u2-p2)^2)`,
+/// `U = D + sqrt((u1-p1)^2 - 2 phi (u1-p1)(p2-l2) + (p2-l2)^2)`,
+/// phi = (ad - bc) / sqrt((a+b)(c+d)(a+c)(b+d)), 0 when that product is 0.
+///
+/// One deliberate departure: with no discordant seed (b = c = 0) the configs agreed on
+/// every seed, every per-seed difference is 0, and the interval is [0, 0], as the paired
+/// t interval of the other metrics is when all differences are 0 (method 10 would keep
+/// a small width there from the asymmetry of the Wilson intervals). Such a result says
+/// the change never flipped this outcome on these seeds, not that the risk is small:
+/// the absolute gates (`max_slo_risk`, `max_metastable_risk`) bound that with the
+/// proposed config's own Wilson interval.
+pub fn paired_risk_difference(pairs: &[(bool, bool)]) -> RiskDifference {
+    let count = |f: &dyn Fn(bool, bool) -> bool| pairs.iter().filter(|&&(b, p)| f(b, p)).count() as u64;
+    let a = count(&|b, p| b && p);
+    let base_only = count(&|b, p| b && !p);
+    let proposed_only = count(&|b, p| !b && p);
+    let d = count(&|b, p| !b && !p);
+    let n = pairs.len() as u64;
+    let base = wilson(a + base_only, n);
+    let proposed = wilson(a + proposed_only, n);
+    if n == 0 {
+        return RiskDifference { base, proposed, base_only, proposed_only, diff: 0.0, low: -1.0, high: 1.0 };
+    }
+    let diff = (proposed_only as f64 - base_only as f64) / n as f64;
+    if base_only == 0 && proposed_only == 0 {
+        return RiskDifference { base, proposed, base_only, proposed_only, diff: 0.0, low: 0.0, high: 0.0 };
+    }
+    let (af, bf, cf, df) = (a as f64, base_only as f64, proposed_only as f64, d as f64);
+    let product = (af + bf) * (cf + df) * (af + cf) * (bf + df);
+    let phi = if product > 0.0 { (af * df - bf * cf) / product.sqrt() } else { 0.0 };
+    let (p1, l1, u1) = (proposed.p, proposed.low, proposed.high);
+    let (p2, l2, u2) = (base.p, base.low, base.high);
+    let delta = ((p1 - l1).powi(2) - 2.0 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2).powi(2)).max(0.0).sqrt();
+    let epsilon = ((u1 - p1).powi(2) - 2.0 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2).powi(2)).max(0.0).sqrt();
+    RiskDifference {
+        base,
+        proposed,
+        base_only,
+        proposed_only,
+        diff,
+        low: (diff - delta).max(-1.0),
+        high: (diff + epsilon).min(1.0),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Gates.
+
+fn evaluate_gates(gates: &Gates, paired: &[PairedLoad], risks: &[LoadRiskDifferences], seeds: u64) -> Vec<GateResult> {
+    let mut out = Vec::new();
+    for kind in GateKind::ALL {
+        let Some(limit) = kind.limit(gates) else { continue };
+        for (load, risk) in paired.iter().zip(risks) {
+            if kind.needs_slo() && !risk.slo_defined {
+                continue;
+            }
+            let proposed_risk = |p: Proportion, what: &str| {
+                let k = (p.p * seeds as f64).round() as u64;
+                let estimate = format!("{what} {k}/{seeds} = {} [{}, {}]", pct(p.p), pct(p.low), pct(p.high));
+                (Some(p.p), Some(p.low), Some(p.high), estimate)
+            };
+            let increase = |r: &RiskDifference, what: &str| {
+                let estimate = format!(
+                    "{what} {:+.1} pp [{:+.1}, {:+.1}] ({} seeds worse, {} better)",
+                    r.diff * 100.0,
+                    r.low * 100.0,
+                    r.high * 100.0,
+                    r.proposed_only,
+                    r.base_only
+                );
+                (Some(r.diff), Some(r.low), Some(r.high), estimate)
+            };
+            let (value, low, high, estimate) = match kind {
+                GateKind::MaxSloRisk => proposed_risk(risk.slo_risk.proposed, "proposed SLO risk"),
+                GateKind::MaxMetastableRisk => {
+                    proposed_risk(risk.metastable_risk.proposed, "proposed never-recovered risk")
+                }
+                GateKind::MaxSloRiskIncrease => increase(&risk.slo_risk, "SLO risk change"),
+                GateKind::MaxMetastableRiskIncrease => increase(&risk.metastable_risk, "never-recovered risk change"),
+                GateKind::MaxP99Increase => {
+                    let s = &load.p99_relative;
+                    let estimate = match (s.mean_diff, s.low, s.high) {
+                        (Some(m), Some(l), Some(h)) => {
+                            format!(
+                                "p99 change {} [{}, {}] over {} paired seeds",
+                                signed_pct(m),
+                                signed_pct(l),
+                                signed_pct(h),
+                                s.n
+                            )
+                        }
+                        _ => format!("p99 change unknown: {} paired seeds with an ok request (2 needed)", s.n),
+                    };
+                    (s.mean_diff, s.low, s.high, estimate)
+                }
+            };
+            let (verdict, reason, seeds_needed) = decide_gate(value, low, high, limit, seeds, kind, &estimate);
+            out.push(GateResult {
+                gate: kind,
+                load: load.name.clone(),
+                limit,
+                value,
+                low,
+                high,
+                verdict,
+                reason,
+                seeds_needed,
+            });
+        }
+    }
+    out
+}
+
+/// pass if the interval's upper end is at most the limit; fail if its lower end is
+/// above it; otherwise inconclusive, with the seeds that would shrink the interval's
+/// half-width below the distance from the estimate to the limit.
+fn decide_gate(
+    value: Option<f64>,
+    low: Option<f64>,
+    high: Option<f64>,
+    limit: f64,
+    seeds: u64,
+    kind: GateKind,
+    estimate: &str,
+) -> (GateVerdict, String, Option<u64>) {
+    let show = |v: f64| match kind {
+        GateKind::MaxP99Increase => signed_pct(v),
+        GateKind::MaxSloRisk | GateKind::MaxMetastableRisk => pct(v),
+        _ => format!("{:+.1} pp", v * 100.0),
+    };
+    let (Some(value), Some(low), Some(high)) = (value, low, high) else {
+        return (GateVerdict::Inconclusive, format!("{estimate}: cannot be judged"), None);
+    };
+    if high <= limit {
+        return (GateVerdict::Pass, format!("{estimate}: upper end within the limit {}", show(limit)), None);
+    }
+    if low > limit {
+        return (GateVerdict::Fail, format!("{estimate}: lower end above the limit {}", show(limit)), None);
+    }
+    let half = (high - low) / 2.0;
+    let distance = (value - limit).abs();
+    let needed = if distance > 0.0 { seeds_for(seeds, half, distance) } else { None };
+    let hint = match needed {
+        Some(n) => format!("about {n} seeds would decide"),
+        None => "the estimate sits on the limit: more seeds may not decide".to_string(),
+    };
+    (GateVerdict::Inconclusive, format!("{estimate}: the interval straddles the limit {}; {hint}", show(limit)), needed)
+}
+
+fn overall(gates: &[GateResult]) -> (GateVerdict, String, Option<u64>) {
+    let total = gates.len();
+    let failed = gates.iter().filter(|g| g.verdict == GateVerdict::Fail).count();
+    let undecided: Vec<&GateResult> = gates.iter().filter(|g| g.verdict == GateVerdict::Inconclusive).collect();
+    if total == 0 {
+        return (GateVerdict::Pass, "no gates set: nothing to fail".to_string(), None);
+    }
+    if failed > 0 {
+        return (GateVerdict::Fail, format!("fails {failed} of {total} gates"), None);
+    }
+    if undecided.is_empty() {
+        return (GateVerdict::Pass, format!("passes all {total} gates"), None);
+    }
+    let needed =
+        undecided.iter().map(|g| g.seeds_needed).collect::<Option<Vec<u64>>>().and_then(|v| v.into_iter().max());
+    let message = match needed {
+        Some(n) => format!("inconclusive: {} of {total} gates undecided; run about {n} seeds", undecided.len()),
+        None => format!("inconclusive: {} of {total} gates undecided; more seeds may not decide them", undecided.len()),
+    };
+    (GateVerdict::Inconclusive, message, needed)
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+fn signed_pct(v: f64) -> String {
+    format!("{:+.1}%", v * 100.0)
+}
+
+// ---------------------------------------------------------------------------------
+// Replay.
+
+fn replays_of(load: &PairedLoad, base_prefix: &str, proposed_prefix: &str) -> Vec<CompareReplay> {
+    let worst = load
+        .per_seed
+        .iter()
+        .filter_map(|s| s.p99_ms_diff.filter(|d| *d > 0.0).map(|d| (s.seed, d)))
+        // The first seed wins ties, so the choice is deterministic.
+        .fold(None, |best: Option<(u64, f64)>, (seed, d)| match best {
+            Some((_, bd)) if bd >= d => best,
+            _ => Some((seed, d)),
+        })
+        .map(|(seed, _)| seed);
+    let mut out = Vec::new();
+    for s in &load.per_seed {
+        let mut why = Vec::new();
+        if worst == Some(s.seed) {
+            why.push("largest_p99_increase");
+        }
+        if s.proposed_slo_violated && !s.base_slo_violated {
+            why.push("slo_violated_only_in_proposed");
+        }
+        if s.proposed_recovery_s.is_none() && s.base_recovery_s.is_some() {
+            why.push("never_recovered_only_in_proposed");
+        }
+        if !why.is_empty() {
+            out.push(CompareReplay {
+                seed: s.seed,
+                load: load.name.clone(),
+                why,
+                command: format!("{proposed_prefix} --seed {}", s.seed),
+                base_command: format!("{base_prefix} --seed {}", s.seed),
+            });
+        }
+    }
+    out
+}
+
+/// `s` as one shell word (as the sweep's replay commands quote it).
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table and the Cornish-Fisher expansion agree where they meet (df = 30, to
+    /// 1e-4: the expansion is the weaker of the two at small df), and at large df the
+    /// quantile tends to the normal one. Reference values for df = 40, 60, 120 are the
+    /// printed t tables' 2.0211, 2.0003, 1.9799.
+    #[test]
+    fn t_quantile_matches_tables() {
+        assert!((cornish_fisher_t(Z_95, 30.0) - t_975(30)).abs() < 1e-4);
+        for (df, want) in [(40, 2.0211), (60, 2.0003), (120, 1.9799)] {
+            assert!((t_975(df) - want).abs() < 1e-4, "t_975({df}) = {}", t_975(df));
+        }
+        assert!((t_975(1_000_000) - Z_95).abs() < 1e-5);
+        assert_eq!(t_975(0), f64::INFINITY);
+        assert_eq!(t_975(1), 12.706204736);
+        // Decreasing in df.
+        assert!((1..200).all(|df| t_975(df + 1) < t_975(df)));
+    }
+
+    /// The paired t interval of a hand-checked sample: differences 1, 2, 3, 4 have mean
+    /// 2.5, sd sqrt(5/3), se 0.6455, and t(0.975, 3) = 3.1824, so [0.4457, 4.5543].
+    #[test]
+    fn paired_t_interval_by_hand() {
+        let pairs = [(10.0, 11.0), (10.0, 12.0), (10.0, 13.0), (10.0, 14.0)];
+        let s = paired_stat(&pairs, 4, Diff::Absolute, 0.5, Better::Lower);
+        assert_eq!(s.mean_diff, Some(2.5));
+        assert!((s.se.unwrap() - 0.645497).abs() < 1e-6);
+        assert!((s.low.unwrap() - 0.445739).abs() < 1e-5 && (s.high.unwrap() - 4.554261).abs() < 1e-5);
+        assert_eq!(s.verdict, MetricVerdict::Worse);
+        let s = paired_stat(&pairs, 4, Diff::Absolute, 0.5, Better::Higher);
+        assert_eq!(s.verdict, MetricVerdict::Better);
+        let s = paired_stat(&pairs, 4, Diff::Relative, 0.5, Better::Lower);
+        assert!((s.mean_diff.unwrap() - 0.25).abs() < 1e-12);
+        assert_eq!((s.base_mean, s.proposed_mean), (None, None));
+    }
+
+    /// The verdict rules: an interval across 0 is "no detectable difference" only when
+    /// it is within the margin; otherwise inconclusive, with seeds * (half / margin)^2.
+    #[test]
+    fn verdicts_follow_the_margin() {
+        let v = |low, high, margin| {
+            metric_verdict(Some(low), Some(high), Some((high - low) / 2.0), margin, Better::Lower, 10)
+        };
+        assert_eq!(v(-0.01, 0.01, 0.02), (MetricVerdict::NoDetectableDifference, None));
+        assert_eq!(v(-0.04, 0.04, 0.02), (MetricVerdict::Inconclusive, Some(40)));
+        assert_eq!(v(0.01, 0.03, 0.02).0, MetricVerdict::Worse);
+        assert_eq!(v(-0.03, -0.01, 0.02).0, MetricVerdict::Better);
+        assert_eq!(metric_verdict(None, None, None, 0.02, Better::Lower, 1), (MetricVerdict::Inconclusive, None));
+        // One pair: no spread, no interval, inconclusive.
+        let s = paired_stat(&[(1.0, 1.0)], 1, Diff::Absolute, 0.1, Better::Lower);
+        assert_eq!((s.se, s.verdict), (None, MetricVerdict::Inconclusive));
+    }
+
+    /// Newcombe's method 10: the interval holds the estimate, stays in [-1, 1], is
+    /// exactly [0, 0] without discordant seeds, and mirrors when the configs swap.
+    #[test]
+    fn paired_risk_difference_properties() {
+        let same = vec![(true, true); 5].into_iter().chain(vec![(false, false); 15]).collect::<Vec<_>>();
+        let r = paired_risk_difference(&same);
+        assert_eq!((r.diff, r.low, r.high), (0.0, 0.0, 0.0));
+        let mut worse = same.clone();
+        worse[10] = (false, true);
+        worse[11] = (false, true);
+        worse[12] = (false, true);
+        let r = paired_risk_difference(&worse);
+        assert_eq!((r.proposed_only, r.base_only), (3, 0));
+        assert!((r.diff - 0.15).abs() < 1e-12);
+        assert!(r.low < r.diff && r.diff < r.high && r.low >= -1.0 && r.high <= 1.0, "{r:?}");
+        let swapped: Vec<(bool, bool)> = worse.iter().map(|&(b, p)| (p, b)).collect();
+        let s = paired_risk_difference(&swapped);
+        assert!((s.low + r.high).abs() < 1e-12 && (s.high + r.low).abs() < 1e-12);
+        // Every seed flips: the lower end is far above 0 even with 10 seeds.
+        let all = paired_risk_difference(&[(false, true); 10]);
+        assert_eq!(all.diff, 1.0);
+        assert!(all.low > 0.6 && all.high == 1.0, "{all:?}");
+        let none = paired_risk_difference(&[]);
+        assert_eq!((none.low, none.high), (-1.0, 1.0));
+    }
+
+    #[test]
+    fn gates_decide_on_the_interval() {
+        let d = |v, l, h, limit| decide_gate(Some(v), Some(l), Some(h), limit, 20, GateKind::MaxSloRisk, "x").0;
+        assert_eq!(d(0.01, 0.0, 0.04, 0.05), GateVerdict::Pass);
+        assert_eq!(d(0.2, 0.1, 0.3, 0.05), GateVerdict::Fail);
+        assert_eq!(d(0.05, 0.01, 0.15, 0.05), GateVerdict::Inconclusive);
+        let (_, reason, needed) = decide_gate(Some(0.0), Some(0.0), Some(0.16), 0.05, 20, GateKind::MaxSloRisk, "r");
+        assert_eq!(needed, Some(52));
+        assert!(reason.contains("about 52 seeds"), "{reason}");
+    }
+}

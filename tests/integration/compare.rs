@@ -1,0 +1,288 @@
+//! `compare`: pairing two configs on the same seeds. Identical configs differ by
+//! exactly zero; a removed retry budget fails its gates; an extra replica passes; too
+//! few seeds are inconclusive; the output does not depend on the thread count.
+
+use std::path::Path;
+
+use crate::sweep::checkout;
+use stormcast::compare::{CompareResult, GateKind, GateVerdict, MetricVerdict, run_compare};
+use stormcast::model::{Gates, Scenario};
+use stormcast::report::{compare_chart, markdown};
+use stormcast::sweep::SweepOptions;
+
+fn opts(seeds: u64, jobs: usize) -> SweepOptions {
+    SweepOptions { jobs: Some(jobs), ..SweepOptions::new(seeds, 1) }
+}
+
+fn load(path: &str) -> Scenario {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    stormcast::scenario::load_file(&root.join(path)).expect("scenario loads")
+}
+
+fn all_gates() -> Gates {
+    Gates {
+        max_slo_risk: None,
+        max_slo_risk_increase: Some(0.05),
+        max_p99_increase: Some(0.10),
+        max_metastable_risk: None,
+        max_metastable_risk_increase: Some(0.05),
+    }
+}
+
+/// The same scenario twice: every per-seed difference is exactly 0 (common random
+/// numbers make the two runs of a seed identical), every interval is [0, 0], and every
+/// metric with at least two pairs reads "no detectable difference".
+#[test]
+fn identical_configs_differ_by_exactly_zero() {
+    let sc = checkout(3);
+    let result = run_compare(&sc, &sc, &opts(12, 2), &all_gates(), &|| {});
+    assert_eq!(result.seeds, 12);
+    for load in &result.paired {
+        assert_eq!(load.per_seed.len(), 12);
+        for s in &load.per_seed {
+            assert_eq!(s.p99_ms_diff.unwrap_or(0.0), 0.0, "{} seed {}", load.name, s.seed);
+            assert_eq!(s.success_rate_diff, 0.0);
+            assert_eq!(s.goodput_diff, 0.0);
+            assert_eq!(s.recovery_s_diff.unwrap_or(0.0), 0.0);
+            assert_eq!(s.amplification_diff, 0.0);
+            assert_eq!(s.base_slo_violated, s.proposed_slo_violated);
+        }
+        for stat in
+            [&load.p99_ms, &load.p99_relative, &load.success_rate, &load.goodput, &load.recovery_s, &load.amplification]
+        {
+            if stat.n >= 2 {
+                assert_eq!(
+                    (stat.mean_diff, stat.se, stat.low, stat.high),
+                    (Some(0.0), Some(0.0), Some(0.0), Some(0.0))
+                );
+                assert_eq!(stat.verdict, MetricVerdict::NoDetectableDifference, "{}: {stat:?}", load.name);
+            }
+        }
+    }
+    for r in &result.risk_differences {
+        for d in [&r.slo_risk, &r.metastable_risk, &r.cascade_risk, &r.path_cascade_risk] {
+            assert_eq!((d.diff, d.low, d.high), (0.0, 0.0, 0.0));
+            assert_eq!(d.base, d.proposed);
+        }
+    }
+    assert_eq!(result.verdict, GateVerdict::Pass, "{}", result.message);
+    assert_eq!(result.exit_code(), 0);
+    assert!(result.replay.is_empty(), "no seed got worse: {:?}", result.replay);
+}
+
+/// Removing the retry budget turns a recoverable spike into a metastable retry storm
+/// in every seed: the never-recovered risk rises by 100 points, far above the 2-point
+/// limit even with 10 seeds (Newcombe's lower end is 61 points), so the gate fails and
+/// the exit code is 1.
+#[test]
+fn removing_a_retry_budget_fails_the_risk_gates() {
+    let base = load("scenarios/retry-storm-budget.toml");
+    let proposed = load("scenarios/retry-storm.toml");
+    let gates = Gates {
+        max_slo_risk_increase: Some(0.02),
+        max_metastable_risk_increase: Some(0.02),
+        max_p99_increase: Some(0.10),
+        ..Gates::default()
+    };
+    let result = run_compare(&base, &proposed, &opts(10, 2), &gates, &|| {});
+    let verdict = |kind: GateKind| result.gates.iter().find(|g| g.gate == kind).map(|g| g.verdict);
+    assert_eq!(verdict(GateKind::MaxMetastableRiskIncrease), Some(GateVerdict::Fail), "{:#?}", result.gates);
+    // The base config violates its 100 ms p99 SLO during the spike too, in every seed:
+    // no seed flips, so the SLO risk does not increase (paired: [0, 0]) and that gate passes.
+    assert_eq!(verdict(GateKind::MaxSloRiskIncrease), Some(GateVerdict::Pass), "{:#?}", result.gates);
+    assert_eq!(result.verdict, GateVerdict::Fail);
+    assert_eq!(result.exit_code(), 1);
+    let users = &result.paired[0];
+    assert_eq!(users.success_rate.verdict, MetricVerdict::Worse);
+    assert_eq!(users.goodput.verdict, MetricVerdict::Worse);
+    // The retries are api's (to db), not the users': the load's attempts per request
+    // stay at 1 in both configs.
+    assert_eq!(users.amplification.verdict, MetricVerdict::NoDetectableDifference);
+    // Recovery is compared only where both recovered: here never.
+    assert_eq!((users.recovery_s.n, users.recovery_s.excluded), (0, 10));
+    // Every seed is worth replaying, and the command replays the proposed config.
+    assert!(result.replay.iter().any(|r| r.why.contains(&"never_recovered_only_in_proposed")));
+    assert!(result.replay[0].command.starts_with("stormcast run "));
+    assert!(result.replay[0].command.contains("retry-storm.toml --seed "));
+    let md = markdown::compare_report(&result, "retry-storm-budget.toml", "retry-storm.toml", &[]);
+    assert!(md.starts_with("## ❌ stormcast: this change fails"), "{md}");
+}
+
+/// One more payment replica in a checkout whose payment dependency slows down: p99 and
+/// attempts per request can only fall, no seed gets worse, and the gates pass.
+#[test]
+fn an_extra_replica_passes() {
+    let result = run_compare(&checkout(3), &checkout(4), &opts(24, 2), &all_gates(), &|| {});
+    assert_eq!(result.verdict, GateVerdict::Pass, "{}\n{:#?}", result.message, result.gates);
+    assert_eq!(result.exit_code(), 0);
+    let md = markdown::compare_report(&result, "checkout.toml", "checkout.toml + 1 payment replica", &[]);
+    assert!(md.starts_with("## ✅ stormcast: this change passes all"), "{md}");
+}
+
+/// Three seeds cannot bound an SLO risk below 5%: a clean 0/3 still has a Wilson upper
+/// end of 56%, so the gate is inconclusive (not a pass), the exit code is 1, and the result says
+/// roughly how many seeds would decide it.
+#[test]
+fn too_few_seeds_are_inconclusive() {
+    let gates = Gates { max_slo_risk: Some(0.05), ..all_gates() };
+    // Without the fault nothing violates an SLO, so no gate can fail: only the number of
+    // seeds stands between the change and a pass.
+    let (mut base, mut proposed) = (checkout(3), checkout(4));
+    base.faults.clear();
+    proposed.faults.clear();
+    let result = run_compare(&base, &proposed, &opts(3, 2), &gates, &|| {});
+    let browse = result.gates.iter().find(|g| g.gate == GateKind::MaxSloRisk && g.load == "browse").unwrap();
+    assert_eq!(browse.verdict, GateVerdict::Inconclusive, "{browse:?}");
+    let needed = browse.seeds_needed.expect("an estimate of the seeds needed");
+    assert!(needed > 3, "{needed}");
+    assert_eq!(result.verdict, GateVerdict::Inconclusive, "{:#?}", result.gates);
+    assert_eq!(result.exit_code(), 1);
+    let overall = result.seeds_needed.expect("every undecided gate can be decided by more seeds");
+    assert!(overall >= needed && result.message.contains(&format!("run about {overall} seeds")), "{}", result.message);
+    let md = markdown::compare_report(&result, "base", "proposed", &[]);
+    assert!(md.starts_with(&format!("## ⚠️ stormcast: inconclusive: run about {overall} seeds")), "{md}");
+}
+
+/// The same comparison on one thread and on two writes the same `compare.json`.
+#[test]
+fn compare_json_is_identical_for_any_thread_count() {
+    let (base, proposed) = (checkout(3), checkout(4));
+    let one = serde_json::to_string_pretty(&run_compare(&base, &proposed, &opts(6, 1), &all_gates(), &|| {})).unwrap();
+    let two = serde_json::to_string_pretty(&run_compare(&base, &proposed, &opts(6, 2), &all_gates(), &|| {})).unwrap();
+    assert!(one == two, "compare.json differs between 1 and 2 threads");
+    let v: serde_json::Value = serde_json::from_str(&one).unwrap();
+    for key in ["seeds", "first_seed", "base", "proposed", "paired", "risk_differences", "gates", "verdict"] {
+        assert!(!v[key].is_null(), "compare.json lacks {key}");
+    }
+    for key in ["mean_diff", "se", "low", "high", "n", "verdict"] {
+        assert!(!v["paired"]["shoppers"]["p99_ms"][key].is_null(), "paired.shoppers.p99_ms.{key}");
+    }
+    assert_eq!(v["paired"]["shoppers"]["per_seed"].as_array().unwrap().len(), 6);
+    assert!(v["risk_differences"]["shoppers"]["slo_risk"]["high"].is_number());
+    assert!(v["gates"][0]["gate"].is_string() && v["gates"][0]["reason"].is_string());
+}
+
+/// The charts are written as PNG and SVG, and the report links them.
+#[test]
+fn charts_and_report_are_written() {
+    let result = run_compare(&checkout(3), &checkout(4), &opts(4, 2), &all_gates(), &|| {});
+    let dir = std::env::temp_dir().join(format!("stormcast-compare-charts-{}", std::process::id()));
+    let written = compare_chart::compare_charts(&result, &dir, "base", "proposed").unwrap();
+    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["compare-fan.png", "compare-fan.svg", "compare-risk.png", "compare-risk.svg"]);
+    for p in &written {
+        assert!(std::fs::metadata(p).unwrap().len() > 1000, "{p:?} is nearly empty");
+    }
+    let md = markdown::compare_report(&result, "base", "proposed", &["compare-fan.png", "compare-risk.png"]);
+    assert!(md.contains("![compare-fan](compare-fan.png)"));
+    assert!(md.contains("| gate | load | limit |"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn write_outputs(result: &CompareResult, dir: &Path, base: &str, proposed: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let written = compare_chart::compare_charts(result, dir, base, proposed).unwrap();
+    let charts: Vec<String> = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let refs: Vec<&str> = charts.iter().map(String::as_str).collect();
+    std::fs::write(dir.join("report.md"), markdown::compare_report(result, base, proposed, &refs)).unwrap();
+    std::fs::write(dir.join("compare.json"), serde_json::to_string_pretty(result).unwrap()).unwrap();
+}
+
+/// Writes sample outputs into `samples/` (not committed): `cargo test --release
+/// compare_samples -- --ignored`.
+#[test]
+#[ignore = "writes sample outputs"]
+fn compare_samples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let base = load("scenarios/retry-storm-budget.toml");
+    let proposed = load("scenarios/retry-storm.toml");
+    let gates = Gates {
+        max_slo_risk: Some(0.05),
+        max_slo_risk_increase: Some(0.02),
+        max_p99_increase: Some(0.10),
+        max_metastable_risk_increase: Some(0.02),
+        ..Gates::default()
+    };
+    let result = run_compare(&base, &proposed, &opts(20, 2), &gates, &|| {});
+    write_outputs(&result, &root.join("retry-budget-removed"), "retry-storm-budget.toml", "retry-storm.toml");
+
+    let base = load("scenarios/checkout.toml");
+    let mut proposed = base.clone();
+    let payment = proposed.service_by_name("payment").unwrap();
+    proposed.services[payment].instances += 1;
+    let result = run_compare(&base, &proposed, &opts(40, 2), &base.gates, &|| {});
+    write_outputs(&result, &root.join("checkout-payment-4"), "checkout.toml", "checkout.toml, payment 4 instances");
+}
+
+/// How many seeds pairing saves: the standard error of a mean difference, paired
+/// (per-seed differences) and unpaired (the two sweeps' per-seed values as two
+/// independent samples, Welch's se). Seeds needed for a given half-width scale with the
+/// variance, so the ratio of seeds is (se_unpaired / se_paired)^2. Prints it, for the
+/// change the brief names (payment 3 -> 4 instances) and a change to the entry service:
+/// `cargo test paired_vs_unpaired -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn paired_vs_unpaired_seeds() {
+    let base = load("scenarios/checkout.toml");
+    let seeds = 40;
+    for (service, instances) in [("payment", 4), ("frontend", 5)] {
+        let mut proposed = base.clone();
+        let s = proposed.service_by_name(service).unwrap();
+        proposed.services[s].instances = instances;
+        let result = run_compare(&base, &proposed, &opts(seeds, 2), &base.gates, &|| {});
+        for load in &result.paired {
+            let metrics: [(&str, Vec<(f64, f64)>); 3] = [
+                ("p99_ms", load.per_seed.iter().filter_map(|s| s.base_p99_ms.zip(s.proposed_p99_ms)).collect()),
+                (
+                    "success_rate",
+                    load.per_seed.iter().map(|s| (s.base_success_rate, s.proposed_success_rate)).collect(),
+                ),
+                ("goodput", load.per_seed.iter().map(|s| (s.base_goodput, s.proposed_goodput)).collect()),
+            ];
+            for (metric, pairs) in metrics {
+                let n = pairs.len() as f64;
+                let var = |xs: &[f64]| {
+                    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+                    xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() as f64 - 1.0)
+                };
+                let b: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+                let p: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+                let d: Vec<f64> = pairs.iter().map(|p| p.1 - p.0).collect();
+                let se_unpaired = (var(&b) / n + var(&p) / n).sqrt();
+                let se_paired = (var(&d) / n).sqrt();
+                println!(
+                    "{service} -> {instances}: {}/{metric}: {n} pairs, mean diff {:.4}, se paired {:.4}, \
+                     se unpaired {:.4}, seeds unpaired / paired = {:.1}",
+                    load.name,
+                    d.iter().sum::<f64>() / n,
+                    se_paired,
+                    se_unpaired,
+                    (se_unpaired / se_paired).powi(2)
+                );
+            }
+        }
+    }
+}
+
+/// The report of a failing change, as a reviewer sees it in a pull request.
+#[test]
+fn report_snapshot() {
+    let base = load("scenarios/retry-storm-budget.toml");
+    let proposed = load("scenarios/retry-storm.toml");
+    let gates = Gates {
+        max_slo_risk: Some(0.05),
+        max_slo_risk_increase: Some(0.02),
+        max_p99_increase: Some(0.10),
+        max_metastable_risk_increase: Some(0.02),
+        ..Gates::default()
+    };
+    let mut result = run_compare(&base, &proposed, &opts(6, 2), &gates, &|| {});
+    result.set_replay_prefixes("stormcast run base.toml", "stormcast run base.toml --change pr.toml");
+    assert!(result.replay.iter().all(|r| r.command.starts_with("stormcast run base.toml --change pr.toml --seed ")));
+    let md = markdown::compare_report(&result, "base.toml", "pr.toml", &["compare-fan.png", "compare-risk.png"]);
+    insta::assert_snapshot!(md);
+}
