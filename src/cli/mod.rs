@@ -39,6 +39,9 @@ enum Command {
     /// Run many seeds in parallel and report the risks: SLO violated, never recovered
     /// (metastable), cascade, each with a 95% Wilson interval.
     Sweep(SweepArgs),
+    /// Run a base and a proposed config on the same seeds, pair them, and gate: exit 0
+    /// if every gate passes, 1 if one fails or the seeds cannot decide, 2 on bad input.
+    Compare(CompareArgs),
     /// Validate a scenario (exit 0 if valid, 2 with located errors if not) and warn
     /// about static risks: retry amplification, retries at several layers, timeouts
     /// that grow down the stack, retries without a budget, breakers that cannot open.
@@ -151,6 +154,47 @@ struct SweepArgs {
     quiet: bool,
 }
 
+#[derive(clap::Args, Debug)]
+struct CompareArgs {
+    /// The base scenario (what is deployed today).
+    base: PathBuf,
+    /// The proposed scenario; without it, the base with --change/--set applied.
+    proposed: Option<PathBuf>,
+    /// Changes applied to the proposed config (to PROPOSED if given, else to BASE).
+    #[command(flatten)]
+    overlay: Overlay,
+    /// How many seeds each config runs (the same seeds for both).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
+    seeds: u64,
+    /// The first seed (default: the base's `[simulation] seed`).
+    #[arg(long)]
+    first_seed: Option<u64>,
+    /// Worker threads (default: one per core). The results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Write compare.json, report.md and charts into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Gate: the proposed config's P(SLO violated) must be at most this (overrides [gates]).
+    #[arg(long, value_name = "P")]
+    max_slo_risk: Option<f64>,
+    /// Gate: proposed minus base P(SLO violated), paired over seeds.
+    #[arg(long, value_name = "P")]
+    max_slo_risk_increase: Option<f64>,
+    /// Gate: relative p99 increase, paired over seeds (0.10 = +10%).
+    #[arg(long, value_name = "R")]
+    max_p99_increase: Option<f64>,
+    /// Gate: the proposed config's P(never recovers).
+    #[arg(long, value_name = "P")]
+    max_metastable_risk: Option<f64>,
+    /// Gate: proposed minus base P(never recovers), paired over seeds.
+    #[arg(long, value_name = "P")]
+    max_metastable_risk_increase: Option<f64>,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     /// A readable table per load and per service.
@@ -176,13 +220,16 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
+        Command::Compare(args) => compare(args),
         Command::Check { scenario, overlay } => check(&scenario, &overlay),
         Command::Graph { scenario } => graph(&scenario),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("{}", f.message.trim_end());
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message.trim_end());
+            }
             ExitCode::from(f.code)
         }
     }
@@ -328,6 +375,62 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
     }
     print!("{}", table::vary_table(&result, args.threshold));
     Ok(())
+}
+
+fn compare(args: CompareArgs) -> Result<(), Failure> {
+    let base = load(&args.base)?;
+    let proposed_path = args.proposed.as_deref().unwrap_or(&args.base);
+    let proposed = args.overlay.load(proposed_path)?;
+    let mut gates = stormcast::compare::proposed_gates(&proposed);
+    let overrides = [
+        (&mut gates.max_slo_risk, args.max_slo_risk, "--max-slo-risk"),
+        (&mut gates.max_slo_risk_increase, args.max_slo_risk_increase, "--max-slo-risk-increase"),
+        (&mut gates.max_p99_increase, args.max_p99_increase, "--max-p99-increase"),
+        (&mut gates.max_metastable_risk, args.max_metastable_risk, "--max-metastable-risk"),
+        (&mut gates.max_metastable_risk_increase, args.max_metastable_risk_increase, "--max-metastable-risk-increase"),
+    ];
+    for (gate, value, flag) in overrides {
+        if let Some(v) = value {
+            if !v.is_finite() || v < 0.0 {
+                return Err(Failure::input(format!("error: {flag} must be a finite number >= 0, got {v}")));
+            }
+            *gate = Some(v);
+        }
+    }
+    let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, args.first_seed.unwrap_or(base.simulation.seed));
+    opts.jobs = args.jobs.map(|j| j as usize);
+    let base_prefix = Overlay::default().replay_prefix(&args.base, &[]);
+    let proposed_prefix = args.overlay.replay_prefix(proposed_path, &[]);
+    opts.replay_prefix = Some(proposed_prefix.clone());
+    let bar = progress_bar(2 * args.seeds, args.quiet, "compare");
+    let mut result = stormcast::compare::run_compare(&base, &proposed, &opts, &gates, &|| bar.inc(1));
+    bar.finish_and_clear();
+    result.set_replay_prefixes(&base_prefix, &proposed_prefix);
+    let base_label = args.base.display().to_string();
+    let proposed_label = match (&args.proposed, args.overlay.changes.is_empty() && args.overlay.sets.is_empty()) {
+        (Some(p), true) => p.display().to_string(),
+        _ => proposed_prefix.trim_start_matches("stormcast run ").to_string(),
+    };
+    if let Some(dir) = &args.out {
+        create_out_dir(dir)?;
+        write_json(&dir.join("compare.json"), &result)?;
+        let charts = stormcast::report::compare_chart::compare_charts(&result, dir, &base_label, &proposed_label)
+            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
+        let names: Vec<String> = charts
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let report = stormcast::report::markdown::compare_report(&result, &base_label, &proposed_label, &names);
+        write_atomic(&dir.join("report.md"), report.as_bytes())
+            .map_err(|e| Failure::input(format!("error: cannot write report.md: {e}")))?;
+    }
+    print!("{}", table::compare_table(&result));
+    match result.exit_code() {
+        0 => Ok(()),
+        code => Err(Failure { code: code as u8, message: String::new() }),
+    }
 }
 
 fn create_out_dir(dir: &Path) -> Result<(), Failure> {

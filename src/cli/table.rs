@@ -225,3 +225,69 @@ pub fn vary_table(r: &stormcast::sweep::VaryResult, threshold: f64) -> String {
     }
     out
 }
+
+/// What `stormcast compare` prints: the verdict, each gate, and the paired metrics.
+pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "verdict: {}  ({}; {} seeds, {}..{})\n",
+        serde_json::to_value(r.verdict).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default(),
+        r.message,
+        r.seeds,
+        r.first_seed,
+        r.first_seed + r.seeds - 1
+    );
+    if !r.gates.is_empty() {
+        let _ = writeln!(out, "{:<30} {:<14} {:>10} {:>30}  verdict", "gate", "load", "limit", "estimate [95% CI]");
+        for g in &r.gates {
+            let estimate = match (g.value, g.low, g.high) {
+                (Some(v), Some(lo), Some(hi)) => format!("{v:.4} [{lo:.4}, {hi:.4}]"),
+                (Some(v), _, _) => format!("{v:.4}"),
+                _ => "-".to_string(),
+            };
+            let gate = serde_json::to_value(g.gate).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let verdict =
+                serde_json::to_value(g.verdict).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let _ = writeln!(out, "{gate:<30} {:<14} {:>10} {estimate:>30}  {verdict}", g.load, g.limit);
+        }
+        out.push('\n');
+    }
+    for p in &r.paired {
+        let _ = writeln!(
+            out,
+            "{:<16} {:<14} {:>12} {:>12} {:>32}  verdict",
+            p.name, "metric", "base", "proposed", "difference [95% CI]"
+        );
+        let metrics = [
+            ("p99 ms", &p.p99_ms),
+            ("p99 relative", &p.p99_relative),
+            ("success rate", &p.success_rate),
+            ("goodput /s", &p.goodput),
+            ("recovery s", &p.recovery_s),
+            ("tries/request", &p.amplification),
+        ];
+        for (label, m) in metrics {
+            let _ = writeln!(
+                out,
+                "{:<16} {label:<14} {:>12} {:>12} {:>32}  {}",
+                "",
+                m.base_mean.map_or("-".to_string(), |v| format!("{v:.4}")),
+                m.proposed_mean.map_or("-".to_string(), |v| format!("{v:.4}")),
+                match (m.mean_diff, m.low, m.high) {
+                    (Some(d), Some(lo), Some(hi)) => format!("{d:+.4} [{lo:+.4}, {hi:+.4}]"),
+                    _ => "-".to_string(),
+                },
+                m.verdict.label()
+            );
+        }
+        out.push('\n');
+    }
+    if !r.replay.is_empty() {
+        let _ = writeln!(out, "seeds to look at:");
+        for replay in r.replay.iter().take(5) {
+            let _ = writeln!(out, "  {}    # {}: {}", replay.command, replay.load, replay.why.join(", "));
+        }
+    }
+    out
+}

@@ -215,3 +215,74 @@ fn vary_reports_risk_per_value_and_a_tipping_point() {
         .assert()
         .code(2);
 }
+
+fn write_change(name: &str, text: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Pre-merge gating: removing the retry budget (harmful) fails the gates with exit 1
+/// and writes the report; an extra db worker (harmless) passes with exit 0; a malformed
+/// change exits 2 with a located error and writes nothing.
+#[test]
+fn compare_gates_a_harmful_change_and_passes_a_harmless_one() {
+    // The budget's `kind` table is replaced whole: a token bucket with no capacity to spend.
+    let harmful = write_change(
+        "no-budget",
+        "[policies.db-client.retry_budget]\nkind = \"token_bucket\"\nratio = 1.0\ncapacity = 1000000\n",
+    );
+    let out_dir = temp_dir("compare-out");
+    let out = stormcast()
+        .args(["compare", "scenarios/retry-storm-budget.toml", "--seeds", "6", "--quiet"])
+        .args(["--max-metastable-risk-increase", "0.05", "--change"])
+        .arg(&harmful)
+        .arg("--out")
+        .arg(&out_dir)
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with("verdict: FAIL"), "{stdout}");
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(report.starts_with("## ❌"), "{report}");
+    assert!(report.contains("--change"), "replay commands include the change: {report}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "fail");
+
+    let harmless = write_change("more-workers", "[services.db]\nworkers = 5\n");
+    let out = stormcast()
+        .args(["compare", "scenarios/retry-storm-budget.toml", "--seeds", "6", "--quiet"])
+        .args(["--max-metastable-risk-increase", "0.5", "--change"])
+        .arg(&harmless)
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with("verdict: PASS"), "{stdout}");
+
+    let malformed = write_change("malformed", "[services.db]\nworkers = \n");
+    let bad_out = temp_dir("compare-bad");
+    let out = stormcast()
+        .args(["compare", "scenarios/retry-storm-budget.toml", "--seeds", "4", "--change"])
+        .arg(&malformed)
+        .arg("--out")
+        .arg(&bad_out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("malformed.toml:2:"), "{stderr}");
+    assert!(!bad_out.exists());
+}
+
+#[test]
+fn compare_of_identical_configs_shows_no_difference() {
+    let out = stormcast()
+        .args(["compare", "scenarios/retry-storm-budget.toml", "scenarios/retry-storm-budget.toml", "--seeds", "4"])
+        .args(["--quiet", "--max-p99-increase", "0.1"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("+0.0000 [+0.0000, +0.0000]"), "{stdout}");
+}
