@@ -17,6 +17,7 @@
 //! which validation guarantees acyclic. Work of zero duration still goes through the
 //! queue, so a long queue of instant jobs never recurses.
 
+pub mod estimate;
 mod metrics;
 
 use crate::engine::{EventQueue, SimDuration, SimTime, StreamRng, stream};
