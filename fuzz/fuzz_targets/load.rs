@@ -1,13 +1,18 @@
 //! Fuzz target for the scenario loader: any bytes must give `Ok` or a located error,
-//! never a panic or a hang.
+//! never a panic or a hang. A scenario that loads must also get a work estimate that
+//! is a number (the CLI refuses runs by it).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use stormcast::scenario::{LoadError, load_bytes};
+use stormcast::sim::estimate::estimated_events;
 
 fuzz_target!(|data: &[u8]| {
     match load_bytes("fuzz.toml", data) {
-        Ok(_) => {}
+        Ok(scenario) => {
+            let events = estimated_events(&scenario);
+            assert!(events >= 0.0, "estimate {events} for a valid scenario");
+        }
         Err(LoadError::Read { .. }) => panic!("load_bytes never reads a file"),
         Err(e @ LoadError::Invalid { .. }) => {
             let diagnostics = e.diagnostics();

@@ -94,7 +94,7 @@ fn estimate_tracks_the_examples() {
 struct Shape {
     services: Vec<(u32, u64, Option<u64>, f64, u8)>,
     calls: Vec<(usize, usize, f64, bool, bool)>,
-    policies: Vec<(Option<u64>, u32, bool, bool)>,
+    policies: Vec<(Option<u64>, u32, bool, bool, bool)>,
     closed: bool,
     rate_or_users: u32,
     faults: Vec<(u8, usize, u64, u64)>,
@@ -104,7 +104,7 @@ struct Shape {
 fn shape() -> impl Strategy<Value = Shape> {
     let service = (1u32..4, 1u64..4, prop::option::of(0u64..4), 0.0f64..0.2, 0u8..3);
     let call = (0usize..4, 0usize..4, 0.3f64..=1.0, any::<bool>(), any::<bool>());
-    let policy = (prop::option::of(1u64..40), 1u32..4, any::<bool>(), any::<bool>());
+    let policy = (prop::option::of(1u64..40), 1u32..4, any::<bool>(), any::<bool>(), any::<bool>());
     let fault = (0u8..5, 0usize..4, 0u64..2000, 1u64..2000);
     (
         prop::collection::vec(service, 1..5),
@@ -148,10 +148,11 @@ fn build(shape: &Shape) -> Scenario {
         .policies
         .iter()
         .enumerate()
-        .map(|(i, &(timeout_ms, max_attempts, breaker, bulkhead))| Policy {
+        .map(|(i, &(timeout_ms, max_attempts, breaker, bulkhead, budget))| Policy {
             name: format!("p{i}"),
             timeout: timeout_ms.map(ms),
-            deadline: None,
+            // With a budget, also a deadline over all tries (when there is a timeout).
+            deadline: timeout_ms.filter(|_| budget).map(|t| ms(2 * t)),
             deadline_propagation: timeout_ms.is_some() && bulkhead,
             retry: (max_attempts > 1).then(|| Retry {
                 max_attempts,
@@ -159,7 +160,7 @@ fn build(shape: &Shape) -> Scenario {
                 jitter: Jitter::Full,
                 on: OutcomeSet::of(&[Outcome::Timeout, Outcome::Error, Outcome::Rejected, Outcome::Unavailable]),
             }),
-            retry_budget: None,
+            retry_budget: budget.then_some(RetryBudget::TokenBucket { ratio: 0.1, capacity: 5.0 }),
             circuit_breaker: breaker.then(|| CircuitBreakerConfig {
                 window: BreakerWindow::Count(20),
                 min_calls: 5,
