@@ -160,4 +160,79 @@ mod tests {
         }
         assert!(q.is_empty());
     }
+
+    use proptest::prelude::*;
+
+    /// A step of a random workload: schedule an event `delay` after now, or pop one.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Schedule(u64),
+        Pop,
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        // Small delays, so that many events share a time and FIFO order is exercised.
+        let op = prop_oneof![3 => (0u64..4).prop_map(Op::Schedule), 2 => Just(Op::Pop)];
+        proptest::collection::vec(op, 0..200)
+    }
+
+    proptest! {
+        /// Interleaving schedules (never in the past) and pops: pops never go back in time,
+        /// events at the same time come out in scheduling order, and every scheduled event
+        /// pops exactly once.
+        #[test]
+        fn pops_are_ordered_fifo_and_complete(ops in ops()) {
+            let mut q = EventQueue::new();
+            let mut scheduled: Vec<SimTime> = Vec::new();
+            let mut popped: Vec<(SimTime, usize)> = Vec::new();
+            let pop = |q: &mut EventQueue<usize>, popped: &mut Vec<(SimTime, usize)>| {
+                if let Some((t, id)) = q.pop() {
+                    prop_assert_eq!(q.now(), t);
+                    if let Some(&(last_t, last_id)) = popped.last() {
+                        prop_assert!(t >= last_t, "time went back: {:?} after {:?}", t, last_t);
+                        if t == last_t {
+                            prop_assert!(id > last_id, "FIFO broken at {:?}: {} after {}", t, id, last_id);
+                        }
+                    }
+                    popped.push((t, id));
+                }
+                Ok(())
+            };
+            for op in ops {
+                match op {
+                    Op::Schedule(delay) => {
+                        let id = scheduled.len();
+                        let at = q.now() + SimDuration::from_nanos(delay);
+                        scheduled.push(at);
+                        q.schedule_at(at, id);
+                    }
+                    Op::Pop => pop(&mut q, &mut popped)?,
+                }
+            }
+            while !q.is_empty() {
+                pop(&mut q, &mut popped)?;
+            }
+            prop_assert_eq!(q.popped(), scheduled.len() as u64);
+            let mut ids: Vec<usize> = popped.iter().map(|&(_, id)| id).collect();
+            ids.sort_unstable();
+            prop_assert_eq!(ids, (0..scheduled.len()).collect::<Vec<_>>());
+            for (t, id) in popped {
+                prop_assert_eq!(t, scheduled[id], "event {} popped at the wrong time", id);
+            }
+        }
+
+        /// Everything scheduled up front (at arbitrary times) pops sorted by (time, order
+        /// of scheduling): the queue's order is exactly a stable sort by time.
+        #[test]
+        fn order_is_a_stable_sort_by_time(times in proptest::collection::vec(0u64..20, 0..300)) {
+            let mut q = EventQueue::new();
+            for (id, &t) in times.iter().enumerate() {
+                q.schedule_at(SimTime(t), id);
+            }
+            let mut expected: Vec<(u64, usize)> = times.iter().copied().zip(0..).collect();
+            expected.sort_by_key(|&(t, _)| t); // Stable: equal times keep scheduling order.
+            let got: Vec<(u64, usize)> = std::iter::from_fn(|| q.pop().map(|(t, id)| (t.0, id))).collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
 }

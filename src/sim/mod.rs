@@ -18,6 +18,7 @@
 //! in place too (the same bound); started from an instance's queue it still goes through
 //! the event queue, so a long queue of instant jobs never recurses.
 
+pub mod estimate;
 mod metrics;
 
 use crate::engine::{EventQueue, SimDuration, SimTime, StreamRng, stream};

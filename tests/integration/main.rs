@@ -2,9 +2,11 @@
 
 mod cli;
 mod compare;
+mod conservation;
 mod determinism;
 mod policies;
 mod queueing;
+mod robustness;
 mod scenarios;
 mod support;
 mod sweep;
