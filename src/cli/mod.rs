@@ -58,6 +58,40 @@ enum Command {
     },
 }
 
+/// Default `--max-events`: a few minutes of CPU per run at the engine's ~8 million
+/// events per second.
+const DEFAULT_MAX_EVENTS: f64 = 2e9;
+
+/// Guards against scenarios that would run for hours (or forever) because of a typo.
+#[derive(clap::Args, Debug)]
+struct Limits {
+    /// Refuse a run whose estimated events exceed this (per seed). The default is a
+    /// few minutes of CPU; raise it for long studies.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS)]
+    max_events: f64,
+}
+
+impl Limits {
+    /// Refuses, before any work, a scenario whose estimated events exceed the limit.
+    fn check(&self, scenario: &Scenario) -> Result<(), Failure> {
+        let estimate = stormcast::sim::estimate::estimated_events(scenario);
+        if estimate.is_nan() || estimate > self.max_events {
+            let what = if estimate.is_finite() {
+                format!("about {estimate:.2e} events")
+            } else {
+                "an unbounded number of events (a closed loop whose users neither think nor wait?)".to_string()
+            };
+            return Err(Failure::input(format!(
+                "error: {}: one run would take {what}, above --max-events {:.2e} (a few minutes of CPU at ~8 million events/s)\n  = help: check rates, users and durations for a typo; to run it anyway, pass --max-events {:.0e}",
+                scenario.source,
+                self.max_events,
+                if estimate.is_finite() { (estimate * 1.5).max(self.max_events) } else { self.max_events * 10.0 },
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A proposed change, expressed over the base scenario.
 #[derive(clap::Args, Debug, Default)]
 struct Overlay {
@@ -120,6 +154,8 @@ struct RunArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 #[derive(clap::Args, Debug)]
@@ -152,6 +188,8 @@ struct SweepArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 #[derive(clap::Args, Debug)]
@@ -193,6 +231,8 @@ struct CompareArgs {
     /// Gate: proposed minus base P(never recovers), paired over seeds.
     #[arg(long, value_name = "P")]
     max_metastable_risk_increase: Option<f64>,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,6 +257,12 @@ impl Failure {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Outputs are written only after the work is done, each through a temporary file
+    // and a rename; stopping on Ctrl-C therefore leaves nothing half-written.
+    let _ = ctrlc::set_handler(|| {
+        eprintln!("\ninterrupted: stopped before writing any output");
+        std::process::exit(130);
+    });
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
@@ -241,6 +287,7 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
 
 fn run(args: RunArgs) -> Result<(), Failure> {
     let scenario = args.overlay.load(&args.scenario)?;
+    args.limits.check(&scenario)?;
     let seed = args.seed.unwrap_or(scenario.simulation.seed);
     let result = stormcast::sim::simulate(&scenario, seed);
     if let Some(dir) = &args.out {
@@ -286,6 +333,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         return vary(args);
     }
     let scenario = args.overlay.load(&args.scenario)?;
+    args.limits.check(&scenario)?;
     let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, args.first_seed.unwrap_or(scenario.simulation.seed));
     opts.jobs = args.jobs.map(|j| j as usize);
     opts.replay_prefix = Some(args.overlay.replay_prefix(&args.scenario, &[]));
@@ -361,6 +409,9 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
         .iter()
         .map(|sets| Ok((sets.join(", "), args.overlay.load_with(&args.scenario, sets)?)))
         .collect::<Result<_, Failure>>()?;
+    for (_, scenario) in &points {
+        args.limits.check(scenario)?;
+    }
     let first_seed = args.first_seed.unwrap_or(points[0].1.simulation.seed);
     let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, first_seed);
     opts.jobs = args.jobs.map(|j| j as usize);
@@ -381,6 +432,8 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
     let base = load(&args.base)?;
     let proposed_path = args.proposed.as_deref().unwrap_or(&args.base);
     let proposed = args.overlay.load(proposed_path)?;
+    args.limits.check(&base)?;
+    args.limits.check(&proposed)?;
     let mut gates = stormcast::compare::proposed_gates(&proposed);
     let overrides = [
         (&mut gates.max_slo_risk, args.max_slo_risk, "--max-slo-risk"),

@@ -286,3 +286,19 @@ fn compare_of_identical_configs_shows_no_difference() {
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("+0.0000 [+0.0000, +0.0000]"), "{stdout}");
 }
+
+/// A typo that makes a run enormous is refused up front with the estimate and how to
+/// override it, exit 2, nothing written.
+#[test]
+fn runaway_scenarios_are_refused_before_running() {
+    let dir = temp_dir("runaway");
+    let out = stormcast()
+        .args(["run", "scenarios/checkout.toml", "--set", "load.0.rate=1e9", "--out"])
+        .arg(&dir)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("--max-events"), "{stderr}");
+    assert!(!dir.exists());
+    stormcast().args(["sweep", "scenarios/checkout.toml", "--seeds", "2", "--max-events", "1000"]).assert().code(2);
+}
