@@ -3,6 +3,7 @@
 mod cli;
 mod compare;
 mod determinism;
+mod notebooks;
 mod policies;
 mod queueing;
 mod scenarios;
