@@ -528,9 +528,11 @@ shorter per-try timeout turns slow-but-successful payments into timeouts, the pr
 keeps working on the abandoned tries (zombie work), each timeout is retried with no
 budget to cap it, and payment's queue never drains. Browsers, which never call payment,
 are hurt too: the web tier's workers are held by checkouts waiting on payment.
-Note what p99 alone would say: the shoppers' p99 of *successful* requests may look
-similar or even lower (the slow ones fail instead). Always read p99 with the success
-rate and the risks; the gates do.
+Note how little p99 alone says: the shoppers' p99 of *successful* requests rises by a
+few hundred milliseconds (median 732 ms to about 900 ms over 30 seeds), a change that
+might pass for noise, while the success rate falls to a fifth: most slow requests fail
+instead of being counted. Always read p99 with the success rate and the risks; the
+gates do.
 
 `report.md` is the text to paste into the pull request:"""),
 (C, '''print(harmful_report[:3000])'''),
