@@ -96,11 +96,9 @@ struct Call {
     /// The attempt in flight (its number), or 0 when none is.
     token: u32,
     attempt_sent: SimTime,
-    attempt_admitted: bool,
     /// The retry budget admitted a retry that has not started its attempt yet.
     retry_reserved: bool,
     prev_backoff: SimDuration,
-    last: Outcome,
     /// Started after warmup: counts in run-level statistics.
     counted: bool,
 }
@@ -570,10 +568,8 @@ impl<'a> Simulator<'a> {
             attempts: 0,
             token: 0,
             attempt_sent: now,
-            attempt_admitted: false,
             retry_reserved: false,
             prev_backoff: SimDuration::ZERO,
-            last: Outcome::Ok,
             counted: now >= self.m.warmup,
         });
         if let Some(budget) = self.clients[client as usize].budget.as_mut() {
@@ -592,49 +588,53 @@ impl<'a> Simulator<'a> {
         c.attempts += 1;
         c.token = c.attempts;
         c.attempt_sent = now;
-        c.attempt_admitted = false;
+        let reserved = std::mem::take(&mut c.retry_reserved);
         let (token, route, client, policy, to_endpoint, deadline) =
             (c.token, c.route, c.client, c.policy, c.to_endpoint, c.deadline);
         let is_retry = token > 1;
         let counted = c.counted;
         let parent = c.parent;
         self.m.attempt_sent(parent_load(parent), self.routes[route as usize].from_service, is_retry, counted, now);
-        let policy = policy_of(self.sc, policy);
 
-        // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
-        let cl = &mut self.clients[client as usize];
-        let refused = if let (Some(cfg), Some(breaker)) =
-            (policy.and_then(|p| p.circuit_breaker.as_ref()), cl.breaker.as_mut())
-            && !breaker.try_acquire(cfg, now)
-        {
-            Some(Outcome::ShortCircuited)
-        } else if let Some(b) = policy.and_then(|p| p.bulkhead.as_ref())
-            && cl.bulkhead_in_use >= b.max_concurrent
-        {
-            Some(Outcome::Throttled)
-        } else {
-            None
-        };
-        let budget_cfg = policy.and_then(|p| p.retry_budget.as_ref());
-        let reserved = std::mem::take(&mut self.calls[key].retry_reserved);
-        if let Some(outcome) = refused {
-            if let (Some(cfg), Some(b), true) = (budget_cfg, cl.budget.as_mut(), reserved) {
-                b.on_retry_abandoned(cfg);
+        // Without a policy nothing refuses the attempt, there is no timeout and the deadline
+        // (none either) is not propagated.
+        let mut timeout_at = deadline;
+        let mut expires = SimTime::NEVER;
+        if let Some(policy) = policy_of(self.sc, policy) {
+            // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
+            let cl = &mut self.clients[client as usize];
+            let refused = if let (Some(cfg), Some(breaker)) = (policy.circuit_breaker.as_ref(), cl.breaker.as_mut())
+                && !breaker.try_acquire(cfg, now)
+            {
+                Some(Outcome::ShortCircuited)
+            } else if let Some(b) = policy.bulkhead.as_ref()
+                && cl.bulkhead_in_use >= b.max_concurrent
+            {
+                Some(Outcome::Throttled)
+            } else {
+                None
+            };
+            let budget_cfg = policy.retry_budget.as_ref();
+            if let Some(outcome) = refused {
+                if let (Some(cfg), Some(b), true) = (budget_cfg, cl.budget.as_mut(), reserved) {
+                    b.on_retry_abandoned(cfg);
+                }
+                return self.attempt_failed(key, outcome);
             }
-            return self.attempt_failed(key, outcome);
+            if policy.bulkhead.is_some() {
+                cl.bulkhead_in_use += 1;
+            }
+            if let (Some(cfg), Some(b)) = (budget_cfg, cl.budget.as_mut()) {
+                b.on_attempt_start(cfg, is_retry);
+            }
+            timeout_at = policy.timeout.map_or(SimTime::NEVER, |t| now + t).min(deadline);
+            if policy.deadline_propagation {
+                expires = timeout_at;
+            }
         }
-        if policy.is_some_and(|p| p.bulkhead.is_some()) {
-            cl.bulkhead_in_use += 1;
-        }
-        if let (Some(cfg), Some(b)) = (budget_cfg, cl.budget.as_mut()) {
-            b.on_attempt_start(cfg, is_retry);
-        }
-        self.calls[key].attempt_admitted = true;
-        let timeout_at = policy.and_then(|p| p.timeout).map_or(SimTime::NEVER, |t| now + t).min(deadline);
         if timeout_at != SimTime::NEVER {
             self.queue.schedule_at(timeout_at, Event::Timeout { call: key, token });
         }
-        let expires = if policy.is_some_and(|p| p.deadline_propagation) { timeout_at } else { SimTime::NEVER };
 
         let to_service = self.routes[route as usize].to_service;
         let instance = self.pick_instance(route, client, to_service);
@@ -730,24 +730,24 @@ impl<'a> Simulator<'a> {
         let now = self.now();
         let c = &mut self.calls[key];
         c.token = 0;
-        let (client, policy, sent, is_retry) = (c.client, c.policy, c.attempt_sent, c.attempts > 1);
-        let policy = policy_of(self.sc, policy);
-        let cl = &mut self.clients[client as usize];
-        if policy.is_some_and(|p| p.bulkhead.is_some()) {
-            cl.bulkhead_in_use -= 1;
-        }
-        if let (Some(cfg), Some(b)) = (policy.and_then(|p| p.retry_budget.as_ref()), cl.budget.as_mut()) {
-            b.on_attempt_end(cfg, is_retry);
-            b.on_attempt_outcome(cfg, outcome.is_ok());
-        }
-        if let (Some(cfg), Some(br)) = (policy.and_then(|p| p.circuit_breaker.as_ref()), cl.breaker.as_mut()) {
-            let transition = br.record(cfg, now, outcome.is_breaker_failure(), now - sent);
-            if transition.is_some_and(|t| t.to == BreakerState::Open) {
-                let from = self.routes[self.calls[key].route as usize].from_service;
-                self.m.breaker_opened(from);
+        let (client, policy, sent, is_retry, route) = (c.client, c.policy, c.attempt_sent, c.attempts > 1, c.route);
+        if let Some(policy) = policy_of(self.sc, policy) {
+            let cl = &mut self.clients[client as usize];
+            if policy.bulkhead.is_some() {
+                cl.bulkhead_in_use -= 1;
+            }
+            if let (Some(cfg), Some(b)) = (policy.retry_budget.as_ref(), cl.budget.as_mut()) {
+                b.on_attempt_end(cfg, is_retry);
+                b.on_attempt_outcome(cfg, outcome.is_ok());
+            }
+            if let (Some(cfg), Some(br)) = (policy.circuit_breaker.as_ref(), cl.breaker.as_mut()) {
+                let transition = br.record(cfg, now, outcome.is_breaker_failure(), now - sent);
+                if transition.is_some_and(|t| t.to == BreakerState::Open) {
+                    let from = self.routes[route as usize].from_service;
+                    self.m.breaker_opened(from);
+                }
             }
         }
-        self.calls[key].attempt_admitted = false;
         if outcome.is_ok() { self.finish_call(key, Outcome::Ok) } else { self.attempt_failed(key, outcome) }
     }
 
@@ -756,7 +756,6 @@ impl<'a> Simulator<'a> {
         let now = self.now();
         let c = &mut self.calls[key];
         c.token = 0;
-        c.last = outcome;
         let policy = policy_of(self.sc, c.policy);
         let Some(retry) = policy.and_then(|p| p.retry.as_ref()) else { return self.finish_call(key, outcome) };
         if !retry.on.contains(outcome) || c.attempts >= retry.max_attempts || now >= c.deadline {
@@ -1013,7 +1012,8 @@ impl<'a> Simulator<'a> {
         }
         let back = self.network_delay(j.route);
         if back == SimDuration::ZERO {
-            self.reply(j.call, j.token, outcome);
+            // The caller waits for this very attempt (checked above): no need to check again.
+            self.attempt_failed_or_ok(j.call, outcome);
         } else {
             self.queue.schedule_at(now + back, Event::Reply { call: j.call, token: j.token, outcome });
         }
