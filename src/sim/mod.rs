@@ -950,34 +950,8 @@ impl<'a> Simulator<'a> {
                         (site.route, site.to_endpoint, site.policy, site.optional);
                     self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
                 }
-            } else {
-                // Decide which calls of this step happen before starting any (one draw per
-                // call site, always, for common random numbers).
-                let mut chosen: [u32; 16] = [0; 16];
-                let mut n_chosen = 0usize;
-                let mut overflow: Vec<u32> = Vec::new();
-                for (i, site) in step.iter().enumerate() {
-                    let u: f64 = ep.calls_rng.random();
-                    if u < site.probability {
-                        if n_chosen < chosen.len() {
-                            chosen[n_chosen] = i as u32;
-                        } else {
-                            overflow.push(i as u32);
-                        }
-                        n_chosen += 1;
-                    }
-                }
-                if n_chosen == 0 {
-                    continue;
-                }
-                j.pending = n_chosen as u16;
-                j.dispatching = true;
-                for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
-                    let site = &self.endpoints[endpoint].steps[step_index][i as usize];
-                    let (route, to_endpoint, policy, optional) =
-                        (site.route, site.to_endpoint, site.policy, site.optional);
-                    self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
-                }
+            } else if !self.start_chosen_calls(key, endpoint, step_index, caller_local) {
+                continue;
             }
             let Some(j) = self.jobs.get_mut(key) else { return };
             j.dispatching = false;
@@ -986,6 +960,41 @@ impl<'a> Simulator<'a> {
             }
             // Every call ended synchronously: go on with the next step.
         }
+    }
+
+    /// Decides which calls of a step happen before starting any (one draw per call site,
+    /// always, for common random numbers), then starts them. Returns whether any was
+    /// started. Out of line: most endpoints have no call site with a probability below 1.
+    #[inline(never)]
+    fn start_chosen_calls(&mut self, key: JobKey, endpoint: usize, step_index: usize, caller_local: u32) -> bool {
+        let ep = &mut self.endpoints[endpoint];
+        let step = &ep.steps[step_index];
+        let mut chosen: [u32; 16] = [0; 16];
+        let mut n_chosen = 0usize;
+        let mut overflow: Vec<u32> = Vec::new();
+        for (i, site) in step.iter().enumerate() {
+            let u: f64 = ep.calls_rng.random();
+            if u < site.probability {
+                if n_chosen < chosen.len() {
+                    chosen[n_chosen] = i as u32;
+                } else {
+                    overflow.push(i as u32);
+                }
+                n_chosen += 1;
+            }
+        }
+        if n_chosen == 0 {
+            return false;
+        }
+        let j = &mut self.jobs[key];
+        j.pending = n_chosen as u16;
+        j.dispatching = true;
+        for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
+            let site = &self.endpoints[endpoint].steps[step_index][i as usize];
+            let (route, to_endpoint, policy, optional) = (site.route, site.to_endpoint, site.policy, site.optional);
+            self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
+        }
+        true
     }
 
     /// A job ends: free its worker (taking the next queued job), record it, and send
