@@ -256,7 +256,11 @@ struct ServiceAcc {
     queued: u64,
     /// Time of the last change of `busy` or `queued` (or of the last bucket boundary).
     last_change: SimTime,
+    /// Busy area after warmup in closed buckets; the open bucket's share is
+    /// `busy_area_bucket - busy_area_bucket_before_warmup`.
     busy_area_run: u128,
+    /// The part of `busy_area_bucket` before the warmup's end.
+    busy_area_bucket_before_warmup: u128,
     bucket: ServiceBucket,
     bucket_histogram: BucketP99,
     busy_area_bucket: u128,
@@ -320,6 +324,7 @@ impl Metrics {
                     queued: 0,
                     last_change: SimTime::ZERO,
                     busy_area_run: 0,
+                    busy_area_bucket_before_warmup: 0,
                     bucket: ServiceBucket::default(),
                     bucket_histogram: BucketP99::default(),
                     busy_area_bucket: 0,
@@ -377,6 +382,8 @@ impl Metrics {
                 b.breakers_open = open as f64 / breakers.len() as f64;
             }
             acc.bucket_histogram.reset();
+            acc.busy_area_run += acc.busy_area_bucket - acc.busy_area_bucket_before_warmup;
+            acc.busy_area_bucket_before_warmup = 0;
             acc.busy_area_bucket = 0;
             acc.queue_area_bucket = 0;
             acc.buckets.push(std::mem::take(&mut acc.bucket));
@@ -569,7 +576,10 @@ impl Metrics {
                     rejected: acc.outcomes.get(Outcome::Rejected),
                     throttled: acc.outcomes.get(Outcome::Throttled),
                     unavailable: acc.outcomes.get(Outcome::Unavailable),
-                    utilization: acc.busy_area_run as f64 / 1e9 / measured_s / acc.capacity,
+                    utilization: (acc.busy_area_run + acc.busy_area_bucket - acc.busy_area_bucket_before_warmup) as f64
+                        / 1e9
+                        / measured_s
+                        / acc.capacity,
                     queue_max: acc.queue_max,
                     sojourn_ms: SojournSummary {
                         mean: if served == 0 { 0.0 } else { acc.sojourn_sum_ns as f64 / served as f64 / 1e6 },
@@ -602,19 +612,22 @@ impl Metrics {
     }
 }
 
-/// Adds the busy and queued areas since the last change up to `now`.
+/// Adds the busy and queued areas since the last change up to `now` to the open bucket
+/// (the run-level busy area is taken from each bucket as it closes, less its part before
+/// the warmup's end, set aside here: the same exact sum as adding each interval's part
+/// after the warmup).
 #[inline]
 fn integrate(acc: &mut ServiceAcc, now: SimTime, warmup: SimTime) {
     let dt = now.since(acc.last_change).as_nanos() as u128;
     if dt == 0 {
         return;
     }
-    acc.busy_area_bucket += acc.busy as u128 * dt;
-    acc.queue_area_bucket += acc.queued as u128 * dt;
-    let from = acc.last_change.max(warmup);
-    if now > from {
-        acc.busy_area_run += acc.busy as u128 * (now - from).as_nanos() as u128;
+    let busy = acc.busy as u128;
+    if acc.last_change < warmup {
+        acc.busy_area_bucket_before_warmup += busy * now.min(warmup).since(acc.last_change).as_nanos() as u128;
     }
+    acc.busy_area_bucket += busy * dt;
+    acc.queue_area_bucket += acc.queued as u128 * dt;
     acc.last_change = now;
 }
 
