@@ -124,6 +124,25 @@ impl<E> EventQueue<E> {
         Some((time, event))
     }
 
+    /// Pops the earliest event if it is due before `end` (else leaves it, and the clock).
+    #[inline]
+    pub fn pop_before(&mut self, end: SimTime) -> Option<(SimTime, E)>
+    where
+        E: Copy,
+    {
+        self.settle();
+        let entry = self.heap.peek()?;
+        let (time, event) = (entry.time(), entry.event);
+        if time >= end {
+            return None;
+        }
+        debug_assert!(time >= self.now, "time went backwards");
+        self.now = time;
+        self.popped += 1;
+        self.top_popped = true;
+        Some((time, event))
+    }
+
     /// The time of the next event, without popping it.
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
@@ -161,6 +180,20 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.now(), SimTime(5));
         assert_eq!(q.popped(), 4);
+    }
+
+    #[test]
+    fn pop_before_stops_at_the_end_without_moving_the_clock() {
+        let mut q = EventQueue::new();
+        q.schedule_at(SimTime(3), 'a');
+        q.schedule_at(SimTime(9), 'b');
+        assert_eq!(q.pop_before(SimTime(9)), Some((SimTime(3), 'a')));
+        assert_eq!(q.pop_before(SimTime(9)), None);
+        assert_eq!((q.now(), q.popped(), q.len()), (SimTime(3), 1, 1));
+        q.schedule_at(SimTime(5), 'c');
+        assert_eq!(q.pop_before(SimTime(9)), Some((SimTime(5), 'c')));
+        assert_eq!(q.pop(), Some((SimTime(9), 'b')));
+        assert!(q.is_empty());
     }
 
     /// The heap pops exactly what a sorted list of `(time, seq)` would, whatever the

@@ -455,12 +455,8 @@ impl<'a> Simulator<'a> {
             self.queue.schedule_at(fault.at, Event::FaultStart(i as u32));
             self.queue.schedule_at(fault.end(), Event::FaultEnd(i as u32));
         }
-        while let Some(t) = self.queue.peek_time() {
-            if t >= self.horizon {
-                break;
-            }
+        while let Some((t, event)) = self.queue.pop_before(self.horizon) {
             self.m.advance_to(t, &self.instances, &self.clients, &self.service_clients);
-            let (_, event) = self.queue.pop().expect("peeked");
             self.handle(event);
         }
         self.m.advance_to(self.horizon, &self.instances, &self.clients, &self.service_clients);
