@@ -64,9 +64,14 @@ impl BucketP99 {
         if lowest == u64::MAX { u64::MAX } else { lowest.saturating_add(1 << Self::bucket_of(lowest)) - 1 }
     }
 
-    #[inline]
+    #[cfg(test)]
     fn record(&mut self, d: SimDuration) {
-        let i = Self::index_of(micros(d));
+        self.record_micros(micros(d));
+    }
+
+    #[inline]
+    fn record_micros(&mut self, us: u64) {
+        let i = Self::index_of(us);
         let block = i >> Self::BLOCK_MAGNITUDE;
         if block >= self.blocks.len() {
             self.grow(block);
@@ -168,9 +173,13 @@ impl RunHistogram {
         }
     }
 
-    #[inline]
+    #[cfg(test)]
     fn record(&mut self, d: SimDuration) {
-        let v = micros(d);
+        self.record_micros(micros(d));
+    }
+
+    #[inline]
+    fn record_micros(&mut self, v: u64) {
         let i = Self::index_of(v);
         if i >= self.counts.len() {
             self.grow(i);
@@ -445,7 +454,7 @@ impl Metrics {
         let acc = &mut self.loads[l];
         if outcome.is_ok() {
             acc.bucket.ok += 1;
-            acc.bucket_histogram.record(latency);
+            acc.bucket_histogram.record_micros(micros(latency));
         } else {
             acc.bucket.failed += 1;
         }
@@ -453,7 +462,7 @@ impl Metrics {
             acc.outcomes.add(outcome);
             if outcome.is_ok() {
                 acc.latency_sum_ns += latency.as_nanos() as u128;
-                acc.histogram.record(latency);
+                acc.histogram.record_micros(micros(latency));
             }
         }
     }
@@ -498,11 +507,12 @@ impl Metrics {
         } else {
             acc.bucket.failed += 1;
         }
-        acc.bucket_histogram.record(sojourn);
+        let us = micros(sojourn);
+        acc.bucket_histogram.record_micros(us);
         if counted {
             acc.outcomes.add(outcome);
             acc.sojourn_sum_ns += sojourn.as_nanos() as u128;
-            acc.histogram.record(sojourn);
+            acc.histogram.record_micros(us);
             acc.wasted_ns += wasted.as_nanos() as u128;
         }
     }

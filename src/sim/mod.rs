@@ -1027,9 +1027,10 @@ impl<'a> Simulator<'a> {
     /// A worker is free on `instance`: start the next queued job whose caller still waits.
     fn take_next(&mut self, instance: usize) {
         let now = self.now();
-        while let Some(next) = self.instances[instance].queue.pop_front() {
-            let service = self.instances[instance].service as usize;
-            self.m.queue_changed(service, -1, self.instances[instance].queue.len() as u64, now);
+        let inst = &mut self.instances[instance];
+        let service = inst.service as usize;
+        while let Some(next) = inst.queue.pop_front() {
+            self.m.queue_changed(service, -1, inst.queue.len() as u64, now);
             let j = &self.jobs[next];
             if j.expires <= now {
                 // Deadline propagation: the caller gave up, so the server skips it.
