@@ -833,8 +833,9 @@ impl<'a> Simulator<'a> {
     fn deliver(&mut self, key: JobKey) {
         let now = self.now();
         let j = &mut self.jobs[key];
-        let (instance, endpoint) = (j.instance as usize, j.endpoint);
-        let service = self.endpoints[endpoint as usize].service as usize;
+        let (instance, endpoint) = (j.instance as usize, j.endpoint as usize);
+        let ep = &mut self.endpoints[endpoint];
+        let service = ep.service as usize;
         j.arrived = now;
         j.counted = now >= self.m.warmup;
         self.m.service_arrival(service, now);
@@ -849,25 +850,41 @@ impl<'a> Simulator<'a> {
         }
         let svc = &self.sc.services[service];
         if inst.busy < svc.workers {
-            if self.start_work(key, true) {
-                // Zero-duration work on delivery: done now. Depth stays bounded by the
-                // call graph, as for zero-delay hops.
+            // As `start_work`, with the look-ups made here.
+            inst.busy += 1;
+            self.m.busy_changed(service, 1, now);
+            let mut work = ep.latency.sample(&mut ep.latency_rng);
+            if ep.fault_factor != 1.0 {
+                work = work.saturating_mul_f64(ep.fault_factor);
+            }
+            work = work + ep.fault_add;
+            // A paused instance makes no progress: the work starts when the pause ends.
+            let start = if inst.paused(now) { inst.paused_until } else { now };
+            j.work_start = start;
+            if work == SimDuration::ZERO && start == now {
+                // Zero-duration work on delivery: done now (the instance is not paused).
+                // Depth stays bounded by the call graph, as for zero-delay hops.
+                j.state = JobState::Calling;
+                j.step = 0;
                 self.inline_events += 1;
-                self.work_done(key);
+                self.work_finished(key, endpoint);
+            } else {
+                j.state = JobState::Working;
+                self.queue.schedule_at(start + work, Event::WorkDone(key));
             }
         } else if svc.queue.is_some_and(|cap| inst.queue.len() as u64 >= cap) {
             self.end_job(key, Outcome::Rejected);
         } else {
             inst.queue.push_back(key);
-            self.jobs[key].state = JobState::Queued;
+            j.state = JobState::Queued;
             self.m.queue_changed(service, 1, inst.queue.len() as u64, now);
         }
     }
 
-    /// Starts a job's own work. With `may_finish_now`, work of zero duration that can
-    /// start now is not scheduled: the caller ends it at once (returns `true`).
+    /// Starts a queued job's own work: through the event queue even if instant, so that
+    /// a queue of instant jobs never recurses.
     #[inline(always)]
-    fn start_work(&mut self, key: JobKey, may_finish_now: bool) -> bool {
+    fn start_work(&mut self, key: JobKey) {
         let now = self.now();
         let j = &mut self.jobs[key];
         let inst = &mut self.instances[j.instance as usize];
@@ -883,11 +900,7 @@ impl<'a> Simulator<'a> {
         let start = if inst.paused(now) { inst.paused_until } else { now };
         j.state = JobState::Working;
         j.work_start = start;
-        if may_finish_now && work == SimDuration::ZERO && start == now {
-            return true;
-        }
         self.queue.schedule_at(start + work, Event::WorkDone(key));
-        false
     }
 
     #[inline(always)]
@@ -902,7 +915,17 @@ impl<'a> Simulator<'a> {
             self.queue.schedule_at(inst.paused_until + done, Event::WorkDone(key));
             return;
         }
-        let ep = &mut self.endpoints[j.endpoint as usize];
+        j.step = 0;
+        j.state = JobState::Calling;
+        let endpoint = j.endpoint as usize;
+        self.work_finished(key, endpoint);
+    }
+
+    /// A job's own work is over (its state already `Calling` at step 0): it fails with the
+    /// endpoint's error rate, else goes on to its calls.
+    #[inline(always)]
+    fn work_finished(&mut self, key: JobKey, endpoint: usize) {
+        let ep = &mut self.endpoints[endpoint];
         // One draw per completion whatever the rates, so streams stay aligned between
         // configurations that differ only in error rates (common random numbers).
         if ep.error_draws {
@@ -912,8 +935,6 @@ impl<'a> Simulator<'a> {
                 return self.end_job(key, Outcome::Error);
             }
         }
-        j.step = 0;
-        j.state = JobState::Calling;
         self.advance_job(key);
     }
 
@@ -1038,8 +1059,7 @@ impl<'a> Simulator<'a> {
                 self.m.service_skipped(service, now - j.arrived, now, j.counted);
                 continue;
             }
-            // Through the queue even if instant, so that a queue of instant jobs never recurses.
-            self.start_work(next, false);
+            self.start_work(next);
             return;
         }
     }
