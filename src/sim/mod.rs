@@ -75,6 +75,21 @@ enum Event {
     FaultEnd(u32),
 }
 
+/// What an attempt needs of its call, copied once.
+#[derive(Copy, Clone)]
+struct Attempt {
+    token: u32,
+    route: u32,
+    client: u32,
+    policy: Option<u32>,
+    to_endpoint: u32,
+    deadline: SimTime,
+    counted: bool,
+    parent: Parent,
+    /// The retry budget had admitted this retry in advance.
+    reserved: bool,
+}
+
 /// Who made a call.
 #[derive(Copy, Clone, Debug)]
 enum Parent {
@@ -552,6 +567,8 @@ impl<'a> Simulator<'a> {
         let now = self.now();
         let deadline = policy_of(self.sc, policy).and_then(|p| p.deadline).map_or(SimTime::NEVER, |d| now + d);
         let client = self.routes[route as usize].clients_base + caller_local;
+        let counted = now >= self.m.warmup;
+        // Inserted as its first attempt already sent (`send` below, with the same fields).
         let call = self.calls.insert(Call {
             parent,
             route,
@@ -561,12 +578,12 @@ impl<'a> Simulator<'a> {
             optional,
             started: now,
             deadline,
-            attempts: 0,
-            token: 0,
+            attempts: 1,
+            token: 1,
             attempt_sent: now,
             retry_reserved: false,
             prev_backoff: SimDuration::ZERO,
-            counted: now >= self.m.warmup,
+            counted,
         });
         if let Some(budget) = self.clients[client as usize].budget.as_mut() {
             let cfg = self.sc.policies[policy.expect("a budget comes from a policy") as usize]
@@ -575,9 +592,13 @@ impl<'a> Simulator<'a> {
                 .expect("budget config");
             budget.on_first_try(cfg);
         }
-        self.send_attempt(call);
+        self.send(
+            call,
+            Attempt { token: 1, route, client, policy, to_endpoint, deadline, counted, parent, reserved: false },
+        );
     }
 
+    /// Sends the call's next attempt (a retry).
     fn send_attempt(&mut self, key: CallKey) {
         let now = self.now();
         let c = &mut self.calls[key];
@@ -585,11 +606,26 @@ impl<'a> Simulator<'a> {
         c.token = c.attempts;
         c.attempt_sent = now;
         let reserved = std::mem::take(&mut c.retry_reserved);
-        let (token, route, client, policy, to_endpoint, deadline) =
-            (c.token, c.route, c.client, c.policy, c.to_endpoint, c.deadline);
+        let a = Attempt {
+            token: c.token,
+            route: c.route,
+            client: c.client,
+            policy: c.policy,
+            to_endpoint: c.to_endpoint,
+            deadline: c.deadline,
+            counted: c.counted,
+            parent: c.parent,
+            reserved,
+        };
+        self.send(key, a);
+    }
+
+    /// Sends attempt `a.token` of call `key`, whose fields (already updated) `a` copies.
+    #[inline(always)]
+    fn send(&mut self, key: CallKey, a: Attempt) {
+        let now = self.now();
+        let Attempt { token, route, client, policy, to_endpoint, deadline, counted, parent, reserved } = a;
         let is_retry = token > 1;
-        let counted = c.counted;
-        let parent = c.parent;
         self.m.attempt_sent(parent_load(parent), self.routes[route as usize].from_service, is_retry, counted, now);
 
         // Without a policy nothing refuses the attempt, there is no timeout and the deadline
