@@ -48,6 +48,11 @@ pub struct EventQueue<E> {
     next_seq: u64,
     now: SimTime,
     popped: u64,
+    /// The event popped last is still at the root of the heap: the next `schedule_at`
+    /// overwrites it and sifts it down once (instead of a removal, then an insertion);
+    /// if nothing is scheduled, the next `pop` or `peek_time` removes it. The set of
+    /// pending entries, and so the order of pops, is the same either way.
+    top_popped: bool,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -58,7 +63,13 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(1024), next_seq: 0, now: SimTime::ZERO, popped: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(1024),
+            next_seq: 0,
+            now: SimTime::ZERO,
+            popped: 0,
+            top_popped: false,
+        }
     }
 
     /// The time of the event popped last (the simulation clock).
@@ -73,7 +84,22 @@ impl<E> EventQueue<E> {
         debug_assert!(at >= self.now, "scheduled in the past: {:?} < {:?}", at, self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { key: (u128::from(at.0) << 64) | u128::from(seq), event });
+        let entry = Entry { key: (u128::from(at.0) << 64) | u128::from(seq), event };
+        if self.top_popped {
+            self.top_popped = false;
+            *self.heap.peek_mut().expect("the popped entry is still there") = entry;
+        } else {
+            self.heap.push(entry);
+        }
+    }
+
+    /// Removes the entry popped last if it is still at the root.
+    #[inline]
+    fn settle(&mut self) {
+        if self.top_popped {
+            self.top_popped = false;
+            self.heap.pop();
+        }
     }
 
     /// Schedules `event` after `delay` from now.
@@ -84,28 +110,53 @@ impl<E> EventQueue<E> {
 
     /// Pops the earliest event and advances the clock to its time.
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let entry = self.heap.pop()?;
-        let time = entry.time();
+    pub fn pop(&mut self) -> Option<(SimTime, E)>
+    where
+        E: Copy,
+    {
+        self.settle();
+        let entry = self.heap.peek()?;
+        let (time, event) = (entry.time(), entry.event);
         debug_assert!(time >= self.now, "time went backwards");
         self.now = time;
         self.popped += 1;
-        Some((time, entry.event))
+        self.top_popped = true;
+        Some((time, event))
+    }
+
+    /// Pops the earliest event if it is due before `end` (else leaves it, and the clock).
+    #[inline]
+    pub fn pop_before(&mut self, end: SimTime) -> Option<(SimTime, E)>
+    where
+        E: Copy,
+    {
+        self.settle();
+        let entry = self.heap.peek()?;
+        let (time, event) = (entry.time(), entry.event);
+        if time >= end {
+            return None;
+        }
+        debug_assert!(time >= self.now, "time went backwards");
+        self.now = time;
+        self.popped += 1;
+        self.top_popped = true;
+        Some((time, event))
     }
 
     /// The time of the next event, without popping it.
     #[inline]
-    pub fn peek_time(&self) -> Option<SimTime> {
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        self.settle();
         self.heap.peek().map(Entry::time)
     }
 
     /// Events waiting to happen.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - usize::from(self.top_popped)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     /// Events popped so far.
@@ -129,6 +180,20 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.now(), SimTime(5));
         assert_eq!(q.popped(), 4);
+    }
+
+    #[test]
+    fn pop_before_stops_at_the_end_without_moving_the_clock() {
+        let mut q = EventQueue::new();
+        q.schedule_at(SimTime(3), 'a');
+        q.schedule_at(SimTime(9), 'b');
+        assert_eq!(q.pop_before(SimTime(9)), Some((SimTime(3), 'a')));
+        assert_eq!(q.pop_before(SimTime(9)), None);
+        assert_eq!((q.now(), q.popped(), q.len()), (SimTime(3), 1, 1));
+        q.schedule_at(SimTime(5), 'c');
+        assert_eq!(q.pop_before(SimTime(9)), Some((SimTime(5), 'c')));
+        assert_eq!(q.pop(), Some((SimTime(9), 'b')));
+        assert!(q.is_empty());
     }
 
     /// The heap pops exactly what a sorted list of `(time, seq)` would, whatever the

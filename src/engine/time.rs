@@ -3,6 +3,9 @@
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
+/// 2^52: from here on every `f64` is an integer.
+const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+
 /// A point in simulated time, in nanoseconds since the start of the run.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SimTime(pub u64);
@@ -61,8 +64,14 @@ impl SimDuration {
             SimDuration(0)
         } else if ns >= u64::MAX as f64 {
             SimDuration::MAX
+        } else if ns < TWO_POW_52 {
+            // `ns.round() as u64` without the call to libm's `round`: the integer part and
+            // the fraction are exact below 2^52, and a half rounds away from zero.
+            let whole = ns as u64;
+            SimDuration(whole + u64::from(ns - whole as f64 >= 0.5))
         } else {
-            SimDuration(ns.round() as u64)
+            // From 2^52 on, every `f64` is an integer.
+            SimDuration(ns as u64)
         }
     }
 
@@ -174,6 +183,54 @@ impl fmt::Display for SimDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `from_nanos_f64` rounds exactly as `f64::round` (half away from zero), then saturates.
+    #[test]
+    fn from_nanos_f64_matches_round() {
+        let reference = |ns: f64| {
+            if ns.is_nan() || ns <= 0.0 {
+                0
+            } else if ns >= u64::MAX as f64 {
+                u64::MAX
+            } else {
+                ns.round() as u64
+            }
+        };
+        let mut values = vec![
+            0.0,
+            -0.0,
+            -1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            TWO_POW_52 - 0.5,
+            TWO_POW_52 - 1.5,
+            TWO_POW_52,
+            TWO_POW_52 + 2.0,
+            2.0 * TWO_POW_52,
+            u64::MAX as f64,
+            1e30,
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            values.push(v);
+            values.push((x >> 11) as f64 / (1u64 << 53) as f64 * 1e3);
+            values.push((x >> (x % 64)) as f64 + 0.5);
+            values.push(v.abs().sqrt());
+        }
+        for v in values {
+            assert_eq!(SimDuration::from_nanos_f64(v).0, reference(v), "{v:e}");
+        }
+    }
 
     #[test]
     fn parses_every_unit() {

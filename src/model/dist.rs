@@ -163,9 +163,17 @@ impl Dist {
         Ok(Dist::Empirical(curve))
     }
 
-    /// Draws one duration.
-    #[inline]
+    /// Draws one duration (a constant without a call).
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
+        match self {
+            Dist::Constant(d) => *d,
+            _ => self.sample_drawn(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_drawn<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
         let nanos = match self {
             Dist::Constant(d) => return *d,
             Dist::Exponential(d, _) => d.sample(rng),

@@ -64,9 +64,14 @@ impl BucketP99 {
         if lowest == u64::MAX { u64::MAX } else { lowest.saturating_add(1 << Self::bucket_of(lowest)) - 1 }
     }
 
-    #[inline]
+    #[cfg(test)]
     fn record(&mut self, d: SimDuration) {
-        let i = Self::index_of(micros(d));
+        self.record_micros(micros(d));
+    }
+
+    #[inline]
+    fn record_micros(&mut self, us: u64) {
+        let i = Self::index_of(us);
         let block = i >> Self::BLOCK_MAGNITUDE;
         if block >= self.blocks.len() {
             self.grow(block);
@@ -123,9 +128,110 @@ fn micros(d: SimDuration) -> u64 {
     d.as_nanos() / 1_000
 }
 
-/// Records a duration. The histograms auto-resize, so recording cannot fail for any
-/// `u64` (note that `saturating_record` would clamp instead of resizing).
-#[inline]
+/// Run-level latencies, in the bins of an auto-resizing `Histogram::<u64>::new(3)`
+/// (microseconds), counted in place and turned into that histogram at the end of the run.
+///
+/// Recording is an index computation and an increment, without the generic histogram's
+/// call, resize check and saturating arithmetic. `into_histogram` rebuilds exactly the
+/// histogram that recording each value would have built: the same counts per bin, total,
+/// length (an auto-resizing histogram ends sized for its largest value) and extremes (the
+/// raw largest and smallest non-zero values are recorded as themselves).
+struct RunHistogram {
+    counts: Vec<u64>,
+    /// Largest value recorded (0 if none).
+    max: u64,
+    /// Smallest non-zero value recorded (`u64::MAX` if none).
+    min_nz: u64,
+}
+
+impl RunHistogram {
+    /// `Histogram::new(3)`: 2,048 sub-buckets (1,024 per half), unit 1.
+    const HALF_MAGNITUDE: u32 = 10;
+    const HALF: u64 = 1 << Self::HALF_MAGNITUDE;
+    const MASK: u64 = 2 * Self::HALF - 1;
+
+    fn new() -> RunHistogram {
+        RunHistogram { counts: Vec::new(), max: 0, min_nz: u64::MAX }
+    }
+
+    #[inline]
+    fn bucket_of(value: u64) -> u32 {
+        (64 - Self::HALF_MAGNITUDE - 1) - (value | Self::MASK).leading_zeros()
+    }
+
+    #[inline]
+    fn index_of(value: u64) -> usize {
+        let bucket = Self::bucket_of(value);
+        (((bucket as u64 + 1) << Self::HALF_MAGNITUDE) + (value >> bucket) - Self::HALF) as usize
+    }
+
+    /// The lowest value counted in bin `index`.
+    fn lowest_in(index: usize) -> u64 {
+        match (index as u64 >> Self::HALF_MAGNITUDE).checked_sub(1) {
+            Some(bucket) => ((index as u64 & (Self::HALF - 1)) + Self::HALF) << bucket,
+            None => index as u64,
+        }
+    }
+
+    #[cfg(test)]
+    fn record(&mut self, d: SimDuration) {
+        self.record_micros(micros(d));
+    }
+
+    #[inline]
+    fn record_micros(&mut self, v: u64) {
+        let i = Self::index_of(v);
+        if i >= self.counts.len() {
+            self.grow(i);
+        }
+        self.counts[i] += 1;
+        self.max = self.max.max(v);
+        if v != 0 {
+            self.min_nz = self.min_nz.min(v);
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, index: usize) {
+        // Up to the end of the index's bucket.
+        self.counts.resize((index | (Self::HALF as usize - 1)) + 1, 0);
+    }
+
+    fn into_histogram(self) -> Histogram<u64> {
+        let mut h = run_histogram();
+        let (max_i, min_i) = (Self::index_of(self.max), Self::index_of(self.min_nz));
+        for (i, &n) in self.counts.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let mut rest = n;
+            if i == max_i {
+                h.record(self.max).expect("auto-resizing histograms take any u64");
+                rest -= 1;
+            }
+            if i == min_i && self.min_nz != u64::MAX && rest > 0 {
+                h.record(self.min_nz).expect("auto-resizing histograms take any u64");
+                rest -= 1;
+            }
+            if rest > 0 {
+                // Inside the extremes' bins, at an extreme; elsewhere any value of the bin.
+                let v = if i == max_i {
+                    self.max
+                } else if i == min_i {
+                    self.min_nz
+                } else {
+                    Self::lowest_in(i)
+                };
+                h.record_n(v, rest).expect("auto-resizing histograms take any u64");
+            }
+        }
+        h
+    }
+}
+
+/// Records a duration in a reference histogram (tests). The histograms auto-resize, so
+/// recording cannot fail for any `u64` (`saturating_record` would clamp instead).
+#[cfg(test)]
 fn record(h: &mut Histogram<u64>, d: SimDuration) {
     h.record(micros(d)).expect("auto-resizing histograms take any u64");
 }
@@ -135,7 +241,7 @@ struct LoadAcc {
     outcomes: OutcomeCounts,
     latency_sum_ns: u128,
     attempts: u64,
-    histogram: Histogram<u64>,
+    histogram: RunHistogram,
     bucket: LoadBucket,
     bucket_histogram: BucketP99,
     buckets: Vec<LoadBucket>,
@@ -146,7 +252,7 @@ struct ServiceAcc {
     outcomes: OutcomeCounts,
     skipped: u64,
     sojourn_sum_ns: u128,
-    histogram: Histogram<u64>,
+    histogram: RunHistogram,
     retries_sent: u64,
     breaker_opens: u64,
     wasted_ns: u128,
@@ -159,7 +265,11 @@ struct ServiceAcc {
     queued: u64,
     /// Time of the last change of `busy` or `queued` (or of the last bucket boundary).
     last_change: SimTime,
+    /// Busy area after warmup in closed buckets; the open bucket's share is
+    /// `busy_area_bucket - busy_area_bucket_before_warmup`.
     busy_area_run: u128,
+    /// The part of `busy_area_bucket` before the warmup's end.
+    busy_area_bucket_before_warmup: u128,
     bucket: ServiceBucket,
     bucket_histogram: BucketP99,
     busy_area_bucket: u128,
@@ -193,7 +303,7 @@ impl Metrics {
                     outcomes: OutcomeCounts::default(),
                     latency_sum_ns: 0,
                     attempts: 0,
-                    histogram: run_histogram(),
+                    histogram: RunHistogram::new(),
                     bucket: LoadBucket::default(),
                     bucket_histogram: BucketP99::default(),
                     buckets: Vec::with_capacity(n_buckets),
@@ -214,7 +324,7 @@ impl Metrics {
                     outcomes: OutcomeCounts::default(),
                     skipped: 0,
                     sojourn_sum_ns: 0,
-                    histogram: run_histogram(),
+                    histogram: RunHistogram::new(),
                     retries_sent: 0,
                     breaker_opens: 0,
                     wasted_ns: 0,
@@ -223,6 +333,7 @@ impl Metrics {
                     queued: 0,
                     last_change: SimTime::ZERO,
                     busy_area_run: 0,
+                    busy_area_bucket_before_warmup: 0,
                     bucket: ServiceBucket::default(),
                     bucket_histogram: BucketP99::default(),
                     busy_area_bucket: 0,
@@ -280,6 +391,8 @@ impl Metrics {
                 b.breakers_open = open as f64 / breakers.len() as f64;
             }
             acc.bucket_histogram.reset();
+            acc.busy_area_run += acc.busy_area_bucket - acc.busy_area_bucket_before_warmup;
+            acc.busy_area_bucket_before_warmup = 0;
             acc.busy_area_bucket = 0;
             acc.queue_area_bucket = 0;
             acc.buckets.push(std::mem::take(&mut acc.bucket));
@@ -341,7 +454,7 @@ impl Metrics {
         let acc = &mut self.loads[l];
         if outcome.is_ok() {
             acc.bucket.ok += 1;
-            acc.bucket_histogram.record(latency);
+            acc.bucket_histogram.record_micros(micros(latency));
         } else {
             acc.bucket.failed += 1;
         }
@@ -349,7 +462,7 @@ impl Metrics {
             acc.outcomes.add(outcome);
             if outcome.is_ok() {
                 acc.latency_sum_ns += latency.as_nanos() as u128;
-                record(&mut acc.histogram, latency);
+                acc.histogram.record_micros(micros(latency));
             }
         }
     }
@@ -394,11 +507,12 @@ impl Metrics {
         } else {
             acc.bucket.failed += 1;
         }
-        acc.bucket_histogram.record(sojourn);
+        let us = micros(sojourn);
+        acc.bucket_histogram.record_micros(us);
         if counted {
             acc.outcomes.add(outcome);
             acc.sojourn_sum_ns += sojourn.as_nanos() as u128;
-            record(&mut acc.histogram, sojourn);
+            acc.histogram.record_micros(us);
             acc.wasted_ns += wasted.as_nanos() as u128;
         }
     }
@@ -422,8 +536,9 @@ impl Metrics {
             .zip(in_flight_loads)
             .map(|((acc, load), &in_flight)| {
                 let ok = acc.outcomes.get(Outcome::Ok);
+                let histogram = acc.histogram.into_histogram();
                 let success_rate = if acc.requests == 0 { 1.0 } else { ok as f64 / acc.requests as f64 };
-                let latency_ms = latency_summary(&acc.histogram, acc.latency_sum_ns, ok);
+                let latency_ms = latency_summary(&histogram, acc.latency_sum_ns, ok);
                 let slo_violated = load.slo.as_ref().is_some_and(|slo| {
                     slo.p99.is_some_and(|p99| ok == 0 || latency_ms.p99 > p99.as_millis_f64())
                         || slo.success_rate.is_some_and(|min| success_rate < min)
@@ -447,7 +562,7 @@ impl Metrics {
                     attempts: acc.attempts,
                     amplification: if acc.requests == 0 { 0.0 } else { acc.attempts as f64 / acc.requests as f64 },
                     buckets: acc.buckets,
-                    histogram: acc.histogram,
+                    histogram,
                 }
             })
             .collect();
@@ -458,6 +573,7 @@ impl Metrics {
             .enumerate()
             .map(|(s, (acc, svc))| {
                 let served = acc.outcomes.total();
+                let histogram = acc.histogram.into_histogram();
                 let unhealthy = acc.buckets.iter().skip(first_measured_bucket).any(|b| {
                     let n = b.ok + b.failed;
                     n >= crate::stats::recovery::MIN_BUCKET_OUTCOMES && (b.ok as f64) < 0.95 * n as f64
@@ -470,15 +586,14 @@ impl Metrics {
                     rejected: acc.outcomes.get(Outcome::Rejected),
                     throttled: acc.outcomes.get(Outcome::Throttled),
                     unavailable: acc.outcomes.get(Outcome::Unavailable),
-                    utilization: acc.busy_area_run as f64 / 1e9 / measured_s / acc.capacity,
+                    utilization: (acc.busy_area_run + acc.busy_area_bucket - acc.busy_area_bucket_before_warmup) as f64
+                        / 1e9
+                        / measured_s
+                        / acc.capacity,
                     queue_max: acc.queue_max,
                     sojourn_ms: SojournSummary {
                         mean: if served == 0 { 0.0 } else { acc.sojourn_sum_ns as f64 / served as f64 / 1e6 },
-                        p99: if acc.histogram.is_empty() {
-                            0.0
-                        } else {
-                            acc.histogram.value_at_quantile(0.99) as f64 / 1e3
-                        },
+                        p99: if histogram.is_empty() { 0.0 } else { histogram.value_at_quantile(0.99) as f64 / 1e3 },
                     },
                     retries_sent: acc.retries_sent,
                     breaker_opens: acc.breaker_opens,
@@ -487,7 +602,7 @@ impl Metrics {
                     faulted: sc.faults.iter().any(|f| f.target.service() == s),
                     unhealthy,
                     buckets: acc.buckets,
-                    histogram: acc.histogram,
+                    histogram,
                 }
             })
             .collect();
@@ -507,19 +622,22 @@ impl Metrics {
     }
 }
 
-/// Adds the busy and queued areas since the last change up to `now`.
+/// Adds the busy and queued areas since the last change up to `now` to the open bucket
+/// (the run-level busy area is taken from each bucket as it closes, less its part before
+/// the warmup's end, set aside here: the same exact sum as adding each interval's part
+/// after the warmup).
 #[inline]
 fn integrate(acc: &mut ServiceAcc, now: SimTime, warmup: SimTime) {
     let dt = now.since(acc.last_change).as_nanos() as u128;
     if dt == 0 {
         return;
     }
-    acc.busy_area_bucket += acc.busy as u128 * dt;
-    acc.queue_area_bucket += acc.queued as u128 * dt;
-    let from = acc.last_change.max(warmup);
-    if now > from {
-        acc.busy_area_run += acc.busy as u128 * (now - from).as_nanos() as u128;
+    let busy = acc.busy as u128;
+    if acc.last_change < warmup {
+        acc.busy_area_bucket_before_warmup += busy * now.min(warmup).since(acc.last_change).as_nanos() as u128;
     }
+    acc.busy_area_bucket += busy * dt;
+    acc.queue_area_bucket += acc.queued as u128 * dt;
     acc.last_change = now;
 }
 
@@ -565,10 +683,46 @@ mod tests {
             }
         }
         for index in 0..5_000 {
+            let v = RunHistogram::lowest_in(index);
+            assert_eq!(RunHistogram::index_of(v), index);
+            assert_eq!(v, run_histogram().lowest_equivalent(v));
+        }
+        for index in 0..5_000 {
             let v = BucketP99::highest_in(index);
             assert_eq!(BucketP99::index_of(v), index);
             assert_eq!(BucketP99::index_of(v + 1), index + 1);
             assert_eq!(v, reference.highest_equivalent(v));
+        }
+    }
+
+    /// The run-level histogram rebuilt from the bins is the one recording each value
+    /// builds: counts, total, extremes and length.
+    #[test]
+    fn run_histogram_matches_hdrhistogram() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for case in 0..200u64 {
+            let mut ours = RunHistogram::new();
+            let mut reference = run_histogram();
+            for _ in 0..case * 7 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let ns = match case % 4 {
+                    0 => (x >> 20) >> (x % 44),
+                    1 => x % 3_000,
+                    2 => 1_000 * (x % 5),
+                    _ => (x >> 8) >> (x % 56),
+                };
+                let d = SimDuration::from_nanos(ns);
+                ours.record(d);
+                record(&mut reference, d);
+            }
+            let ours = ours.into_histogram();
+            assert!(ours == reference, "case {case}");
+            assert_eq!(ours.len(), reference.len());
+            assert_eq!((ours.max(), ours.min(), ours.min_nz()), (reference.max(), reference.min(), reference.min_nz()));
+            assert_eq!(ours.high(), reference.high());
+            assert_eq!(ours.distinct_values(), reference.distinct_values());
         }
     }
 }

@@ -76,6 +76,21 @@ enum Event {
     FaultEnd(u32),
 }
 
+/// What an attempt needs of its call, copied once.
+#[derive(Copy, Clone)]
+struct Attempt {
+    token: u32,
+    route: u32,
+    client: u32,
+    policy: Option<u32>,
+    to_endpoint: u32,
+    deadline: SimTime,
+    counted: bool,
+    parent: Parent,
+    /// The retry budget had admitted this retry in advance.
+    reserved: bool,
+}
+
 /// Who made a call.
 #[derive(Copy, Clone, Debug)]
 enum Parent {
@@ -97,11 +112,9 @@ struct Call {
     /// The attempt in flight (its number), or 0 when none is.
     token: u32,
     attempt_sent: SimTime,
-    attempt_admitted: bool,
     /// The retry budget admitted a retry that has not started its attempt yet.
     retry_reserved: bool,
     prev_backoff: SimDuration,
-    last: Outcome,
     /// Started after warmup: counts in run-level statistics.
     counted: bool,
 }
@@ -458,12 +471,8 @@ impl<'a> Simulator<'a> {
             self.queue.schedule_at(fault.at, Event::FaultStart(i as u32));
             self.queue.schedule_at(fault.end(), Event::FaultEnd(i as u32));
         }
-        while let Some(t) = self.queue.peek_time() {
-            if t >= self.horizon {
-                break;
-            }
+        while let Some((t, event)) = self.queue.pop_before(self.horizon) {
             self.m.advance_to(t, &self.instances, &self.clients, &self.service_clients);
-            let (_, event) = self.queue.pop().expect("peeked");
             self.handle(event);
         }
         self.m.advance_to(self.horizon, &self.instances, &self.clients, &self.service_clients);
@@ -559,6 +568,8 @@ impl<'a> Simulator<'a> {
         let now = self.now();
         let deadline = policy_of(self.sc, policy).and_then(|p| p.deadline).map_or(SimTime::NEVER, |d| now + d);
         let client = self.routes[route as usize].clients_base + caller_local;
+        let counted = now >= self.m.warmup;
+        // Inserted as its first attempt already sent (`send` below, with the same fields).
         let call = self.calls.insert(Call {
             parent,
             route,
@@ -568,14 +579,12 @@ impl<'a> Simulator<'a> {
             optional,
             started: now,
             deadline,
-            attempts: 0,
-            token: 0,
+            attempts: 1,
+            token: 1,
             attempt_sent: now,
-            attempt_admitted: false,
             retry_reserved: false,
             prev_backoff: SimDuration::ZERO,
-            last: Outcome::Ok,
-            counted: now >= self.m.warmup,
+            counted,
         });
         if let Some(budget) = self.clients[client as usize].budget.as_mut() {
             let cfg = self.sc.policies[policy.expect("a budget comes from a policy") as usize]
@@ -584,58 +593,81 @@ impl<'a> Simulator<'a> {
                 .expect("budget config");
             budget.on_first_try(cfg);
         }
-        self.send_attempt(call);
+        self.send(
+            call,
+            Attempt { token: 1, route, client, policy, to_endpoint, deadline, counted, parent, reserved: false },
+        );
     }
 
+    /// Sends the call's next attempt (a retry).
     fn send_attempt(&mut self, key: CallKey) {
         let now = self.now();
         let c = &mut self.calls[key];
         c.attempts += 1;
         c.token = c.attempts;
         c.attempt_sent = now;
-        c.attempt_admitted = false;
-        let (token, route, client, policy, to_endpoint, deadline) =
-            (c.token, c.route, c.client, c.policy, c.to_endpoint, c.deadline);
-        let is_retry = token > 1;
-        let counted = c.counted;
-        let parent = c.parent;
-        self.m.attempt_sent(parent_load(parent), self.routes[route as usize].from_service, is_retry, counted, now);
-        let policy = policy_of(self.sc, policy);
-
-        // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
-        let cl = &mut self.clients[client as usize];
-        let refused = if let (Some(cfg), Some(breaker)) =
-            (policy.and_then(|p| p.circuit_breaker.as_ref()), cl.breaker.as_mut())
-            && !breaker.try_acquire(cfg, now)
-        {
-            Some(Outcome::ShortCircuited)
-        } else if let Some(b) = policy.and_then(|p| p.bulkhead.as_ref())
-            && cl.bulkhead_in_use >= b.max_concurrent
-        {
-            Some(Outcome::Throttled)
-        } else {
-            None
+        let reserved = std::mem::take(&mut c.retry_reserved);
+        let a = Attempt {
+            token: c.token,
+            route: c.route,
+            client: c.client,
+            policy: c.policy,
+            to_endpoint: c.to_endpoint,
+            deadline: c.deadline,
+            counted: c.counted,
+            parent: c.parent,
+            reserved,
         };
-        let budget_cfg = policy.and_then(|p| p.retry_budget.as_ref());
-        let reserved = std::mem::take(&mut self.calls[key].retry_reserved);
-        if let Some(outcome) = refused {
-            if let (Some(cfg), Some(b), true) = (budget_cfg, cl.budget.as_mut(), reserved) {
-                b.on_retry_abandoned(cfg);
+        self.send(key, a);
+    }
+
+    /// Sends attempt `a.token` of call `key`, whose fields (already updated) `a` copies.
+    #[inline(always)]
+    fn send(&mut self, key: CallKey, a: Attempt) {
+        let now = self.now();
+        let Attempt { token, route, client, policy, to_endpoint, deadline, counted, parent, reserved } = a;
+        let is_retry = token > 1;
+        self.m.attempt_sent(parent_load(parent), self.routes[route as usize].from_service, is_retry, counted, now);
+
+        // Without a policy nothing refuses the attempt, there is no timeout and the deadline
+        // (none either) is not propagated.
+        let mut timeout_at = deadline;
+        let mut expires = SimTime::NEVER;
+        if let Some(policy) = policy_of(self.sc, policy) {
+            // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
+            let cl = &mut self.clients[client as usize];
+            let refused = if let (Some(cfg), Some(breaker)) = (policy.circuit_breaker.as_ref(), cl.breaker.as_mut())
+                && !breaker.try_acquire(cfg, now)
+            {
+                Some(Outcome::ShortCircuited)
+            } else if let Some(b) = policy.bulkhead.as_ref()
+                && cl.bulkhead_in_use >= b.max_concurrent
+            {
+                Some(Outcome::Throttled)
+            } else {
+                None
+            };
+            let budget_cfg = policy.retry_budget.as_ref();
+            if let Some(outcome) = refused {
+                if let (Some(cfg), Some(b), true) = (budget_cfg, cl.budget.as_mut(), reserved) {
+                    b.on_retry_abandoned(cfg);
+                }
+                return self.attempt_failed(key, outcome);
             }
-            return self.attempt_failed(key, outcome);
+            if policy.bulkhead.is_some() {
+                cl.bulkhead_in_use += 1;
+            }
+            if let (Some(cfg), Some(b)) = (budget_cfg, cl.budget.as_mut()) {
+                b.on_attempt_start(cfg, is_retry);
+            }
+            timeout_at = policy.timeout.map_or(SimTime::NEVER, |t| now + t).min(deadline);
+            if policy.deadline_propagation {
+                expires = timeout_at;
+            }
         }
-        if policy.is_some_and(|p| p.bulkhead.is_some()) {
-            cl.bulkhead_in_use += 1;
-        }
-        if let (Some(cfg), Some(b)) = (budget_cfg, cl.budget.as_mut()) {
-            b.on_attempt_start(cfg, is_retry);
-        }
-        self.calls[key].attempt_admitted = true;
-        let timeout_at = policy.and_then(|p| p.timeout).map_or(SimTime::NEVER, |t| now + t).min(deadline);
         if timeout_at != SimTime::NEVER {
             self.queue.schedule_at(timeout_at, Event::Timeout { call: key, token });
         }
-        let expires = if policy.is_some_and(|p| p.deadline_propagation) { timeout_at } else { SimTime::NEVER };
 
         let to_service = self.routes[route as usize].to_service;
         let instance = self.pick_instance(route, client, to_service);
@@ -731,24 +763,24 @@ impl<'a> Simulator<'a> {
         let now = self.now();
         let c = &mut self.calls[key];
         c.token = 0;
-        let (client, policy, sent, is_retry) = (c.client, c.policy, c.attempt_sent, c.attempts > 1);
-        let policy = policy_of(self.sc, policy);
-        let cl = &mut self.clients[client as usize];
-        if policy.is_some_and(|p| p.bulkhead.is_some()) {
-            cl.bulkhead_in_use -= 1;
-        }
-        if let (Some(cfg), Some(b)) = (policy.and_then(|p| p.retry_budget.as_ref()), cl.budget.as_mut()) {
-            b.on_attempt_end(cfg, is_retry);
-            b.on_attempt_outcome(cfg, outcome.is_ok());
-        }
-        if let (Some(cfg), Some(br)) = (policy.and_then(|p| p.circuit_breaker.as_ref()), cl.breaker.as_mut()) {
-            let transition = br.record(cfg, now, outcome.is_breaker_failure(), now - sent);
-            if transition.is_some_and(|t| t.to == BreakerState::Open) {
-                let from = self.routes[self.calls[key].route as usize].from_service;
-                self.m.breaker_opened(from);
+        let (client, policy, sent, is_retry, route) = (c.client, c.policy, c.attempt_sent, c.attempts > 1, c.route);
+        if let Some(policy) = policy_of(self.sc, policy) {
+            let cl = &mut self.clients[client as usize];
+            if policy.bulkhead.is_some() {
+                cl.bulkhead_in_use -= 1;
+            }
+            if let (Some(cfg), Some(b)) = (policy.retry_budget.as_ref(), cl.budget.as_mut()) {
+                b.on_attempt_end(cfg, is_retry);
+                b.on_attempt_outcome(cfg, outcome.is_ok());
+            }
+            if let (Some(cfg), Some(br)) = (policy.circuit_breaker.as_ref(), cl.breaker.as_mut()) {
+                let transition = br.record(cfg, now, outcome.is_breaker_failure(), now - sent);
+                if transition.is_some_and(|t| t.to == BreakerState::Open) {
+                    let from = self.routes[route as usize].from_service;
+                    self.m.breaker_opened(from);
+                }
             }
         }
-        self.calls[key].attempt_admitted = false;
         if outcome.is_ok() { self.finish_call(key, Outcome::Ok) } else { self.attempt_failed(key, outcome) }
     }
 
@@ -757,7 +789,6 @@ impl<'a> Simulator<'a> {
         let now = self.now();
         let c = &mut self.calls[key];
         c.token = 0;
-        c.last = outcome;
         let policy = policy_of(self.sc, c.policy);
         let Some(retry) = policy.and_then(|p| p.retry.as_ref()) else { return self.finish_call(key, outcome) };
         if !retry.on.contains(outcome) || c.attempts >= retry.max_attempts || now >= c.deadline {
@@ -839,8 +870,9 @@ impl<'a> Simulator<'a> {
     fn deliver(&mut self, key: JobKey) {
         let now = self.now();
         let j = &mut self.jobs[key];
-        let (instance, endpoint) = (j.instance as usize, j.endpoint);
-        let service = self.endpoints[endpoint as usize].service as usize;
+        let (instance, endpoint) = (j.instance as usize, j.endpoint as usize);
+        let ep = &mut self.endpoints[endpoint];
+        let service = ep.service as usize;
         j.arrived = now;
         j.counted = now >= self.m.warmup;
         self.m.service_arrival(service, now);
@@ -855,25 +887,41 @@ impl<'a> Simulator<'a> {
         }
         let svc = &self.sc.services[service];
         if inst.busy < svc.workers {
-            if self.start_work(key, true) {
-                // Zero-duration work on delivery: done now. Depth stays bounded by the
-                // call graph, as for zero-delay hops.
+            // As `start_work`, with the look-ups made here.
+            inst.busy += 1;
+            self.m.busy_changed(service, 1, now);
+            let mut work = ep.latency.sample(&mut ep.latency_rng);
+            if ep.fault_factor != 1.0 {
+                work = work.saturating_mul_f64(ep.fault_factor);
+            }
+            work = work + ep.fault_add;
+            // A paused instance makes no progress: the work starts when the pause ends.
+            let start = if inst.paused(now) { inst.paused_until } else { now };
+            j.work_start = start;
+            if work == SimDuration::ZERO && start == now {
+                // Zero-duration work on delivery: done now (the instance is not paused).
+                // Depth stays bounded by the call graph, as for zero-delay hops.
+                j.state = JobState::Calling;
+                j.step = 0;
                 self.inline_events += 1;
-                self.work_done(key);
+                self.work_finished(key, endpoint);
+            } else {
+                j.state = JobState::Working;
+                self.queue.schedule_at(start + work, Event::WorkDone(key));
             }
         } else if svc.queue.is_some_and(|cap| inst.queue.len() as u64 >= cap) {
             self.end_job(key, Outcome::Rejected);
         } else {
             inst.queue.push_back(key);
-            self.jobs[key].state = JobState::Queued;
+            j.state = JobState::Queued;
             self.m.queue_changed(service, 1, inst.queue.len() as u64, now);
         }
     }
 
-    /// Starts a job's own work. With `may_finish_now`, work of zero duration that can
-    /// start now is not scheduled: the caller ends it at once (returns `true`).
+    /// Starts a queued job's own work: through the event queue even if instant, so that
+    /// a queue of instant jobs never recurses.
     #[inline(always)]
-    fn start_work(&mut self, key: JobKey, may_finish_now: bool) -> bool {
+    fn start_work(&mut self, key: JobKey) {
         let now = self.now();
         let j = &mut self.jobs[key];
         let inst = &mut self.instances[j.instance as usize];
@@ -889,11 +937,7 @@ impl<'a> Simulator<'a> {
         let start = if inst.paused(now) { inst.paused_until } else { now };
         j.state = JobState::Working;
         j.work_start = start;
-        if may_finish_now && work == SimDuration::ZERO && start == now {
-            return true;
-        }
         self.queue.schedule_at(start + work, Event::WorkDone(key));
-        false
     }
 
     #[inline(always)]
@@ -908,7 +952,17 @@ impl<'a> Simulator<'a> {
             self.queue.schedule_at(inst.paused_until + done, Event::WorkDone(key));
             return;
         }
-        let ep = &mut self.endpoints[j.endpoint as usize];
+        j.step = 0;
+        j.state = JobState::Calling;
+        let endpoint = j.endpoint as usize;
+        self.work_finished(key, endpoint);
+    }
+
+    /// A job's own work is over (its state already `Calling` at step 0): it fails with the
+    /// endpoint's error rate, else goes on to its calls.
+    #[inline(always)]
+    fn work_finished(&mut self, key: JobKey, endpoint: usize) {
+        let ep = &mut self.endpoints[endpoint];
         // One draw per completion whatever the rates, so streams stay aligned between
         // configurations that differ only in error rates (common random numbers).
         if ep.error_draws {
@@ -918,8 +972,6 @@ impl<'a> Simulator<'a> {
                 return self.end_job(key, Outcome::Error);
             }
         }
-        j.step = 0;
-        j.state = JobState::Calling;
         self.advance_job(key);
     }
 
@@ -952,34 +1004,8 @@ impl<'a> Simulator<'a> {
                         (site.route, site.to_endpoint, site.policy, site.optional);
                     self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
                 }
-            } else {
-                // Decide which calls of this step happen before starting any (one draw per
-                // call site, always, for common random numbers).
-                let mut chosen: [u32; 16] = [0; 16];
-                let mut n_chosen = 0usize;
-                let mut overflow: Vec<u32> = Vec::new();
-                for (i, site) in step.iter().enumerate() {
-                    let u: f64 = ep.calls_rng.random();
-                    if u < site.probability {
-                        if n_chosen < chosen.len() {
-                            chosen[n_chosen] = i as u32;
-                        } else {
-                            overflow.push(i as u32);
-                        }
-                        n_chosen += 1;
-                    }
-                }
-                if n_chosen == 0 {
-                    continue;
-                }
-                j.pending = n_chosen as u16;
-                j.dispatching = true;
-                for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
-                    let site = &self.endpoints[endpoint].steps[step_index][i as usize];
-                    let (route, to_endpoint, policy, optional) =
-                        (site.route, site.to_endpoint, site.policy, site.optional);
-                    self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
-                }
+            } else if !self.start_chosen_calls(key, endpoint, step_index, caller_local) {
+                continue;
             }
             let Some(j) = self.jobs.get_mut(key) else { return };
             j.dispatching = false;
@@ -988,6 +1014,41 @@ impl<'a> Simulator<'a> {
             }
             // Every call ended synchronously: go on with the next step.
         }
+    }
+
+    /// Decides which calls of a step happen before starting any (one draw per call site,
+    /// always, for common random numbers), then starts them. Returns whether any was
+    /// started. Out of line: most endpoints have no call site with a probability below 1.
+    #[inline(never)]
+    fn start_chosen_calls(&mut self, key: JobKey, endpoint: usize, step_index: usize, caller_local: u32) -> bool {
+        let ep = &mut self.endpoints[endpoint];
+        let step = &ep.steps[step_index];
+        let mut chosen: [u32; 16] = [0; 16];
+        let mut n_chosen = 0usize;
+        let mut overflow: Vec<u32> = Vec::new();
+        for (i, site) in step.iter().enumerate() {
+            let u: f64 = ep.calls_rng.random();
+            if u < site.probability {
+                if n_chosen < chosen.len() {
+                    chosen[n_chosen] = i as u32;
+                } else {
+                    overflow.push(i as u32);
+                }
+                n_chosen += 1;
+            }
+        }
+        if n_chosen == 0 {
+            return false;
+        }
+        let j = &mut self.jobs[key];
+        j.pending = n_chosen as u16;
+        j.dispatching = true;
+        for &i in chosen.iter().take(n_chosen.min(16)).chain(overflow.iter()) {
+            let site = &self.endpoints[endpoint].steps[step_index][i as usize];
+            let (route, to_endpoint, policy, optional) = (site.route, site.to_endpoint, site.policy, site.optional);
+            self.start_call(Parent::Job(key), route, to_endpoint, policy, optional, caller_local);
+        }
+        true
     }
 
     /// A job ends: free its worker (taking the next queued job), record it, and send
@@ -1014,7 +1075,8 @@ impl<'a> Simulator<'a> {
         }
         let back = self.network_delay(j.route);
         if back == SimDuration::ZERO {
-            self.reply(j.call, j.token, outcome);
+            // The caller waits for this very attempt (checked above): no need to check again.
+            self.attempt_failed_or_ok(j.call, outcome);
         } else {
             self.queue.schedule_at(now + back, Event::Reply { call: j.call, token: j.token, outcome });
         }
@@ -1023,9 +1085,10 @@ impl<'a> Simulator<'a> {
     /// A worker is free on `instance`: start the next queued job whose caller still waits.
     fn take_next(&mut self, instance: usize) {
         let now = self.now();
-        while let Some(next) = self.instances[instance].queue.pop_front() {
-            let service = self.instances[instance].service as usize;
-            self.m.queue_changed(service, -1, self.instances[instance].queue.len() as u64, now);
+        let inst = &mut self.instances[instance];
+        let service = inst.service as usize;
+        while let Some(next) = inst.queue.pop_front() {
+            self.m.queue_changed(service, -1, inst.queue.len() as u64, now);
             let j = &self.jobs[next];
             if j.expires <= now {
                 // Deadline propagation: the caller gave up, so the server skips it.
@@ -1033,8 +1096,7 @@ impl<'a> Simulator<'a> {
                 self.m.service_skipped(service, now - j.arrived, now, j.counted);
                 continue;
             }
-            // Through the queue even if instant, so that a queue of instant jobs never recurses.
-            self.start_work(next, false);
+            self.start_work(next);
             return;
         }
     }
