@@ -19,8 +19,8 @@
 //!   ([`paired_risk_difference`]);
 //! - a risk of one config: the 95% Wilson interval of the sweep.
 
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use crate::stats::summary::{Named, by_name};
+use serde::Serialize;
 
 use crate::model::{Gates, Scenario};
 use crate::stats::risk::{Proportion, Z_95, wilson};
@@ -313,9 +313,6 @@ pub struct CompareReplay {
     pub base_command: String,
 }
 
-trait Named {
-    fn name(&self) -> &str;
-}
 impl Named for PairedLoad {
     fn name(&self) -> &str {
         &self.name
@@ -325,14 +322,6 @@ impl Named for LoadRiskDifferences {
     fn name(&self) -> &str {
         &self.name
     }
-}
-
-fn by_name<T: Named + Serialize, S: Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(items.len()))?;
-    for item in items {
-        map.serialize_entry(item.name(), item)?;
-    }
-    map.end()
 }
 
 impl CompareResult {

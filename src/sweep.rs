@@ -19,13 +19,12 @@ use std::collections::BTreeSet;
 
 use hdrhistogram::Histogram;
 use rayon::prelude::*;
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::model::{EndpointRef, Scenario};
 use crate::sim::simulate;
 use crate::stats::risk::{Distribution, Proportion, quantile_sorted, wilson};
-use crate::stats::summary::Named;
+use crate::stats::summary::{Named, by_name};
 use crate::stats::{DisturbanceWindow, RunResult};
 
 /// Seeds per thread in one chunk: enough to keep every thread busy while a slow seed
@@ -287,14 +286,6 @@ impl Named for LoadBands {
     fn name(&self) -> &str {
         &self.name
     }
-}
-
-fn by_name<T: Named + Serialize, S: Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(items.len()))?;
-    for item in items {
-        map.serialize_entry(item.name(), item)?;
-    }
-    map.end()
 }
 
 impl SweepResult {

@@ -33,7 +33,9 @@ pub trait Named {
     fn name(&self) -> &str;
 }
 
-fn by_name<T: Named + Serialize, S: Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
+/// Serializes a list of named items as a JSON object keyed by name, in list order
+/// (loads and services in file order), for `#[serde(serialize_with = "by_name")]`.
+pub fn by_name<T: Named + Serialize, S: Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(Some(items.len()))?;
     for item in items {
         map.serialize_entry(item.name(), item)?;
