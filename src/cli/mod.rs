@@ -176,20 +176,36 @@ struct SweepArgs {
     /// How many seeds to run.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     seeds: u64,
-    /// The first seed (default: `[simulation] seed`, else 1); seeds are consecutive.
+    #[command(flatten)]
+    seeding: Seeding,
+    /// Write sweep.json and charts (fan, risk, recovery; PNG and SVG) into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    limits: Limits,
+}
+
+/// How many-seed commands pick and spread their seeds.
+#[derive(clap::Args, Debug)]
+struct Seeding {
+    /// The first seed (default: the (base) scenario's `[simulation] seed`); seeds are
+    /// consecutive.
     #[arg(long)]
     first_seed: Option<u64>,
     /// Worker threads (default: one per core). The results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
-    /// Write sweep.json and charts (fan, risk, recovery; PNG and SVG) into DIR.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-    #[command(flatten)]
-    limits: Limits,
+}
+
+impl Seeding {
+    fn options(&self, seeds: u64, scenario: &Scenario) -> stormcast::sweep::SweepOptions {
+        let mut opts = stormcast::sweep::SweepOptions::new(seeds, self.first_seed.unwrap_or(scenario.simulation.seed));
+        opts.jobs = self.jobs.map(|j| j as usize);
+        opts
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -204,18 +220,11 @@ struct CompareArgs {
     /// How many seeds each config runs (the same seeds for both).
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
     seeds: u64,
-    /// The first seed (default: the base's `[simulation] seed`).
-    #[arg(long)]
-    first_seed: Option<u64>,
-    /// Worker threads (default: one per core). The results do not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    jobs: Option<u64>,
+    #[command(flatten)]
+    seeding: Seeding,
     /// Write compare.json, report.md and charts into DIR.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
     /// Gate: the proposed config's P(SLO violated) must be at most this (overrides [gates]).
     #[arg(long, value_name = "P")]
     max_slo_risk: Option<f64>,
@@ -334,10 +343,9 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     }
     let scenario = args.overlay.load(&args.scenario)?;
     args.limits.check(&scenario)?;
-    let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, args.first_seed.unwrap_or(scenario.simulation.seed));
-    opts.jobs = args.jobs.map(|j| j as usize);
+    let mut opts = args.seeding.options(args.seeds, &scenario);
     opts.replay_prefix = Some(args.overlay.replay_prefix(&args.scenario, &[]));
-    let bar = progress_bar(args.seeds, args.quiet, "sweep");
+    let bar = progress_bar(args.seeds, args.seeding.quiet, "sweep");
     let result = stormcast::sweep::run_sweep(&scenario, &opts, &|| bar.inc(1));
     bar.finish_and_clear();
     if let Some(dir) = &args.out {
@@ -412,10 +420,8 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
     for (_, scenario) in &points {
         args.limits.check(scenario)?;
     }
-    let first_seed = args.first_seed.unwrap_or(points[0].1.simulation.seed);
-    let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, first_seed);
-    opts.jobs = args.jobs.map(|j| j as usize);
-    let bar = progress_bar(args.seeds * points.len() as u64, args.quiet, "vary");
+    let opts = args.seeding.options(args.seeds, &points[0].1);
+    let bar = progress_bar(args.seeds * points.len() as u64, args.seeding.quiet, "vary");
     let result = stormcast::sweep::run_vary(&points, &opts, &|| bar.inc(1));
     bar.finish_and_clear();
     if let Some(dir) = &args.out {
@@ -450,12 +456,11 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
             *gate = Some(v);
         }
     }
-    let mut opts = stormcast::sweep::SweepOptions::new(args.seeds, args.first_seed.unwrap_or(base.simulation.seed));
-    opts.jobs = args.jobs.map(|j| j as usize);
+    let mut opts = args.seeding.options(args.seeds, &base);
     let base_prefix = Overlay::default().replay_prefix(&args.base, &[]);
     let proposed_prefix = args.overlay.replay_prefix(proposed_path, &[]);
     opts.replay_prefix = Some(proposed_prefix.clone());
-    let bar = progress_bar(2 * args.seeds, args.quiet, "compare");
+    let bar = progress_bar(2 * args.seeds, args.seeding.quiet, "compare");
     let mut result = stormcast::compare::run_compare(&base, &proposed, &opts, &gates, &|| bar.inc(1));
     bar.finish_and_clear();
     result.set_replay_prefixes(&base_prefix, &proposed_prefix);
