@@ -34,35 +34,50 @@ struct BucketP99 {
     total: u64,
 }
 
-impl BucketP99 {
-    /// `Histogram::new(2)`: 256 sub-buckets (128 per half), unit 1.
-    const HALF_MAGNITUDE: u32 = 7;
-    const HALF: u64 = 1 << Self::HALF_MAGNITUDE;
-    const MASK: u64 = 2 * Self::HALF - 1;
-    const BLOCK_MAGNITUDE: u32 = 4;
-    const BLOCK: usize = 1 << Self::BLOCK_MAGNITUDE;
+/// HdrHistogram's bin layout with unit 1 and `2^(H+1)` sub-buckets (`2^H` per half):
+/// 3 significant digits is `H = 10`, 2 is `H = 7`. Shared by the two histograms below
+/// so both bin exactly as the `hdrhistogram` crate does.
+struct HdrBins<const H: u32>;
 
-    /// Bucket (power of two above the first 256 values) of `value`.
+impl<const H: u32> HdrBins<H> {
+    const HALF: u64 = 1 << H;
+    const MASK: u64 = 2 * Self::HALF - 1;
+
+    /// Bucket (power of two above the first `2^(H+1)` values) of `value`.
     #[inline]
     fn bucket_of(value: u64) -> u32 {
-        (64 - Self::HALF_MAGNITUDE - 1) - (value | Self::MASK).leading_zeros()
+        (64 - H - 1) - (value | Self::MASK).leading_zeros()
     }
 
     #[inline]
     fn index_of(value: u64) -> usize {
         let bucket = Self::bucket_of(value);
-        (((bucket as u64 + 1) << Self::HALF_MAGNITUDE) + (value >> bucket) - Self::HALF) as usize
+        (((bucket as u64 + 1) << H) + (value >> bucket) - Self::HALF) as usize
+    }
+
+    /// The lowest value counted in bin `index`.
+    fn lowest_in(index: usize) -> u64 {
+        match (index as u64 >> H).checked_sub(1) {
+            Some(bucket) => ((index as u64 & (Self::HALF - 1)) + Self::HALF) << bucket,
+            None => index as u64,
+        }
     }
 
     /// The highest value counted in bin `index`.
     fn highest_in(index: usize) -> u64 {
-        let (bucket, sub) = match (index as u64 >> Self::HALF_MAGNITUDE).checked_sub(1) {
-            Some(bucket) => (bucket as u32, (index as u64 & (Self::HALF - 1)) + Self::HALF),
-            None => (0, index as u64),
-        };
-        let lowest = sub << bucket;
+        let lowest = Self::lowest_in(index);
         if lowest == u64::MAX { u64::MAX } else { lowest.saturating_add(1 << Self::bucket_of(lowest)) - 1 }
     }
+}
+
+/// `Histogram::new(2)`: 256 sub-buckets (128 per half).
+type P99Bins = HdrBins<7>;
+/// `Histogram::new(3)`: 2,048 sub-buckets (1,024 per half).
+type RunBins = HdrBins<10>;
+
+impl BucketP99 {
+    const BLOCK_MAGNITUDE: u32 = 4;
+    const BLOCK: usize = 1 << Self::BLOCK_MAGNITUDE;
 
     #[cfg(test)]
     fn record(&mut self, d: SimDuration) {
@@ -71,7 +86,7 @@ impl BucketP99 {
 
     #[inline]
     fn record_micros(&mut self, us: u64) {
-        let i = Self::index_of(us);
+        let i = P99Bins::index_of(us);
         let block = i >> Self::BLOCK_MAGNITUDE;
         if block >= self.blocks.len() {
             self.grow(block);
@@ -103,7 +118,7 @@ impl BucketP99 {
             for (i, &c) in self.counts[first..first + Self::BLOCK].iter().enumerate() {
                 below += c;
                 if below >= target {
-                    return Some(Self::highest_in(first + i) as f64 / 1e3);
+                    return Some(P99Bins::highest_in(first + i) as f64 / 1e3);
                 }
             }
         }
@@ -145,32 +160,8 @@ struct RunHistogram {
 }
 
 impl RunHistogram {
-    /// `Histogram::new(3)`: 2,048 sub-buckets (1,024 per half), unit 1.
-    const HALF_MAGNITUDE: u32 = 10;
-    const HALF: u64 = 1 << Self::HALF_MAGNITUDE;
-    const MASK: u64 = 2 * Self::HALF - 1;
-
     fn new() -> RunHistogram {
         RunHistogram { counts: Vec::new(), max: 0, min_nz: u64::MAX }
-    }
-
-    #[inline]
-    fn bucket_of(value: u64) -> u32 {
-        (64 - Self::HALF_MAGNITUDE - 1) - (value | Self::MASK).leading_zeros()
-    }
-
-    #[inline]
-    fn index_of(value: u64) -> usize {
-        let bucket = Self::bucket_of(value);
-        (((bucket as u64 + 1) << Self::HALF_MAGNITUDE) + (value >> bucket) - Self::HALF) as usize
-    }
-
-    /// The lowest value counted in bin `index`.
-    fn lowest_in(index: usize) -> u64 {
-        match (index as u64 >> Self::HALF_MAGNITUDE).checked_sub(1) {
-            Some(bucket) => ((index as u64 & (Self::HALF - 1)) + Self::HALF) << bucket,
-            None => index as u64,
-        }
     }
 
     #[cfg(test)]
@@ -180,7 +171,7 @@ impl RunHistogram {
 
     #[inline]
     fn record_micros(&mut self, v: u64) {
-        let i = Self::index_of(v);
+        let i = RunBins::index_of(v);
         if i >= self.counts.len() {
             self.grow(i);
         }
@@ -194,12 +185,12 @@ impl RunHistogram {
     #[cold]
     fn grow(&mut self, index: usize) {
         // Up to the end of the index's bucket.
-        self.counts.resize((index | (Self::HALF as usize - 1)) + 1, 0);
+        self.counts.resize((index | (RunBins::HALF as usize - 1)) + 1, 0);
     }
 
     fn into_histogram(self) -> Histogram<u64> {
         let mut h = run_histogram();
-        let (max_i, min_i) = (Self::index_of(self.max), Self::index_of(self.min_nz));
+        let (max_i, min_i) = (RunBins::index_of(self.max), RunBins::index_of(self.min_nz));
         for (i, &n) in self.counts.iter().enumerate() {
             if n == 0 {
                 continue;
@@ -220,7 +211,7 @@ impl RunHistogram {
                 } else if i == min_i {
                     self.min_nz
                 } else {
-                    Self::lowest_in(i)
+                    RunBins::lowest_in(i)
                 };
                 h.record_n(v, rest).expect("auto-resizing histograms take any u64");
             }
@@ -683,14 +674,14 @@ mod tests {
             }
         }
         for index in 0..5_000 {
-            let v = RunHistogram::lowest_in(index);
-            assert_eq!(RunHistogram::index_of(v), index);
+            let v = RunBins::lowest_in(index);
+            assert_eq!(RunBins::index_of(v), index);
             assert_eq!(v, run_histogram().lowest_equivalent(v));
         }
         for index in 0..5_000 {
-            let v = BucketP99::highest_in(index);
-            assert_eq!(BucketP99::index_of(v), index);
-            assert_eq!(BucketP99::index_of(v + 1), index + 1);
+            let v = P99Bins::highest_in(index);
+            assert_eq!(P99Bins::index_of(v), index);
+            assert_eq!(P99Bins::index_of(v + 1), index + 1);
             assert_eq!(v, reference.highest_equivalent(v));
         }
     }
