@@ -5,7 +5,10 @@
 //! up) is recognised and dropped instead of acting on a reused slot:
 //!
 //! - a **call** is a client-side logical call (a load's request, or one call site of an
-//!   endpoint): its policy, attempts, timers and retry state;
+//!   endpoint): its policy, attempts, timers and retry state. A call without a policy
+//!   has one attempt that nothing can refuse, time out or retry, so it lives in that
+//!   attempt's job (`Caller::Direct`) and enters the call arena only if its answer must
+//!   wait for an event (a network delay back, or a partition that loses it);
 //! - a **job** is one attempt being served by one instance: queued, working (own work)
 //!   or calling (waiting for its own calls), holding a worker from start to reply.
 //!
@@ -85,8 +88,7 @@ struct Attempt {
     policy: Option<u32>,
     to_endpoint: u32,
     deadline: SimTime,
-    counted: bool,
-    parent: Parent,
+    info: CallInfo,
     /// The retry budget had admitted this retry in advance.
     reserved: bool,
 }
@@ -98,14 +100,41 @@ enum Parent {
     Job(JobKey),
 }
 
-struct Call {
+/// What ending a call needs, whether it lives in the arena or in its job.
+#[derive(Copy, Clone)]
+struct CallInfo {
     parent: Parent,
+    started: SimTime,
+    /// Started after warmup: counts in run-level statistics.
+    counted: bool,
+    optional: bool,
+}
+
+/// Who waits for a job's answer.
+#[derive(Copy, Clone)]
+enum Caller {
+    /// A call in the arena: the answer counts only while it still waits for attempt `token`.
+    Call { key: CallKey, token: u32 },
+    /// A call without a policy, held by its only attempt: only this answer can end it.
+    Direct(CallInfo),
+}
+
+impl Caller {
+    /// The attempt's number within its call.
+    fn token(&self) -> u32 {
+        match self {
+            Caller::Call { token, .. } => *token,
+            Caller::Direct(_) => 1,
+        }
+    }
+}
+
+struct Call {
+    info: CallInfo,
     route: u32,
     client: u32,
     to_endpoint: u32,
     policy: Option<u32>,
-    optional: bool,
-    started: SimTime,
     /// `SimTime::NEVER` without a deadline.
     deadline: SimTime,
     attempts: u32,
@@ -115,8 +144,6 @@ struct Call {
     /// The retry budget admitted a retry that has not started its attempt yet.
     retry_reserved: bool,
     prev_backoff: SimDuration,
-    /// Started after warmup: counts in run-level statistics.
-    counted: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -128,9 +155,10 @@ enum JobState {
 }
 
 struct Job {
-    call: CallKey,
-    token: u32,
+    caller: Caller,
     route: u32,
+    /// The caller's client state (for a direct call moved to the arena).
+    client: u32,
     endpoint: u32,
     instance: u32,
     state: JobState,
@@ -479,13 +507,17 @@ impl<'a> Simulator<'a> {
     }
 
     fn finish(self) -> RunResult {
-        let in_flight_loads =
-            self.calls.values().filter(|c| c.counted).fold(vec![0u64; self.sc.loads.len()], |mut acc, c| {
-                if let Parent::Load { load, .. } = c.parent {
-                    acc[load as usize] += 1;
-                }
-                acc
-            });
+        // A call in flight is in the arena, or held by its job (a direct call).
+        let direct = self.jobs.values().filter_map(|j| match j.caller {
+            Caller::Direct(info) => Some(info),
+            Caller::Call { .. } => None,
+        });
+        let mut in_flight_loads = vec![0u64; self.sc.loads.len()];
+        for info in self.calls.values().map(|c| c.info).chain(direct) {
+            if let (Parent::Load { load, .. }, true) = (info.parent, info.counted) {
+                in_flight_loads[load as usize] += 1;
+            }
+        }
         self.m.into_result(self.sc, self.seed, self.queue.popped() + self.inline_events, &in_flight_loads)
     }
 
@@ -566,37 +598,40 @@ impl<'a> Simulator<'a> {
         caller_local: u32,
     ) {
         let now = self.now();
-        let deadline = policy_of(self.sc, policy).and_then(|p| p.deadline).map_or(SimTime::NEVER, |d| now + d);
+        let info = CallInfo { parent, started: now, counted: now >= self.m.warmup, optional };
         let client = self.routes[route as usize].clients_base + caller_local;
-        let counted = now >= self.m.warmup;
+        let Some(p) = policy else {
+            // Nothing refuses, times out or retries the one attempt: no arena entry, and
+            // no deadline to propagate.
+            self.m.attempt_sent(
+                parent_load(parent),
+                self.routes[route as usize].from_service,
+                false,
+                info.counted,
+                now,
+            );
+            return self.dispatch(Caller::Direct(info), route, client, to_endpoint, SimTime::NEVER);
+        };
+        let deadline = self.sc.policies[p as usize].deadline.map_or(SimTime::NEVER, |d| now + d);
         // Inserted as its first attempt already sent (`send` below, with the same fields).
         let call = self.calls.insert(Call {
-            parent,
+            info,
             route,
             client,
             to_endpoint,
             policy,
-            optional,
-            started: now,
             deadline,
             attempts: 1,
             token: 1,
             attempt_sent: now,
             retry_reserved: false,
             prev_backoff: SimDuration::ZERO,
-            counted,
         });
         if let Some(budget) = self.clients[client as usize].budget.as_mut() {
-            let cfg = self.sc.policies[policy.expect("a budget comes from a policy") as usize]
-                .retry_budget
-                .as_ref()
-                .expect("budget config");
+            let cfg = self.sc.policies[p as usize].retry_budget.as_ref().expect("budget config");
             budget.on_first_try(cfg);
         }
-        self.send(
-            call,
-            Attempt { token: 1, route, client, policy, to_endpoint, deadline, counted, parent, reserved: false },
-        );
+        self.send(call, Attempt { token: 1, route, client, policy, to_endpoint, deadline, info, reserved: false });
     }
 
     /// Sends the call's next attempt (a retry).
@@ -614,8 +649,7 @@ impl<'a> Simulator<'a> {
             policy: c.policy,
             to_endpoint: c.to_endpoint,
             deadline: c.deadline,
-            counted: c.counted,
-            parent: c.parent,
+            info: c.info,
             reserved,
         };
         self.send(key, a);
@@ -625,9 +659,15 @@ impl<'a> Simulator<'a> {
     #[inline(always)]
     fn send(&mut self, key: CallKey, a: Attempt) {
         let now = self.now();
-        let Attempt { token, route, client, policy, to_endpoint, deadline, counted, parent, reserved } = a;
+        let Attempt { token, route, client, policy, to_endpoint, deadline, info, reserved } = a;
         let is_retry = token > 1;
-        self.m.attempt_sent(parent_load(parent), self.routes[route as usize].from_service, is_retry, counted, now);
+        self.m.attempt_sent(
+            parent_load(info.parent),
+            self.routes[route as usize].from_service,
+            is_retry,
+            info.counted,
+            now,
+        );
 
         // Without a policy nothing refuses the attempt, there is no timeout and the deadline
         // (none either) is not propagated.
@@ -668,24 +708,35 @@ impl<'a> Simulator<'a> {
         if timeout_at != SimTime::NEVER {
             self.queue.schedule_at(timeout_at, Event::Timeout { call: key, token });
         }
+        self.dispatch(Caller::Call { key, token }, route, client, to_endpoint, expires);
+    }
 
+    /// An admitted attempt leaves its client: picks the instance, then delivers it (or
+    /// schedules its delivery) as a new job. `expires` is the propagated deadline.
+    #[inline(always)]
+    fn dispatch(&mut self, caller: Caller, route: u32, client: u32, to_endpoint: u32, expires: SimTime) {
+        let now = self.now();
         let to_service = self.routes[route as usize].to_service;
         let instance = self.pick_instance(route, client, to_service);
         let r = &self.routes[route as usize];
         if r.partitioned {
-            return; // Neither arrives nor answers: only the timeout can end this attempt.
+            // Neither arrives nor answers: only a timeout can end this attempt. A direct
+            // call has none: it stays in the arena, in flight for good.
+            self.arena_call(caller, route, client, to_endpoint);
+            return;
         }
         let out_delay = self.network_delay(route);
         let r = &mut self.routes[route as usize];
         if r.fault_errors > 0.0 && r.jitter_rng.random::<f64>() < r.fault_errors {
             let back = self.network_delay(route);
-            self.queue.schedule_at(now + out_delay + back, Event::Reply { call: key, token, outcome: Outcome::Error });
+            let (call, token) = self.arena_call(caller, route, client, to_endpoint);
+            self.queue.schedule_at(now + out_delay + back, Event::Reply { call, token, outcome: Outcome::Error });
             return;
         }
         let job = self.jobs.insert(Job {
-            call: key,
-            token,
+            caller,
             route,
+            client,
             endpoint: to_endpoint,
             instance,
             state: JobState::InTransit,
@@ -702,6 +753,30 @@ impl<'a> Simulator<'a> {
             self.deliver(job);
         } else {
             self.queue.schedule_at(now + out_delay, Event::Deliver(job));
+        }
+    }
+
+    /// The arena call (and attempt token) an answer goes back to: a direct call is moved
+    /// into the arena, as a call without a policy that has sent its one attempt.
+    fn arena_call(&mut self, caller: Caller, route: u32, client: u32, to_endpoint: u32) -> (CallKey, u32) {
+        match caller {
+            Caller::Call { key, token } => (key, token),
+            Caller::Direct(info) => {
+                let key = self.calls.insert(Call {
+                    info,
+                    route,
+                    client,
+                    to_endpoint,
+                    policy: None,
+                    deadline: SimTime::NEVER,
+                    attempts: 1,
+                    token: 1,
+                    attempt_sent: info.started,
+                    retry_reserved: false,
+                    prev_backoff: SimDuration::ZERO,
+                });
+                (key, 1)
+            }
         }
     }
 
@@ -824,7 +899,6 @@ impl<'a> Simulator<'a> {
     }
 
     fn finish_call(&mut self, key: CallKey, outcome: Outcome) {
-        let now = self.now();
         let c = self.calls.remove(key).expect("finishing a live call");
         if c.retry_reserved
             && let (Some(cfg), Some(b)) = (
@@ -835,6 +909,12 @@ impl<'a> Simulator<'a> {
             // Admitted by the budget, but the deadline passed during the backoff.
             b.on_retry_abandoned(cfg);
         }
+        self.call_done(c.info, outcome);
+    }
+
+    /// A call has ended with `outcome`: its parent learns it.
+    fn call_done(&mut self, c: CallInfo, outcome: Outcome) {
+        let now = self.now();
         match c.parent {
             Parent::Load { load, closed } => {
                 self.m.load_request_done(load as usize, outcome, now - c.started, now, c.counted);
@@ -1063,7 +1143,10 @@ impl<'a> Simulator<'a> {
             self.m.busy_changed(service, -1, now);
             self.take_next(j.instance as usize);
         }
-        let caller_waiting = self.calls.get(j.call).is_some_and(|c| c.token == j.token);
+        let caller_waiting = match j.caller {
+            Caller::Call { key, token } => self.calls.get(key).is_some_and(|c| c.token == token),
+            Caller::Direct(_) => true,
+        };
         let wasted = if held_worker && !caller_waiting { now.since(j.work_start) } else { SimDuration::ZERO };
         self.m.service_done(service, outcome, now - j.arrived, wasted, now, j.counted);
         if !caller_waiting {
@@ -1071,14 +1154,19 @@ impl<'a> Simulator<'a> {
         }
         let r = &self.routes[j.route as usize];
         if r.partitioned {
+            // The answer is lost: a direct call stays in the arena, in flight for good.
+            self.arena_call(j.caller, j.route, j.client, j.endpoint);
             return;
         }
         let back = self.network_delay(j.route);
-        if back == SimDuration::ZERO {
+        match j.caller {
+            Caller::Direct(info) if back == SimDuration::ZERO => self.call_done(info, outcome),
             // The caller waits for this very attempt (checked above): no need to check again.
-            self.attempt_failed_or_ok(j.call, outcome);
-        } else {
-            self.queue.schedule_at(now + back, Event::Reply { call: j.call, token: j.token, outcome });
+            Caller::Call { key, .. } if back == SimDuration::ZERO => self.attempt_failed_or_ok(key, outcome),
+            caller => {
+                let (call, token) = self.arena_call(caller, j.route, j.client, j.endpoint);
+                self.queue.schedule_at(now + back, Event::Reply { call, token, outcome });
+            }
         }
     }
 
@@ -1153,7 +1241,7 @@ impl<'a> Simulator<'a> {
             .map(|(k, _)| k)
             .collect();
         // Slot-map iteration order is deterministic, but sort by arrival for clarity.
-        lost.sort_by_key(|&k| (self.jobs[k].arrived, self.jobs[k].token));
+        lost.sort_by_key(|&k| (self.jobs[k].arrived, self.jobs[k].caller.token()));
         let now = self.now();
         let service = self.instances[instance].service as usize;
         let queued = self.instances[instance].queue.len() as i64;
