@@ -230,6 +230,9 @@ struct Route {
     /// The calling service, or `None` for a load.
     from_service: Option<u32>,
     to_service: u32,
+    /// The callee's first instance (global index) and its number of instances.
+    to_instance_base: u32,
+    to_instances: u32,
     clients_base: u32,
     network_rng: StreamRng,
     balancer_rng: StreamRng,
@@ -355,6 +358,8 @@ impl<'a> Simulator<'a> {
             routes.push(Route {
                 from_service: caller_service,
                 to_service,
+                to_instance_base: instance_base[to_service as usize],
+                to_instances: sc.services[to_service as usize].instances,
                 clients_base,
                 network_rng: stream(seed, &format!("{label}/network")),
                 balancer_rng: stream(seed, &format!("{label}/balancer")),
@@ -716,8 +721,8 @@ impl<'a> Simulator<'a> {
     #[inline(always)]
     fn dispatch(&mut self, caller: Caller, route: u32, client: u32, to_endpoint: u32, expires: SimTime) {
         let now = self.now();
-        let to_service = self.routes[route as usize].to_service;
-        let instance = self.pick_instance(route, client, to_service);
+        let r = &self.routes[route as usize];
+        let instance = if r.to_instances == 1 { r.to_instance_base } else { self.pick_instance(route, client) };
         let r = &self.routes[route as usize];
         if r.partitioned {
             // Neither arrives nor answers: only a timeout can end this attempt. A direct
@@ -790,12 +795,12 @@ impl<'a> Simulator<'a> {
         if r.fault_factor == 1.0 { base + r.fault_add } else { base.saturating_mul_f64(r.fault_factor) + r.fault_add }
     }
 
-    fn pick_instance(&mut self, route: u32, client: u32, service: u32) -> u32 {
-        let svc = &self.sc.services[service as usize];
-        let n = svc.instances;
-        let base = self.instance_base[service as usize];
-        let local = match svc.balancer {
-            _ if n == 1 => 0,
+    /// The balancer's choice among the callee's instances (more than one).
+    #[inline(never)]
+    fn pick_instance(&mut self, route: u32, client: u32) -> u32 {
+        let r = &self.routes[route as usize];
+        let (n, base) = (r.to_instances, r.to_instance_base);
+        let local = match self.sc.services[r.to_service as usize].balancer {
             Balancer::RoundRobin => {
                 let c = &mut self.clients[client as usize];
                 let i = c.rr_cursor;
@@ -1051,6 +1056,10 @@ impl<'a> Simulator<'a> {
             if u < p_error {
                 return self.end_job(key, Outcome::Error);
             }
+        }
+        if ep.steps.is_empty() {
+            // A leaf: no calls, so nothing could have failed it.
+            return self.end_job(key, Outcome::Ok);
         }
         self.advance_job(key);
     }
