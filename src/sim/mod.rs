@@ -176,6 +176,9 @@ struct Job {
 
 struct Instance {
     service: u32,
+    /// The service's workers and queue capacity (copied: read on every delivery).
+    workers: u64,
+    queue_cap: Option<u64>,
     busy: u64,
     queue: VecDeque<JobKey>,
     down: bool,
@@ -295,6 +298,8 @@ impl<'a> Simulator<'a> {
             for _ in 0..svc.instances {
                 instances.push(Instance {
                     service: s as u32,
+                    workers: svc.workers,
+                    queue_cap: svc.queue,
                     busy: 0,
                     queue: VecDeque::new(),
                     down: false,
@@ -970,8 +975,7 @@ impl<'a> Simulator<'a> {
         {
             return self.end_job(key, Outcome::Throttled);
         }
-        let svc = &self.sc.services[service];
-        if inst.busy < svc.workers {
+        if inst.busy < inst.workers {
             // As `start_work`, with the look-ups made here.
             inst.busy += 1;
             self.m.busy_changed(service, 1, now);
@@ -994,7 +998,7 @@ impl<'a> Simulator<'a> {
                 j.state = JobState::Working;
                 self.queue.schedule_at(start + work, Event::WorkDone(key));
             }
-        } else if svc.queue.is_some_and(|cap| inst.queue.len() as u64 >= cap) {
+        } else if inst.queue_cap.is_some_and(|cap| inst.queue.len() as u64 >= cap) {
             self.end_job(key, Outcome::Rejected);
         } else {
             inst.queue.push_back(key);
@@ -1145,10 +1149,11 @@ impl<'a> Simulator<'a> {
     fn end_job(&mut self, key: JobKey, outcome: Outcome) {
         let now = self.now();
         let j = self.jobs.remove(key).expect("ending a live job");
-        let service = self.endpoints[j.endpoint as usize].service as usize;
+        let inst = &mut self.instances[j.instance as usize];
+        let service = inst.service as usize;
         let held_worker = matches!(j.state, JobState::Working | JobState::Calling);
         if held_worker {
-            self.instances[j.instance as usize].busy -= 1;
+            inst.busy -= 1;
             self.m.busy_changed(service, -1, now);
             self.take_next(j.instance as usize);
         }
