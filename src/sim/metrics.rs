@@ -254,17 +254,18 @@ struct ServiceAcc {
     instances: std::ops::Range<usize>,
     busy: u64,
     queued: u64,
-    /// Time of the last change of `busy` or `queued` (or of the last bucket boundary).
-    last_change: SimTime,
-    /// Busy area after warmup in closed buckets; the open bucket's share is
-    /// `busy_area_bucket - busy_area_bucket_before_warmup`.
+    /// Busy area after warmup in closed buckets.
     busy_area_run: u128,
-    /// The part of `busy_area_bucket` before the warmup's end.
+    /// Areas (count x ns) over the whole open bucket as if `busy` and `queued` stayed as
+    /// they are now until its end: a change adds `delta x (bucket end - now)`, so it
+    /// costs one multiplication, and at the bucket's end these are its exact areas (the
+    /// same integers as summing `count x interval` piece by piece).
+    busy_area_bucket: u128,
+    queue_area_bucket: u128,
+    /// The same for the part of the open bucket before the warmup's end.
     busy_area_bucket_before_warmup: u128,
     bucket: ServiceBucket,
     bucket_histogram: BucketP99,
-    busy_area_bucket: u128,
-    queue_area_bucket: u128,
     buckets: Vec<ServiceBucket>,
 }
 
@@ -322,7 +323,6 @@ impl Metrics {
                     queue_max: 0,
                     busy: 0,
                     queued: 0,
-                    last_change: SimTime::ZERO,
                     busy_area_run: 0,
                     busy_area_bucket_before_warmup: 0,
                     bucket: ServiceBucket::default(),
@@ -365,8 +365,8 @@ impl Metrics {
             l.bucket_histogram.reset();
             l.buckets.push(std::mem::take(&mut l.bucket));
         }
+        let next_end = end + self.bucket;
         for (s, acc) in self.services.iter_mut().enumerate() {
-            integrate(acc, end, self.warmup);
             let capacity = acc.capacity;
             let b = &mut acc.bucket;
             b.latency_ms_p99 = acc.bucket_histogram.p99_ms();
@@ -383,15 +383,18 @@ impl Metrics {
             }
             acc.bucket_histogram.reset();
             acc.busy_area_run += acc.busy_area_bucket - acc.busy_area_bucket_before_warmup;
-            acc.busy_area_bucket_before_warmup = 0;
-            acc.busy_area_bucket = 0;
-            acc.queue_area_bucket = 0;
+            // The next bucket's areas, projected from its start.
+            let width = self.bucket.as_nanos();
+            acc.busy_area_bucket = u128::from(acc.busy) * u128::from(width);
+            acc.queue_area_bucket = u128::from(acc.queued) * u128::from(width);
+            acc.busy_area_bucket_before_warmup =
+                u128::from(acc.busy) * u128::from(next_end.min(self.warmup).since(end).as_nanos());
             acc.buckets.push(std::mem::take(&mut acc.bucket));
             // The next bucket's longest queue is at least the longest queue now.
             acc.bucket.queue_max =
                 instances[acc.instances.clone()].iter().map(|i| i.queue.len() as u64).max().unwrap_or(0);
         }
-        self.bucket_end = end + self.bucket;
+        self.bucket_end = next_end;
     }
 
     pub(super) fn load_arrival(&mut self, l: usize, now: SimTime) {
@@ -469,7 +472,7 @@ impl Metrics {
     /// `instance_queue` is the new length of the queue that changed.
     pub(super) fn queue_changed(&mut self, s: usize, delta: i64, instance_queue: u64, now: SimTime) {
         let acc = &mut self.services[s];
-        integrate(acc, now, self.warmup);
+        project(&mut acc.queue_area_bucket, delta, self.bucket_end.since(now));
         acc.queued = (acc.queued as i64 + delta) as u64;
         acc.bucket.queue_max = acc.bucket.queue_max.max(instance_queue);
         if now >= self.warmup {
@@ -479,7 +482,10 @@ impl Metrics {
 
     pub(super) fn busy_changed(&mut self, s: usize, delta: i64, now: SimTime) {
         let acc = &mut self.services[s];
-        integrate(acc, now, self.warmup);
+        project(&mut acc.busy_area_bucket, delta, self.bucket_end.since(now));
+        if now < self.warmup {
+            project(&mut acc.busy_area_bucket_before_warmup, delta, self.bucket_end.min(self.warmup).since(now));
+        }
         acc.busy = (acc.busy as i64 + delta) as u64;
     }
 
@@ -519,6 +525,15 @@ impl Metrics {
         let bucket_s = sc.simulation.bucket.as_secs_f64();
         let measured_s = (sc.simulation.duration.as_secs_f64() - warmup_s).max(f64::MIN_POSITIVE);
         let windows = disturbances(sc);
+        // The open bucket's areas are projected to its end: take back the part after the run.
+        let (horizon, bucket_end, warmup) = (SimTime::ZERO + sc.simulation.duration, self.bucket_end, self.warmup);
+        let open_bucket_busy_after_warmup = |acc: &ServiceAcc| {
+            let busy = u128::from(acc.busy);
+            let area = acc.busy_area_bucket - busy * u128::from(bucket_end.since(horizon).as_nanos());
+            let before = acc.busy_area_bucket_before_warmup
+                - busy * u128::from(bucket_end.min(warmup).since(horizon.min(warmup)).as_nanos());
+            area - before
+        };
         let first_measured_bucket = (warmup_s / bucket_s).ceil() as usize;
         let loads = self
             .loads
@@ -564,6 +579,7 @@ impl Metrics {
             .enumerate()
             .map(|(s, (acc, svc))| {
                 let served = acc.outcomes.total();
+                let busy_area = acc.busy_area_run + open_bucket_busy_after_warmup(&acc);
                 let histogram = acc.histogram.into_histogram();
                 let unhealthy = acc.buckets.iter().skip(first_measured_bucket).any(|b| {
                     let n = b.ok + b.failed;
@@ -577,10 +593,7 @@ impl Metrics {
                     rejected: acc.outcomes.get(Outcome::Rejected),
                     throttled: acc.outcomes.get(Outcome::Throttled),
                     unavailable: acc.outcomes.get(Outcome::Unavailable),
-                    utilization: (acc.busy_area_run + acc.busy_area_bucket - acc.busy_area_bucket_before_warmup) as f64
-                        / 1e9
-                        / measured_s
-                        / acc.capacity,
+                    utilization: busy_area as f64 / 1e9 / measured_s / acc.capacity,
                     queue_max: acc.queue_max,
                     sojourn_ms: SojournSummary {
                         mean: if served == 0 { 0.0 } else { acc.sojourn_sum_ns as f64 / served as f64 / 1e6 },
@@ -613,23 +626,16 @@ impl Metrics {
     }
 }
 
-/// Adds the busy and queued areas since the last change up to `now` to the open bucket
-/// (the run-level busy area is taken from each bucket as it closes, less its part before
-/// the warmup's end, set aside here: the same exact sum as adding each interval's part
-/// after the warmup).
+/// A count changed by `delta` with `left` of the projection to go: the projected area
+/// changes by `delta x left` (never below zero: the area of a count that stays >= 0).
 #[inline]
-fn integrate(acc: &mut ServiceAcc, now: SimTime, warmup: SimTime) {
-    let dt = now.since(acc.last_change).as_nanos() as u128;
-    if dt == 0 {
-        return;
+fn project(area: &mut u128, delta: i64, left: SimDuration) {
+    let change = u128::from(delta.unsigned_abs()) * u128::from(left.as_nanos());
+    if delta >= 0 {
+        *area += change;
+    } else {
+        *area -= change;
     }
-    let busy = acc.busy as u128;
-    if acc.last_change < warmup {
-        acc.busy_area_bucket_before_warmup += busy * now.min(warmup).since(acc.last_change).as_nanos() as u128;
-    }
-    acc.busy_area_bucket += busy * dt;
-    acc.queue_area_bucket += acc.queued as u128 * dt;
-    acc.last_change = now;
 }
 
 fn latency_summary(h: &Histogram<u64>, sum_ns: u128, n: u64) -> LatencySummary {

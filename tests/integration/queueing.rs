@@ -175,3 +175,28 @@ fn closed_loop_matches_mean_value_analysis() {
     let se = ((n_users as f64 / (x_mean * x_mean) * x_se).powi(2) + r_se.powi(2)).sqrt();
     assert!((law - r_mean).abs() <= 4.0 * se, "response time law: N/X - Z = {law}, R = {r_mean} (se {se})");
 }
+
+/// D/D/1 with a known busy time: one arrival per second from t = 0, 0.5 s of work each.
+/// The warmup (0.25 s) and the end of the run (10.5 s) both fall inside a 1 s bucket, so
+/// the bucket holding each is split exactly: busy after warmup is 0.25 s (the first job's
+/// rest) + 10 x 0.5 s = 5.25 s over 10.25 s measured, and the last job is still working
+/// at the end (its part up to the end counts).
+#[test]
+fn utilization_is_exact_across_bucket_boundaries() {
+    let sc = scenario(
+        simulation(10.5, 0.25),
+        vec![service("s", 1, 1, None, Dist::Constant(secs(0.5)))],
+        vec![open_load("users", 0, 1.0, Arrival::Constant)],
+    );
+    let r = simulate(&sc, 1);
+    let u = r.services[0].utilization;
+    assert!((u - 5.25 / 10.25).abs() < 1e-12, "utilization {u}, expected {}", 5.25 / 10.25);
+    // Per bucket: half of every whole bucket is busy.
+    let b = &r.services[0].buckets;
+    assert_eq!(b.len(), 10);
+    assert!(
+        b.iter().all(|b| (b.utilization - 0.5).abs() < 1e-12),
+        "{:?}",
+        b.iter().map(|b| b.utilization).collect::<Vec<_>>()
+    );
+}
