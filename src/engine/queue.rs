@@ -4,10 +4,18 @@
 //! same instant pop in the order they were scheduled (FIFO), because each is stamped
 //! with a sequence number when scheduled. The order is therefore total and does not
 //! depend on the payload, the heap's internals or the machine.
+//!
+//! Besides the heap, the queue has *lanes*: FIFO lists for events that are usually
+//! scheduled a constant delay ahead (per-try timeouts of one policy, a constant network
+//! delay). Such events arrive in time order, so a lane keeps them sorted at O(1) a push
+//! and a pop, and they stay out of the heap: per-try timeouts, nearly all stale by the
+//! time they fire, otherwise fill it with thousands of entries. An event whose time is
+//! earlier than the last in its lane goes to the heap instead, so lanes are only a
+//! hint: the pop order is exactly the same `(time, seq)` order whatever goes where.
 
 use super::time::{SimDuration, SimTime};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// The key packs `(time, seq)` into one `u128` (time in the high half), so that the
 /// heap compares entries with one integer comparison; the order is the same.
@@ -45,6 +53,10 @@ impl<E> Ord for Entry<E> {
 /// A deterministic future-event list with a clock.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    /// Each sorted by key (see the module's documentation).
+    lanes: Vec<VecDeque<Entry<E>>>,
+    /// Events in all lanes: while none, a pop looks at the heap only.
+    in_lanes: usize,
     next_seq: u64,
     now: SimTime,
     popped: u64,
@@ -62,9 +74,17 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
+    /// A queue without lanes.
     pub fn new() -> Self {
+        Self::with_lanes(0)
+    }
+
+    /// A queue with `lanes` lanes, numbered from 0, for `schedule_in_lane`.
+    pub fn with_lanes(lanes: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(1024),
+            lanes: (0..lanes).map(|_| VecDeque::new()).collect(),
+            in_lanes: 0,
             next_seq: 0,
             now: SimTime::ZERO,
             popped: 0,
@@ -81,10 +101,36 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at absolute time `at`, which must not be in the past.
     #[inline]
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
+        let entry = self.stamp(at, event);
+        self.push_heap(entry);
+    }
+
+    /// Schedules `event` at `at` in lane `lane` if that keeps the lane sorted (`at` is
+    /// not earlier than the lane's last event), else in the heap. Either way it pops in
+    /// the same order.
+    #[inline]
+    pub fn schedule_in_lane(&mut self, lane: usize, at: SimTime, event: E) {
+        let entry = self.stamp(at, event);
+        let l = &mut self.lanes[lane];
+        // Later `seq`: the key is larger whenever the time is not smaller.
+        if l.back().is_none_or(|last| last.time() <= at) {
+            l.push_back(entry);
+            self.in_lanes += 1;
+        } else {
+            self.push_heap(entry);
+        }
+    }
+
+    #[inline]
+    fn stamp(&mut self, at: SimTime, event: E) -> Entry<E> {
         debug_assert!(at >= self.now, "scheduled in the past: {:?} < {:?}", at, self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = Entry { key: (u128::from(at.0) << 64) | u128::from(seq), event };
+        Entry { key: (u128::from(at.0) << 64) | u128::from(seq), event }
+    }
+
+    #[inline]
+    fn push_heap(&mut self, entry: Entry<E>) {
         if self.top_popped {
             self.top_popped = false;
             *self.heap.peek_mut().expect("the popped entry is still there") = entry;
@@ -108,20 +154,55 @@ impl<E> EventQueue<E> {
         self.schedule_at(self.now + delay, event);
     }
 
+    /// Where the earliest pending event is (`None`: the heap's root) and its time.
+    #[inline]
+    fn earliest(&mut self) -> Option<(Option<usize>, SimTime)> {
+        self.settle();
+        let mut best = self.heap.peek().map(|e| (None, e.key));
+        if self.in_lanes == 0 {
+            return best.map(|(at, key)| (at, SimTime((key >> 64) as u64)));
+        }
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if let Some(e) = lane.front()
+                && best.is_none_or(|(_, key)| e.key < key)
+            {
+                best = Some((Some(i), e.key));
+            }
+        }
+        best.map(|(at, key)| (at, SimTime((key >> 64) as u64)))
+    }
+
+    /// Takes the earliest event, found by `earliest` at `place`, and moves the clock.
+    #[inline]
+    fn take(&mut self, place: Option<usize>, time: SimTime) -> (SimTime, E)
+    where
+        E: Copy,
+    {
+        let event = match place {
+            None => {
+                // Left at the root until the next `schedule_at` or pop (`top_popped`).
+                self.top_popped = true;
+                self.heap.peek().expect("the earliest is at the root").event
+            }
+            Some(lane) => {
+                self.in_lanes -= 1;
+                self.lanes[lane].pop_front().expect("the earliest is at the lane's front").event
+            }
+        };
+        debug_assert!(time >= self.now, "time went backwards");
+        self.now = time;
+        self.popped += 1;
+        (time, event)
+    }
+
     /// Pops the earliest event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)>
     where
         E: Copy,
     {
-        self.settle();
-        let entry = self.heap.peek()?;
-        let (time, event) = (entry.time(), entry.event);
-        debug_assert!(time >= self.now, "time went backwards");
-        self.now = time;
-        self.popped += 1;
-        self.top_popped = true;
-        Some((time, event))
+        let (place, time) = self.earliest()?;
+        Some(self.take(place, time))
     }
 
     /// Pops the earliest event if it is due before `end` (else leaves it, and the clock).
@@ -130,29 +211,22 @@ impl<E> EventQueue<E> {
     where
         E: Copy,
     {
-        self.settle();
-        let entry = self.heap.peek()?;
-        let (time, event) = (entry.time(), entry.event);
+        let (place, time) = self.earliest()?;
         if time >= end {
             return None;
         }
-        debug_assert!(time >= self.now, "time went backwards");
-        self.now = time;
-        self.popped += 1;
-        self.top_popped = true;
-        Some((time, event))
+        Some(self.take(place, time))
     }
 
     /// The time of the next event, without popping it.
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        self.settle();
-        self.heap.peek().map(Entry::time)
+        self.earliest().map(|(_, time)| time)
     }
 
     /// Events waiting to happen.
     pub fn len(&self) -> usize {
-        self.heap.len() - usize::from(self.top_popped)
+        self.heap.len() - usize::from(self.top_popped) + self.in_lanes
     }
 
     pub fn is_empty(&self) -> bool {
@@ -284,6 +358,43 @@ mod tests {
             for (t, id) in popped {
                 prop_assert_eq!(t, scheduled[id], "event {} popped at the wrong time", id);
             }
+        }
+
+        /// Lanes are only a hint: scheduling the same events (each with a random lane, or
+        /// none) pops exactly what a queue without lanes pops, in the same order, with the
+        /// same clock and counts, for delays that are constant per lane or arbitrary.
+        #[test]
+        fn lanes_pop_as_the_heap_alone(
+            ops in proptest::collection::vec((0usize..4, 0u64..6, prop::bool::ANY), 0..300),
+        ) {
+            let mut plain = EventQueue::new();
+            let mut laned = EventQueue::with_lanes(3);
+            for (id, &(lane, delay, pop)) in ops.iter().enumerate() {
+                if pop {
+                    prop_assert_eq!(laned.pop(), plain.pop());
+                } else {
+                    // Lane 0 always 2 ahead (sorted), the others arbitrary; 3 is the heap.
+                    let delay = if lane == 0 { SimDuration::from_nanos(2) } else { SimDuration::from_nanos(delay) };
+                    let at = plain.now() + delay;
+                    plain.schedule_at(at, id);
+                    if lane < 3 { laned.schedule_in_lane(lane, at, id) } else { laned.schedule_at(at, id) }
+                }
+                prop_assert_eq!(laned.len(), plain.len());
+                prop_assert_eq!(laned.peek_time(), plain.peek_time());
+            }
+            let end = plain.now() + SimDuration::from_nanos(3);
+            loop {
+                let (a, b) = (laned.pop_before(end), plain.pop_before(end));
+                prop_assert_eq!(a, b);
+                if a.is_none() {
+                    break;
+                }
+            }
+            while let Some(e) = plain.pop() {
+                prop_assert_eq!(laned.pop(), Some(e));
+            }
+            prop_assert!(laned.is_empty());
+            prop_assert_eq!((laned.now(), laned.popped()), (plain.now(), plain.popped()));
         }
 
         /// Everything scheduled up front (at arbitrary times) pops sorted by (time, order

@@ -462,7 +462,9 @@ impl<'a> Simulator<'a> {
         Simulator {
             sc,
             seed,
-            queue: EventQueue::new(),
+            // Lanes (see `EventQueue`): one per policy for its per-try timeouts, then one
+            // for network deliveries and replies; each usually a constant delay ahead.
+            queue: EventQueue::with_lanes(sc.policies.len() + 1),
             horizon: SimTime::ZERO + sc.simulation.duration,
             calls: SlotMap::with_capacity_and_key(1024),
             jobs: SlotMap::with_capacity_and_key(1024),
@@ -482,6 +484,11 @@ impl<'a> Simulator<'a> {
 
     fn now(&self) -> SimTime {
         self.queue.now()
+    }
+
+    /// The event queue's lane for network deliveries and replies (after the policies').
+    fn network_lane(&self) -> usize {
+        self.sc.policies.len()
     }
 
     fn run(&mut self) {
@@ -715,8 +722,8 @@ impl<'a> Simulator<'a> {
                 expires = timeout_at;
             }
         }
-        if timeout_at != SimTime::NEVER {
-            self.queue.schedule_at(timeout_at, Event::Timeout { call: key, token });
+        if let (Some(p), true) = (policy, timeout_at != SimTime::NEVER) {
+            self.queue.schedule_in_lane(p as usize, timeout_at, Event::Timeout { call: key, token });
         }
         self.dispatch(Caller::Call { key, token }, route, client, to_endpoint, expires);
     }
@@ -740,7 +747,12 @@ impl<'a> Simulator<'a> {
         if r.fault_errors > 0.0 && r.jitter_rng.random::<f64>() < r.fault_errors {
             let back = self.network_delay(route);
             let (call, token) = self.arena_call(caller, route, client, to_endpoint);
-            self.queue.schedule_at(now + out_delay + back, Event::Reply { call, token, outcome: Outcome::Error });
+            let lane = self.network_lane();
+            self.queue.schedule_in_lane(
+                lane,
+                now + out_delay + back,
+                Event::Reply { call, token, outcome: Outcome::Error },
+            );
             return;
         }
         let job = self.jobs.insert(Job {
@@ -762,7 +774,8 @@ impl<'a> Simulator<'a> {
         if out_delay == SimDuration::ZERO {
             self.deliver(job);
         } else {
-            self.queue.schedule_at(now + out_delay, Event::Deliver(job));
+            let lane = self.network_lane();
+            self.queue.schedule_in_lane(lane, now + out_delay, Event::Deliver(job));
         }
     }
 
@@ -1177,11 +1190,17 @@ impl<'a> Simulator<'a> {
             Caller::Direct(info) if back == SimDuration::ZERO => self.call_done(info, outcome),
             // The caller waits for this very attempt (checked above): no need to check again.
             Caller::Call { key, .. } if back == SimDuration::ZERO => self.attempt_failed_or_ok(key, outcome),
-            caller => {
-                let (call, token) = self.arena_call(caller, j.route, j.client, j.endpoint);
-                self.queue.schedule_at(now + back, Event::Reply { call, token, outcome });
-            }
+            _ => self.reply_later(&j, outcome, now + back),
         }
+    }
+
+    /// Sends `j`'s answer back through the network: it reaches the caller at `at`.
+    /// Out of line: the hot path of a scenario without network delays is the one above.
+    #[inline(never)]
+    fn reply_later(&mut self, j: &Job, outcome: Outcome, at: SimTime) {
+        let (call, token) = self.arena_call(j.caller, j.route, j.client, j.endpoint);
+        let lane = self.network_lane();
+        self.queue.schedule_in_lane(lane, at, Event::Reply { call, token, outcome });
     }
 
     /// A worker is free on `instance`: start the next queued job whose caller still waits.
