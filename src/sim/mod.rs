@@ -629,6 +629,15 @@ impl<'a> Simulator<'a> {
             );
             return self.dispatch(Caller::Direct(info), route, client, to_endpoint, SimTime::NEVER);
         };
+        self.start_policy_call(info, route, client, to_endpoint, p);
+    }
+
+    /// Starts a call with policy `p`: into the arena, then its first attempt. Out of line,
+    /// so that the direct path above stays small.
+    #[inline(never)]
+    fn start_policy_call(&mut self, info: CallInfo, route: u32, client: u32, to_endpoint: u32, p: u32) {
+        let now = self.now();
+        let policy = Some(p);
         let deadline = self.sc.policies[p as usize].deadline.map_or(SimTime::NEVER, |d| now + d);
         // Inserted as its first attempt already sent (`send` below, with the same fields).
         let call = self.calls.insert(Call {
@@ -743,16 +752,9 @@ impl<'a> Simulator<'a> {
             return;
         }
         let out_delay = self.network_delay(route);
-        let r = &mut self.routes[route as usize];
-        if r.fault_errors > 0.0 && r.jitter_rng.random::<f64>() < r.fault_errors {
-            let back = self.network_delay(route);
-            let (call, token) = self.arena_call(caller, route, client, to_endpoint);
-            let lane = self.network_lane();
-            self.queue.schedule_in_lane(
-                lane,
-                now + out_delay + back,
-                Event::Reply { call, token, outcome: Outcome::Error },
-            );
+        if self.routes[route as usize].fault_errors > 0.0
+            && self.edge_error(caller, route, client, to_endpoint, out_delay)
+        {
             return;
         }
         let job = self.jobs.insert(Job {
@@ -779,8 +781,33 @@ impl<'a> Simulator<'a> {
         }
     }
 
+    /// Under an error fault on the edge: draws whether this attempt fails on the way;
+    /// if so, its error reaches the caller after the delays there and back.
+    #[inline(never)]
+    fn edge_error(
+        &mut self,
+        caller: Caller,
+        route: u32,
+        client: u32,
+        to_endpoint: u32,
+        out_delay: SimDuration,
+    ) -> bool {
+        let r = &mut self.routes[route as usize];
+        if r.jitter_rng.random::<f64>() >= r.fault_errors {
+            return false;
+        }
+        let back = self.network_delay(route);
+        let (call, token) = self.arena_call(caller, route, client, to_endpoint);
+        let lane = self.network_lane();
+        let at = self.now() + out_delay + back;
+        self.queue.schedule_in_lane(lane, at, Event::Reply { call, token, outcome: Outcome::Error });
+        true
+    }
+
     /// The arena call (and attempt token) an answer goes back to: a direct call is moved
-    /// into the arena, as a call without a policy that has sent its one attempt.
+    /// into the arena, as a call without a policy that has sent its one attempt. Out of
+    /// line: rare on the paths that use it.
+    #[inline(never)]
     fn arena_call(&mut self, caller: Caller, route: u32, client: u32, to_endpoint: u32) -> (CallKey, u32) {
         match caller {
             Caller::Call { key, token } => (key, token),
