@@ -972,6 +972,7 @@ mod tests {
             breaker_opens: 0,
             wasted_work_s: 0.0,
             skipped: 0,
+            in_flight: 0,
             faulted: false,
             unhealthy: false,
             buckets,

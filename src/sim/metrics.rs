@@ -571,7 +571,16 @@ impl Metrics {
         }
     }
 
-    pub(super) fn into_result(self, sc: &Scenario, seed: u64, events: u64, in_flight_loads: &[u64]) -> RunResult {
+    /// `in_flight_loads` and `in_flight_services`: what each load and service had in
+    /// flight at the end, counted as its outcomes are (started or arrived after warmup).
+    pub(super) fn into_result(
+        self,
+        sc: &Scenario,
+        seed: u64,
+        events: u64,
+        in_flight_loads: &[u64],
+        in_flight_services: &[u64],
+    ) -> RunResult {
         let warmup_s = sc.simulation.warmup.as_secs_f64();
         let bucket_s = sc.simulation.bucket.as_secs_f64();
         let measured_s = (sc.simulation.duration.as_secs_f64() - warmup_s).max(f64::MIN_POSITIVE);
@@ -654,6 +663,7 @@ impl Metrics {
                     breaker_opens: acc.breaker_opens,
                     wasted_work_s: acc.wasted_ns as f64 / 1e9,
                     skipped: acc.skipped,
+                    in_flight: in_flight_services[s],
                     faulted: sc.faults.iter().any(|f| f.target.service() == s),
                     unhealthy,
                     buckets: acc.buckets,

@@ -535,7 +535,18 @@ impl<'a> Simulator<'a> {
                 in_flight_loads[load as usize] += 1;
             }
         }
-        self.m.into_result(self.sc, self.seed, self.queue.popped() + self.inline_events, &in_flight_loads)
+        // Delivered, not yet ended (a job in transit has not arrived anywhere yet).
+        let mut in_flight_services = vec![0u64; self.sc.services.len()];
+        for j in self.jobs.values().filter(|j| j.counted && j.state != JobState::InTransit) {
+            in_flight_services[self.instances[j.instance as usize].service as usize] += 1;
+        }
+        self.m.into_result(
+            self.sc,
+            self.seed,
+            self.queue.popped() + self.inline_events,
+            &in_flight_loads,
+            &in_flight_services,
+        )
     }
 
     fn handle(&mut self, event: Event) {

@@ -123,6 +123,9 @@ pub struct ServiceResult {
     pub wasted_work_s: f64,
     /// Queued requests skipped because their caller had given up (deadline propagation).
     pub skipped: u64,
+    /// Requests that arrived after warmup and were still queued or being served at the
+    /// end: `arrivals` = completions + `skipped` + `in_flight`.
+    pub in_flight: u64,
     /// A fault targets this service (or an endpoint of it, or an edge into it).
     pub faulted: bool,
     /// Its success rate fell below 95% in some bucket after warmup.
