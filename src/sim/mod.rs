@@ -85,7 +85,8 @@ struct Attempt {
     token: u32,
     route: u32,
     client: u32,
-    policy: Option<u32>,
+    /// Only calls with a policy send attempts through `send` (the others are direct).
+    policy: u32,
     to_endpoint: u32,
     deadline: SimTime,
     info: CallInfo,
@@ -668,7 +669,7 @@ impl<'a> Simulator<'a> {
             let cfg = self.sc.policies[p as usize].retry_budget.as_ref().expect("budget config");
             budget.on_first_try(cfg);
         }
-        self.send(call, Attempt { token: 1, route, client, policy, to_endpoint, deadline, info, reserved: false });
+        self.send(call, Attempt { token: 1, route, client, policy: p, to_endpoint, deadline, info, reserved: false });
     }
 
     /// Sends the call's next attempt (a retry).
@@ -683,7 +684,7 @@ impl<'a> Simulator<'a> {
             token: c.token,
             route: c.route,
             client: c.client,
-            policy: c.policy,
+            policy: c.policy.expect("only a call with a retry policy retries"),
             to_endpoint: c.to_endpoint,
             deadline: c.deadline,
             info: c.info,
@@ -692,11 +693,12 @@ impl<'a> Simulator<'a> {
         self.send(key, a);
     }
 
-    /// Sends attempt `a.token` of call `key`, whose fields (already updated) `a` copies.
+    /// Sends attempt `a.token` of call `key` (a call with a policy), whose fields (already
+    /// updated) `a` copies.
     #[inline(always)]
     fn send(&mut self, key: CallKey, a: Attempt) {
         let now = self.now();
-        let Attempt { token, route, client, policy, to_endpoint, deadline, info, reserved } = a;
+        let Attempt { token, route, client, policy: policy_index, to_endpoint, deadline, info, reserved } = a;
         let is_retry = token > 1;
         self.m.attempt_sent(
             parent_load(info.parent),
@@ -706,44 +708,37 @@ impl<'a> Simulator<'a> {
             now,
         );
 
-        // Without a policy nothing refuses the attempt, there is no timeout and the deadline
-        // (none either) is not propagated.
-        let mut timeout_at = deadline;
-        let mut expires = SimTime::NEVER;
-        if let Some(policy) = policy_of(self.sc, policy) {
-            // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
-            let cl = &mut self.clients[client as usize];
-            let refused = if let (Some(cfg), Some(breaker)) = (policy.circuit_breaker.as_ref(), cl.breaker.as_mut())
-                && !breaker.try_acquire(cfg, now)
-            {
-                Some(Outcome::ShortCircuited)
-            } else if let Some(b) = policy.bulkhead.as_ref()
-                && cl.bulkhead_in_use >= b.max_concurrent
-            {
-                Some(Outcome::Throttled)
-            } else {
-                None
-            };
-            let budget_cfg = policy.retry_budget.as_ref();
-            if let Some(outcome) = refused {
-                if let (Some(cfg), Some(b), true) = (budget_cfg, cl.budget.as_mut(), reserved) {
-                    b.on_retry_abandoned(cfg);
-                }
-                return self.attempt_failed(key, outcome);
+        // Each attempt passes the circuit breaker, then the bulkhead, then the timeout.
+        let policy = &self.sc.policies[policy_index as usize];
+        let cl = &mut self.clients[client as usize];
+        let refused = if let (Some(cfg), Some(breaker)) = (policy.circuit_breaker.as_ref(), cl.breaker.as_mut())
+            && !breaker.try_acquire(cfg, now)
+        {
+            Some(Outcome::ShortCircuited)
+        } else if let Some(b) = policy.bulkhead.as_ref()
+            && cl.bulkhead_in_use >= b.max_concurrent
+        {
+            Some(Outcome::Throttled)
+        } else {
+            None
+        };
+        let budget_cfg = policy.retry_budget.as_ref();
+        if let Some(outcome) = refused {
+            if let (Some(cfg), Some(b), true) = (budget_cfg, cl.budget.as_mut(), reserved) {
+                b.on_retry_abandoned(cfg);
             }
-            if policy.bulkhead.is_some() {
-                cl.bulkhead_in_use += 1;
-            }
-            if let (Some(cfg), Some(b)) = (budget_cfg, cl.budget.as_mut()) {
-                b.on_attempt_start(cfg, is_retry);
-            }
-            timeout_at = policy.timeout.map_or(SimTime::NEVER, |t| now + t).min(deadline);
-            if policy.deadline_propagation {
-                expires = timeout_at;
-            }
+            return self.attempt_failed(key, outcome);
         }
-        if let (Some(p), true) = (policy, timeout_at != SimTime::NEVER) {
-            self.queue.schedule_in_lane(p as usize, timeout_at, Event::Timeout { call: key, token });
+        if policy.bulkhead.is_some() {
+            cl.bulkhead_in_use += 1;
+        }
+        if let (Some(cfg), Some(b)) = (budget_cfg, cl.budget.as_mut()) {
+            b.on_attempt_start(cfg, is_retry);
+        }
+        let timeout_at = policy.timeout.map_or(SimTime::NEVER, |t| now + t).min(deadline);
+        let expires = if policy.deadline_propagation { timeout_at } else { SimTime::NEVER };
+        if timeout_at != SimTime::NEVER {
+            self.queue.schedule_in_lane(policy_index as usize, timeout_at, Event::Timeout { call: key, token });
         }
         self.dispatch(Caller::Call { key, token }, route, client, to_endpoint, expires);
     }
