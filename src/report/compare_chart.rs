@@ -16,13 +16,13 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart::{
-    CAPTION_SIZE, ChartError, DrawResult, LEGEND_SIZE, RowAxis, SHADE_ALPHA, SMALL_SIZE, SUBTLE_TEXT, Swatch,
-    WARMUP_ALPHA, WARMUP_SHADE, draw_legend, ensure_font, fit_text, format_number, nice_ceiling, note, shade_colour,
-    text, text_coloured,
+    CAPTION_SIZE, ChartError, DrawResult, LEGEND_SIZE, SHADE_ALPHA, SMALL_SIZE, SUBTLE_TEXT, Swatch, WARMUP_ALPHA,
+    WARMUP_SHADE, draw_legend, ensure_font, fit_text, format_number, nice_ceiling, note, shade_colour, text,
+    text_coloured,
 };
 use super::sweep_chart::{
-    Chart, FAN_ROW_H, LEGEND_W, PROVENANCE_H, TITLE_H, WIDTH, X_LABEL_AREA, Y_LABEL_AREA, create_dir, mesh, percent,
-    provenance, render, shade, title,
+    Chart, FAN_ROW_H, LEGEND_W, PROVENANCE_H, TITLE_H, WIDTH, X_LABEL_AREA, Y_LABEL_AREA, create_dir, draw_estimate,
+    forest_area, forest_chart, mesh, percent, provenance, render, shade, title,
 };
 use crate::compare::{CompareResult, RiskDifference};
 use crate::sweep::{Band, LoadBands, SweepResult};
@@ -367,15 +367,8 @@ fn draw_risk<DB: DrawingBackend>(
     title(root, &format!("{} vs {}  —  risks across seeds", labels.base, labels.proposed), &seeds_label(result))?;
     let rows = risk_rows(result);
     let row_count = rows.len().max(1);
-    let area = root.clone().shrink(
-        (LABEL_W as i32, (TITLE_H + 14) as i32),
-        (width - LABEL_W - VALUE_W, height - TITLE_H - 14 - PROVENANCE_H),
-    );
-    let mut chart = ChartBuilder::on(&area)
-        .caption("share of seeds, point and 95% Wilson interval", text(CAPTION_SIZE))
-        .margin_right(10)
-        .x_label_area_size(X_LABEL_AREA)
-        .build_cartesian_2d(-0.015..1.015, RowAxis::new(row_count))?;
+    let area = forest_area(root, LABEL_W, VALUE_W);
+    let mut chart = forest_chart(&area, row_count)?;
     let top = row_count as f64;
     let y_of = |r: usize| top - r as f64 - 0.5;
     mesh(&mut chart, "probability", "", 6, 0, &|v| percent(*v), &|_| String::new())?;
@@ -404,19 +397,7 @@ fn draw_risk<DB: DrawingBackend>(
                     .pos(Pos::new(HPos::Right, VPos::Center));
                 let row_label = fit_text(root, &row_label, &style, LABEL_W - 24)?;
                 root.draw_text(&row_label, &style, (label_x, py))?;
-                let stroke = colour.stroke_width(2);
-                chart.draw_series(std::iter::once(PathElement::new(vec![(p.low, y), (p.high, y)], stroke)))?;
-                for end in [p.low, p.high] {
-                    chart.draw_series(std::iter::once(PathElement::new(
-                        vec![(end, y - 0.25), (end, y + 0.25)],
-                        stroke,
-                    )))?;
-                }
-                chart.draw_series(std::iter::once(Circle::new((p.p, y), 5, colour.filled())))?;
-                let k_seeds = (p.p * n as f64).round() as u64;
-                let value = format!("{k_seeds}/{n} = {}  [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
-                let left = Pos::new(HPos::Left, VPos::Center);
-                root.draw_text(&value, &text(LEGEND_SIZE).pos(left), (value_x, py))?;
+                draw_estimate(root, &mut chart, y, p, colour, n, (value_x, py))?;
                 if is_proposed {
                     let change = format!(
                         "Δ {} pp [{}, {}]",
@@ -424,7 +405,7 @@ fn draw_risk<DB: DrawingBackend>(
                         signed(diff.low * 100.0),
                         signed(diff.high * 100.0)
                     );
-                    let style = text_coloured(LEGEND_SIZE, change_colour(diff)).pos(left);
+                    let style = text_coloured(LEGEND_SIZE, change_colour(diff)).pos(Pos::new(HPos::Left, VPos::Center));
                     root.draw_text(&change, &style, (value_x + CHANGE_X, py))?;
                 }
             }

@@ -20,7 +20,7 @@ use super::chart::{
     SMALL_SIZE, SUBTLE_TEXT, Swatch, TICK_SIZE, TITLE_SIZE, WARMUP_ALPHA, WARMUP_SHADE, draw_error, draw_legend,
     ensure_font, fit_text, format_number, nice_ceiling, note, series_colour, shade_colour, text, text_coloured,
 };
-use crate::stats::DisturbanceKind;
+use crate::stats::{DisturbanceKind, Proportion};
 use crate::sweep::{Band, RiskKind, SweepResult, VaryResult, tipping_point};
 
 pub(crate) const WIDTH: u32 = 1200;
@@ -430,6 +430,57 @@ pub(crate) const RISK_ROW_H: u32 = 30;
 const RISK_LABEL_W: u32 = 250;
 const RISK_VALUE_W: u32 = 300;
 
+/// The area of a forest plot (the risk charts of `sweep` and `compare`): below the
+/// title, with `label_w` pixels on the left for row labels and `value_w` on the right
+/// for values.
+pub(crate) fn forest_area<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    label_w: u32,
+    value_w: u32,
+) -> DrawingArea<DB, Shift> {
+    let (width, height) = root.dim_in_pixel();
+    root.clone().shrink(
+        (label_w as i32, (TITLE_H + 14) as i32),
+        (width - label_w - value_w, height - TITLE_H - 14 - PROVENANCE_H),
+    )
+}
+
+/// A forest plot on `area`: `rows` rows, top to bottom, on a probability axis.
+/// Row `r` is centred at `y = rows - r - 0.5`.
+pub(crate) fn forest_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    rows: usize,
+) -> DrawResult<Chart<'_, DB, RangedCoordf64, RowAxis>, DB> {
+    ChartBuilder::on(area)
+        .caption("share of seeds, point and 95% Wilson interval", text(CAPTION_SIZE))
+        .margin_right(10)
+        .x_label_area_size(X_LABEL_AREA)
+        .build_cartesian_2d(-0.015..1.015, RowAxis::new(rows))
+}
+
+/// One estimate in a forest plot, at `y`: its 95% interval with end ticks and its point
+/// in `colour`, and `k/n = share  [low, high]` (of `n` seeds) at pixel `value_at`.
+pub(crate) fn draw_estimate<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &mut Chart<'_, DB, RangedCoordf64, RowAxis>,
+    y: f64,
+    p: Proportion,
+    colour: RGBColor,
+    n: u64,
+    value_at: (i32, i32),
+) -> DrawResult<(), DB> {
+    let stroke = colour.stroke_width(2);
+    chart.draw_series(std::iter::once(PathElement::new(vec![(p.low, y), (p.high, y)], stroke)))?;
+    for end in [p.low, p.high] {
+        chart.draw_series(std::iter::once(PathElement::new(vec![(end, y - 0.22), (end, y + 0.22)], stroke)))?;
+    }
+    chart.draw_series(std::iter::once(Circle::new((p.p, y), 5, colour.filled())))?;
+    let k = (p.p * n as f64).round() as u64;
+    let value = format!("{k}/{n} = {}  [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
+    root.draw_text(&value, &text(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center)), value_at)?;
+    Ok(())
+}
+
 /// The rows of the risk chart, top to bottom: a header per load, then its risks.
 enum RiskRow {
     Header(usize),
@@ -459,15 +510,8 @@ fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRe
     title(root, &format!("{}  —  risks across seeds", result.scenario), &seeds_label(result))?;
     let rows = risk_rows(result);
     let row_count = rows.len().max(1);
-    let area = root.clone().shrink(
-        (RISK_LABEL_W as i32, (TITLE_H + 14) as i32),
-        (width - RISK_LABEL_W - RISK_VALUE_W, height - TITLE_H - 14 - PROVENANCE_H),
-    );
-    let mut chart = ChartBuilder::on(&area)
-        .caption("share of seeds, point and 95% Wilson interval", text(CAPTION_SIZE))
-        .margin_right(10)
-        .x_label_area_size(X_LABEL_AREA)
-        .build_cartesian_2d(-0.015..1.015, RowAxis::new(row_count))?;
+    let area = forest_area(root, RISK_LABEL_W, RISK_VALUE_W);
+    let mut chart = forest_chart(&area, row_count)?;
     // Light bands group each load's rows.
     let top = row_count as f64;
     let y_of = |r: usize| top - r as f64 - 0.5;
@@ -507,18 +551,7 @@ fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRe
                 };
                 let style = text(LEGEND_SIZE).pos(Pos::new(HPos::Right, VPos::Center));
                 root.draw_text(label, &style, (label_x, py))?;
-                let stroke = colour.stroke_width(2);
-                chart.draw_series(std::iter::once(PathElement::new(vec![(p.low, y), (p.high, y)], stroke)))?;
-                for end in [p.low, p.high] {
-                    chart.draw_series(std::iter::once(PathElement::new(
-                        vec![(end, y - 0.22), (end, y + 0.22)],
-                        stroke,
-                    )))?;
-                }
-                chart.draw_series(std::iter::once(Circle::new((p.p, y), 5, colour.filled())))?;
-                let k = (p.p * n as f64).round() as u64;
-                let value = format!("{k}/{n} = {}   [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
-                root.draw_text(&value, &text(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center)), (value_x, py))?;
+                draw_estimate(root, &mut chart, y, p, colour, n, (value_x, py))?;
             }
         }
     }
