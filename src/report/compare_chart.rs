@@ -22,7 +22,7 @@ use super::chart::{
 };
 use super::sweep_chart::{
     Chart, FAN_ROW_H, LEGEND_W, PROVENANCE_H, TITLE_H, WIDTH, X_LABEL_AREA, Y_LABEL_AREA, create_dir, draw_estimate,
-    forest_area, forest_chart, mesh, percent, provenance, render, shade, title,
+    footnote, forest_area, forest_chart, forest_value_heading, mesh, percent, provenance, render, shade, title,
 };
 use crate::compare::{CompareResult, RiskDifference};
 use crate::sweep::{Band, LoadBands, SweepResult};
@@ -363,7 +363,7 @@ fn draw_risk<DB: DrawingBackend>(
     labels: &Labels,
 ) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
-    let (width, height) = root.dim_in_pixel();
+    let (width, _) = root.dim_in_pixel();
     title(root, &format!("{} vs {}  —  risks across seeds", labels.base, labels.proposed), &seeds_label(result))?;
     let rows = risk_rows(result);
     let row_count = rows.len().max(1);
@@ -415,20 +415,15 @@ fn draw_risk<DB: DrawingBackend>(
         note(&area, "no load is in both configs")?;
     }
     let (_, header_y) = chart.backend_coord(&(0.0, top));
-    root.draw_text(
-        "seeds = share  [95% interval]",
-        &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (value_x, header_y - 4),
-    )?;
+    forest_value_heading(root, value_x, header_y)?;
     root.draw_text(
         "Δ proposed − base",
         &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
         (value_x + CHANGE_X, header_y - 4),
     )?;
-    root.draw_text(
+    footnote(
+        root,
         "blue: base, orange: proposed, same seeds; Δ: Newcombe's paired interval; path cascade: on this load's call path",
-        &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (16, height as i32 - 6),
     )?;
     provenance(root, &result.stormcast_version, &result.proposed.scenario_hash)
 }

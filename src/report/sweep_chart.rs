@@ -130,6 +130,12 @@ pub(crate) fn title<DB: DrawingBackend>(
     root.draw_text(&subtitle, &sub_style.pos(Pos::new(HPos::Right, VPos::Center)), (w as i32 - 12, TITLE_H as i32 / 2))
 }
 
+/// A note in small grey type at the bottom left (the provenance takes the bottom right).
+pub(crate) fn footnote<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, note: &str) -> DrawResult<(), DB> {
+    let (_, h) = root.dim_in_pixel();
+    root.draw_text(note, &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)), (16, h as i32 - 6))
+}
+
 pub(crate) fn provenance<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     version: &str,
@@ -481,6 +487,20 @@ pub(crate) fn draw_estimate<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The heading of a forest plot's value column (what `draw_estimate` writes), just
+/// above the plot's top edge `top_y` (pixels).
+pub(crate) fn forest_value_heading<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    value_x: i32,
+    top_y: i32,
+) -> DrawResult<(), DB> {
+    root.draw_text(
+        "seeds = share  [95% interval]",
+        &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
+        (value_x, top_y - 4),
+    )
+}
+
 /// The rows of the risk chart, top to bottom: a header per load, then its risks.
 enum RiskRow {
     Header(usize),
@@ -506,7 +526,7 @@ fn risk_size(result: &SweepResult) -> (u32, u32) {
 
 fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepResult) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
-    let (width, height) = root.dim_in_pixel();
+    let (width, _) = root.dim_in_pixel();
     title(root, &format!("{}  —  risks across seeds", result.scenario), &seeds_label(result))?;
     let rows = risk_rows(result);
     let row_count = rows.len().max(1);
@@ -559,15 +579,10 @@ fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRe
         note(&area, "no loads in this sweep")?;
     }
     let (_, header_y) = chart.backend_coord(&(0.0, top));
-    root.draw_text(
-        "seeds  =  share   [95% interval]",
-        &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (value_x, header_y - 4),
-    )?;
-    root.draw_text(
+    forest_value_heading(root, value_x, header_y)?;
+    footnote(
+        root,
         "cascade: a service no fault targets became unhealthy (anywhere; on its call path: only services this load reaches)",
-        &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (16, height as i32 - 6),
     )?;
     provenance(root, &result.stormcast_version, &result.scenario_hash)
 }
@@ -705,11 +720,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
     }
     let legend = root.clone().shrink((plot_w as i32, TITLE_H as i32), (LEGEND_W, height - TITLE_H - PROVENANCE_H));
     draw_legend(&legend, "loads", &entries)?;
-    root.draw_text(
-        "recovery: mean goodput of 5 buckets back to 95% of its level before the first disturbance",
-        &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (16, height as i32 - 6),
-    )?;
+    footnote(root, "recovery: mean goodput of 5 buckets back to 95% of its level before the first disturbance")?;
     provenance(root, &result.stormcast_version, &result.scenario_hash)
 }
 
