@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::model::{EndpointRef, Scenario};
 use crate::sim::simulate;
+use crate::stats::health::{Health, HealthCause};
 use crate::stats::risk::{Distribution, Proportion, quantile_sorted, wilson};
 use crate::stats::summary::{Named, by_name};
 use crate::stats::{DisturbanceWindow, RunResult};
@@ -79,7 +80,8 @@ pub struct SweepResult {
     pub loads: Vec<LoadSweep>,
     #[serde(serialize_with = "by_name")]
     pub services: Vec<ServiceSweep>,
-    /// Number of services that became unhealthy although no fault targets them, per seed.
+    /// Per seed, the number of services unhealthy because of another service and
+    /// impaired (the run's cascade blast radius, see `stats::health`); 0 without cascade.
     pub blast_radius: Option<Distribution>,
     /// Seeds worth a closer look, each with the command that replays it.
     pub replay: Vec<Replay>,
@@ -101,12 +103,12 @@ pub struct LoadRisks {
     pub slo_risk: Proportion,
     /// Share of seeds in which the load never recovered (`recovery_s` null).
     pub metastable_risk: Proportion,
-    /// Share of seeds in which some service that no fault targets became unhealthy,
-    /// anywhere: a property of the run, so the same for every load (the spec's definition).
+    /// Share of seeds with a cascade: some service unhealthy because of another (see
+    /// `stats::health`), anywhere: a property of the run, so the same for every load.
     pub cascade_risk: Proportion,
-    /// Extension: as `cascade_risk`, counting only services on this load's call path
-    /// (its target's service and every service reachable through calls from it). A
-    /// cascade elsewhere in the system does not touch this load.
+    /// As `cascade_risk`, counting only cascades whose blast radius includes a service
+    /// on this load's call path (its target's service and every service reachable
+    /// through calls from it). A cascade elsewhere in the system does not touch it.
     pub path_cascade_risk: Proportion,
 }
 
@@ -194,6 +196,13 @@ pub struct ServiceSweep {
     pub amplification: Option<Distribution>,
     /// Share of seeds in which it became unhealthy, with its 95% Wilson interval.
     pub unhealthy: Proportion,
+    /// Seeds in which it was unhealthy, by cause (`fault`, `overload`, `dependency`).
+    pub causes: CauseCounts,
+    /// Share of seeds in which it was the origin of a cascade.
+    pub origin: Proportion,
+    /// Share of seeds in which it was in a cascade's blast radius (unhealthy because of
+    /// another service, and impaired).
+    pub in_blast_radius: Proportion,
     pub utilization: Option<Distribution>,
 }
 
@@ -213,10 +222,21 @@ pub struct SeedRun {
     pub seed: u64,
     #[serde(serialize_with = "by_name")]
     pub loads: Vec<SeedLoad>,
-    /// Some service that no fault targets became unhealthy.
+    /// Some service was unhealthy because of another and impaired (`stats::health`).
     pub cascade: bool,
-    /// Services that became unhealthy, in file order (faulted or not).
+    /// Services that became unhealthy, in file order (whatever the cause).
     pub unhealthy: Vec<String>,
+    /// The cascade's origin and blast radius (empty without a cascade).
+    pub origin: Vec<String>,
+    pub blast_radius: Vec<String>,
+}
+
+/// Seeds in which a service was unhealthy, by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CauseCounts {
+    pub fault: u64,
+    pub overload: u64,
+    pub dependency: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -230,7 +250,7 @@ pub struct SeedLoad {
     pub recovery_s: Option<f64>,
     pub slo_violated: bool,
     pub amplification: f64,
-    /// A service on this load's call path that no fault targets became unhealthy.
+    /// The run's cascade reached a service on this load's call path.
     pub path_cascade: bool,
 }
 
@@ -397,19 +417,20 @@ struct SeedRecord {
     band_p99: Vec<Vec<f32>>,
     /// Per service.
     service_amplification: Vec<f64>,
-    service_unhealthy: Vec<bool>,
+    service_health: Vec<Health>,
+    /// Per service: an origin of this run's cascade.
+    service_origin: Vec<bool>,
     service_utilization: Vec<f64>,
     bucket_count: usize,
 }
 
 impl SeedRecord {
     /// Takes the full result by value so that it is dropped here, in the worker.
-    fn new(result: RunResult, context: &Context, keep_bands: bool) -> Self {
+    fn new(mut result: RunResult, context: &Context, keep_bands: bool) -> Self {
         let bucket_count = result.bucket_count();
         let cascade_on = |on: &dyn Fn(usize) -> bool| {
-            result.services.iter().enumerate().any(|(s, svc)| on(s) && svc.unhealthy && !svc.faulted)
+            result.services.iter().enumerate().any(|(s, svc)| on(s) && result.cascade.blast_radius.contains(&svc.name))
         };
-        let cascade = cascade_on(&|_| true);
         let loads: Vec<SeedLoad> = result
             .loads
             .iter()
@@ -451,8 +472,10 @@ impl SeedRecord {
         let run = SeedRun {
             seed: result.seed,
             loads,
-            cascade,
-            unhealthy: result.services.iter().filter(|s| s.unhealthy).map(|s| s.name.clone()).collect(),
+            cascade: result.cascade.cascade,
+            unhealthy: result.services.iter().filter(|s| s.health.is_unhealthy()).map(|s| s.name.clone()).collect(),
+            origin: result.cascade.origin.clone(),
+            blast_radius: result.cascade.blast_radius.clone(),
         };
         let service_amplification = result
             .services
@@ -463,7 +486,12 @@ impl SeedRecord {
                 requests => s.arrivals as f64 / requests as f64,
             })
             .collect();
-        let service_unhealthy = result.services.iter().map(|s| s.unhealthy).collect();
+        let service_origin = result.services.iter().map(|s| result.cascade.origin.contains(&s.name)).collect();
+        let service_health = result
+            .services
+            .iter_mut()
+            .map(|s| Health { buckets: Vec::new(), ..std::mem::take(&mut s.health) })
+            .collect();
         let service_utilization = result.services.iter().map(|s| s.utilization).collect();
         let histograms = result.loads.into_iter().map(|l| l.histogram).collect();
         SeedRecord {
@@ -472,7 +500,8 @@ impl SeedRecord {
             band_ok,
             band_p99,
             service_amplification,
-            service_unhealthy,
+            service_health,
+            service_origin,
             service_utilization,
             bucket_count,
         }
@@ -491,6 +520,9 @@ struct Accumulator {
     /// [service] -> one value per seed.
     service_amplification: Vec<Vec<f64>>,
     service_unhealthy: Vec<u64>,
+    service_causes: Vec<CauseCounts>,
+    service_origin: Vec<u64>,
+    service_in_blast_radius: Vec<u64>,
     service_utilization: Vec<Vec<f64>>,
 }
 
@@ -507,6 +539,9 @@ impl Accumulator {
             bucket_count: 0,
             service_amplification: vec![Vec::new(); services],
             service_unhealthy: vec![0; services],
+            service_causes: vec![CauseCounts::default(); services],
+            service_origin: vec![0; services],
+            service_in_blast_radius: vec![0; services],
             service_utilization: vec![Vec::new(); services],
         }
     }
@@ -534,7 +569,18 @@ impl Accumulator {
         for s in 0..self.service_unhealthy.len() {
             self.service_amplification[s].push(record.service_amplification[s]);
             self.service_utilization[s].push(record.service_utilization[s]);
-            self.service_unhealthy[s] += u64::from(record.service_unhealthy[s]);
+            let health = &record.service_health[s];
+            self.service_unhealthy[s] += u64::from(health.is_unhealthy());
+            let causes = &mut self.service_causes[s];
+            match health.cause {
+                Some(HealthCause::Fault) => causes.fault += 1,
+                Some(HealthCause::Overload) => causes.overload += 1,
+                Some(HealthCause::Dependency) => causes.dependency += 1,
+                None => {}
+            }
+            self.service_origin[s] += u64::from(record.service_origin[s]);
+            self.service_in_blast_radius[s] +=
+                u64::from(health.cause == Some(HealthCause::Dependency) && health.impaired);
         }
         self.runs.push(record.run);
     }
@@ -584,23 +630,13 @@ impl Accumulator {
                 faulted: scenario.faults.iter().any(|f| f.target.service() == s),
                 amplification: Distribution::of(&self.service_amplification[s]),
                 unhealthy: wilson(self.service_unhealthy[s], n),
+                causes: self.service_causes[s],
+                origin: wilson(self.service_origin[s], n),
+                in_blast_radius: wilson(self.service_in_blast_radius[s], n),
                 utilization: Distribution::of(&self.service_utilization[s]),
             })
             .collect();
-        let blast: Vec<f64> = self
-            .runs
-            .iter()
-            .map(|r| {
-                r.unhealthy
-                    .iter()
-                    .filter(|name| {
-                        scenario
-                            .service_by_name(name)
-                            .is_some_and(|s| !scenario.faults.iter().any(|f| f.target.service() == s))
-                    })
-                    .count() as f64
-            })
-            .collect();
+        let blast: Vec<f64> = self.runs.iter().map(|r| r.blast_radius.len() as f64).collect();
         let prefix =
             opts.replay_prefix.clone().unwrap_or_else(|| format!("stormcast run {}", shell_quote(&scenario.source)));
         let mut replay = Vec::new();

@@ -80,21 +80,19 @@ pub fn run_table(r: &RunResult) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<16} {:>10} {:>8} {:>6} {:>9} {:>11} {:>9} {:>9} {:>9}  health",
-        "service", "arrivals", "ok", "util", "queue max", "sojourn p99", "retries", "breakers", "wasted s"
+        "\n{:<16} {:>10} {:>9} {:>6} {:>9} {:>11} {:>9} {:>9} {:>9}  health",
+        "service", "arrivals", "served ok", "util", "queue max", "sojourn p99", "retries", "breakers", "wasted s"
     );
     for s in &r.services {
         let served = s.ok + s.errors + s.rejected + s.throttled + s.unavailable;
         let ok_share = if served == 0 { 1.0 } else { s.ok as f64 / served as f64 };
-        let health = match (s.unhealthy, s.faulted) {
-            (true, true) => "unhealthy (faulted)",
-            (true, false) => "UNHEALTHY (cascade)",
-            (false, true) => "ok (faulted)",
-            (false, false) => "ok",
-        };
+        let mut health = s.health.label();
+        if s.faulted && !s.health.is_unhealthy() {
+            health.push_str(" (faulted)");
+        }
         let _ = writeln!(
             out,
-            "{:<16} {:>10} {:>7.2}% {:>5.0}% {:>9} {:>11} {:>9} {:>9} {:>9.1}  {}",
+            "{:<16} {:>10} {:>8.2}% {:>5.0}% {:>9} {:>11} {:>9} {:>9} {:>9.1}  {}",
             s.name,
             count(s.arrivals),
             100.0 * ok_share,
@@ -107,6 +105,23 @@ pub fn run_table(r: &RunResult) -> String {
             health
         );
     }
+    let c = &r.cascade;
+    if c.cascade {
+        let _ = writeln!(out, "\ncascade: from {} to {}", c.origin.join(", "), c.blast_radius.join(", "));
+    } else if !c.relayed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nno cascade: {} only relayed failures (own workers and queue stayed free)",
+            c.relayed.join(", ")
+        );
+    } else {
+        let _ = writeln!(out, "\nno cascade: no service was unhealthy because of another");
+    }
+    let _ = writeln!(
+        out,
+        "success: requests that ended ok / requests started after warmup; served ok: answers ok / attempts \
+         that arrived (retries included)"
+    );
     out
 }
 

@@ -6,6 +6,7 @@
 
 pub mod dist;
 pub mod fault;
+pub mod graph;
 pub mod lint;
 pub mod load;
 pub mod outcome;

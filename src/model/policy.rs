@@ -3,6 +3,7 @@
 //! service's `client` and a load's `policy`.
 
 use super::outcome::OutcomeSet;
+use super::resilience::nominal_delay;
 use crate::engine::SimDuration;
 
 /// Index of a policy in `Scenario::policies`.
@@ -23,6 +24,36 @@ pub struct Policy {
     pub retry_budget: Option<RetryBudget>,
     pub circuit_breaker: Option<CircuitBreakerConfig>,
     pub bulkhead: Option<Bulkhead>,
+}
+
+impl Policy {
+    /// Tries per call: `retry.max_attempts`, or 1 without retries.
+    pub fn attempts(&self) -> u32 {
+        self.retry.as_ref().map_or(1, |r| r.max_attempts.max(1))
+    }
+
+    /// The total nominal backoff of all retries, without jitter (saturating).
+    pub fn backoff_total(&self) -> SimDuration {
+        let Some(retry) = self.retry.as_ref() else { return SimDuration::ZERO };
+        (1..retry.max_attempts).fold(SimDuration::ZERO, |sum, k| sum + nominal_delay(&retry.backoff, k))
+    }
+
+    /// All tries at the full per-try timeout plus the backoff between them (the
+    /// configured upper bound on the wait before the deadline); `None` without a timeout.
+    pub fn tries_total(&self) -> Option<SimDuration> {
+        let timeout = self.timeout?;
+        let tries = SimDuration::from_nanos(timeout.as_nanos().saturating_mul(u64::from(self.attempts())));
+        Some(tries + self.backoff_total())
+    }
+
+    /// The longest a caller waits for one call, tries and backoff included; `None`
+    /// when nothing bounds it.
+    pub fn wait_bound(&self) -> Option<SimDuration> {
+        match (self.tries_total(), self.deadline) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -974,7 +974,7 @@ mod tests {
             skipped: 0,
             in_flight: 0,
             faulted: false,
-            unhealthy: false,
+            health: Default::default(),
             buckets,
             histogram: Histogram::new(3).unwrap(),
         }
@@ -1044,6 +1044,7 @@ mod tests {
                         utilization,
                         retries: 0,
                         breakers_open,
+                        ..ServiceBucket::default()
                     }
                 })
                 .collect();
@@ -1060,6 +1061,7 @@ mod tests {
             events: 0,
             loads: load_results,
             services: service_results,
+            cascade: Default::default(),
             disturbances: vec![
                 DisturbanceWindow {
                     kind: DisturbanceKind::Fault,

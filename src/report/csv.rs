@@ -4,8 +4,8 @@ use crate::stats::RunResult;
 use std::fmt::Write;
 
 /// The columns, in order. The first nine are the spec's; the rest are extensions.
-pub const COLUMNS: &str =
-    "time_s,scope,name,arrivals,ok,failed,latency_ms_p99,queue,utilization,queue_max,retries,breakers_open";
+pub const COLUMNS: &str = "time_s,scope,name,arrivals,ok,failed,latency_ms_p99,queue,utilization,queue_max,retries,breakers_open,\
+timeouts,late_ok,sojourn_ms_mean,unhealthy";
 
 /// Renders the time series. Loads come first in each bucket, then services, each in
 /// file order. Empty cells mean "not applicable" (a load has no queue) or "no data"
@@ -21,7 +21,7 @@ pub fn timeseries_csv(r: &RunResult) -> String {
             let b = &l.buckets[i];
             let _ = writeln!(
                 out,
-                "{t},load,{},{},{},{},{},,,,{},",
+                "{t},load,{},{},{},{},{},,,,{},,,,,",
                 l.name,
                 b.arrivals,
                 b.ok,
@@ -34,7 +34,7 @@ pub fn timeseries_csv(r: &RunResult) -> String {
             let b = &s.buckets[i];
             let _ = writeln!(
                 out,
-                "{t},service,{},{},{},{},{},{},{},{},{},{}",
+                "{t},service,{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 s.name,
                 b.arrivals,
                 b.ok,
@@ -44,7 +44,11 @@ pub fn timeseries_csv(r: &RunResult) -> String {
                 b.utilization,
                 b.queue_max,
                 b.retries,
-                b.breakers_open
+                b.breakers_open,
+                b.timeouts,
+                b.late_ok,
+                opt(b.sojourn_ms_mean),
+                u8::from(s.health.buckets.get(i).copied().unwrap_or(false))
             );
         }
     }

@@ -582,7 +582,7 @@ fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRe
     forest_value_heading(root, value_x, header_y)?;
     footnote(
         root,
-        "cascade: a service no fault targets became unhealthy (anywhere; on its call path: only services this load reaches)",
+        "cascade: a service unhealthy because of another (anywhere; on its call path: reaching services this load reaches)",
     )?;
     provenance(root, &result.stormcast_version, &result.scenario_hash)
 }

@@ -8,6 +8,7 @@ use super::{Client, Instance};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::resilience::BreakerState;
 use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
+use crate::stats::health::{Cascade, Health};
 use crate::stats::recovery::{disturbances, recovery_s};
 use crate::stats::summary::SojournSummary;
 use crate::stats::{LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket, ServiceResult};
@@ -316,6 +317,8 @@ struct ServiceAcc {
     /// The same for the part of the open bucket before the warmup's end.
     busy_area_bucket_before_warmup: u128,
     bucket: ServiceBucket,
+    /// Sum of the sojourns of what left in the open bucket (for its mean).
+    bucket_sojourn_ns: u128,
     bucket_histogram: BucketP99,
     buckets: Vec<ServiceBucket>,
 }
@@ -377,6 +380,7 @@ impl Metrics {
                     busy_area_run: 0,
                     busy_area_bucket_before_warmup: 0,
                     bucket: ServiceBucket::default(),
+                    bucket_sojourn_ns: 0,
                     bucket_histogram: BucketP99::default(),
                     busy_area_bucket: 0,
                     queue_area_bucket: 0,
@@ -421,6 +425,9 @@ impl Metrics {
             let capacity = acc.capacity;
             let b = &mut acc.bucket;
             b.latency_ms_p99 = acc.bucket_histogram.p99_ms();
+            let left = b.ok + b.failed;
+            b.sojourn_ms_mean = (left > 0).then(|| acc.bucket_sojourn_ns as f64 / left as f64 / 1e6);
+            acc.bucket_sojourn_ns = 0;
             b.queue = acc.queue_area_bucket as f64 / width;
             b.utilization = if capacity > 0.0 { acc.busy_area_bucket as f64 / width / capacity } else { 0.0 };
             let breakers: Vec<&Client> =
@@ -540,18 +547,28 @@ impl Metrics {
         acc.busy = (acc.busy as i64 + delta) as u64;
     }
 
+    /// A caller gave up on an attempt to service `s` (per-try timeout or deadline).
+    pub(super) fn attempt_timed_out(&mut self, s: usize) {
+        self.services[s].bucket.timeouts += 1;
+    }
+
+    /// `late`: the caller had already given up, so nobody hears the answer.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn service_done(
         &mut self,
         s: usize,
         outcome: Outcome,
         sojourn: SimDuration,
         wasted: SimDuration,
+        late: bool,
         _now: SimTime,
         counted: bool,
     ) {
         let acc = &mut self.services[s];
+        acc.bucket_sojourn_ns += u128::from(sojourn.as_nanos());
         if outcome.is_ok() {
             acc.bucket.ok += 1;
+            acc.bucket.late_ok += u64::from(late);
         } else {
             acc.bucket.failed += 1;
         }
@@ -594,7 +611,6 @@ impl Metrics {
                 - busy * u128::from(bucket_end.min(warmup).since(horizon.min(warmup)).as_nanos());
             area - before
         };
-        let first_measured_bucket = (warmup_s / bucket_s).ceil() as usize;
         let loads = self
             .loads
             .into_iter()
@@ -641,10 +657,6 @@ impl Metrics {
                 let served = acc.outcomes.total();
                 let busy_area = acc.busy_area_run + open_bucket_busy_after_warmup(&acc);
                 let histogram = acc.histogram.into_histogram();
-                let unhealthy = acc.buckets.iter().skip(first_measured_bucket).any(|b| {
-                    let n = b.ok + b.failed;
-                    n >= crate::stats::recovery::MIN_BUCKET_OUTCOMES && (b.ok as f64) < 0.95 * n as f64
-                });
                 ServiceResult {
                     name: svc.name.clone(),
                     arrivals: acc.arrivals,
@@ -665,7 +677,7 @@ impl Metrics {
                     skipped: acc.skipped,
                     in_flight: in_flight_services[s],
                     faulted: sc.faults.iter().any(|f| f.target.service() == s),
-                    unhealthy,
+                    health: Health::default(),
                     buckets: acc.buckets,
                     histogram,
                 }
@@ -683,6 +695,7 @@ impl Metrics {
             loads,
             services,
             disturbances: windows,
+            cascade: Cascade::default(),
         }
     }
 }

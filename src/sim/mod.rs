@@ -25,6 +25,7 @@ pub mod estimate;
 mod metrics;
 
 use crate::engine::{EventQueue, SimDuration, SimTime, StreamRng, stream};
+use crate::model::graph::CallGraph;
 use crate::model::resilience::{BreakerState, CircuitBreaker, RetryBudgetState, TokenBucket, retry_delay};
 use crate::model::{Arrival, Balancer, Dist, FaultKind, FaultTarget, LoadKind, Outcome, Policy, Scenario, Step};
 use crate::stats::RunResult;
@@ -541,13 +542,15 @@ impl<'a> Simulator<'a> {
         for j in self.jobs.values().filter(|j| j.counted && j.state != JobState::InTransit) {
             in_flight_services[self.instances[j.instance as usize].service as usize] += 1;
         }
-        self.m.into_result(
+        let mut result = self.m.into_result(
             self.sc,
             self.seed,
             self.queue.popped() + self.inline_events,
             &in_flight_loads,
             &in_flight_services,
-        )
+        );
+        crate::stats::health::assess(self.sc, &CallGraph::new(self.sc), &mut result);
+        result
     }
 
     fn handle(&mut self, event: Event) {
@@ -885,6 +888,7 @@ impl<'a> Simulator<'a> {
         if c.token != token {
             return;
         }
+        self.m.attempt_timed_out(self.routes[c.route as usize].to_service as usize);
         self.attempt_failed_or_ok(key, Outcome::Timeout);
     }
 
@@ -1208,7 +1212,7 @@ impl<'a> Simulator<'a> {
             Caller::Direct(_) => true,
         };
         let wasted = if held_worker && !caller_waiting { now.since(j.work_start) } else { SimDuration::ZERO };
-        self.m.service_done(service, outcome, now - j.arrived, wasted, now, j.counted);
+        self.m.service_done(service, outcome, now - j.arrived, wasted, !caller_waiting, now, j.counted);
         if !caller_waiting {
             return;
         }

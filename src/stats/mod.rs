@@ -1,10 +1,12 @@
 //! Statistics: what a run measured (per load, per service, per time bucket), latency
 //! histograms, recovery detection and risk estimates with intervals.
 
+pub mod health;
 pub mod recovery;
 pub mod risk;
 pub mod summary;
 
+pub use health::{Cascade, Health, HealthCause, HealthState};
 pub use risk::{Distribution, Proportion, wilson};
 pub use summary::{
     DisturbanceKind, DisturbanceWindow, LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket, ServiceResult,

@@ -5,6 +5,7 @@
 //! order), so the JSON written from them is byte-identical for the same run.
 
 use crate::model::OutcomeCounts;
+use crate::stats::health::{Cascade, Health};
 use hdrhistogram::Histogram;
 use serde::{Serialize, Serializer, ser::SerializeMap};
 
@@ -26,6 +27,8 @@ pub struct RunResult {
     pub services: Vec<ServiceResult>,
     /// Fault and load-spike windows, for recovery and for shading charts.
     pub disturbances: Vec<DisturbanceWindow>,
+    /// Whether unhealthiness spread from one service to another (`stats::health`).
+    pub cascade: Cascade,
 }
 
 /// A named entry of a JSON object whose keys are names.
@@ -128,8 +131,8 @@ pub struct ServiceResult {
     pub in_flight: u64,
     /// A fault targets this service (or an endpoint of it, or an edge into it).
     pub faulted: bool,
-    /// Its success rate fell below 95% in some bucket after warmup.
-    pub unhealthy: bool,
+    /// Healthy or not, and why (judged by `stats::health` from the buckets).
+    pub health: Health,
     #[serde(skip)]
     pub buckets: Vec<ServiceBucket>,
     /// Sojourn of requests served after warmup, in microseconds.
@@ -155,6 +158,13 @@ pub struct ServiceBucket {
     pub queue_max: u64,
     pub utilization: f64,
     pub retries: u64,
+    /// Attempts to this service that their caller gave up on (a per-try timeout or the
+    /// deadline) in this bucket: failures as the callers saw them.
+    pub timeouts: u64,
+    /// Answers counted in `ok` whose caller had already given up (nobody heard them).
+    pub late_ok: u64,
+    /// Mean sojourn of the requests that left in this bucket; `None` if none left.
+    pub sojourn_ms_mean: Option<f64>,
     /// Share of this service's client breakers (one per caller instance and callee)
     /// that were open or half-open at the end of the bucket.
     pub breakers_open: f64,

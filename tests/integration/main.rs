@@ -4,6 +4,7 @@ mod cli;
 mod compare;
 mod conservation;
 mod determinism;
+mod health;
 mod notebooks;
 mod policies;
 mod queueing;
