@@ -62,8 +62,13 @@ pub struct CompareResult {
     pub seeds: u64,
     pub first_seed: u64,
     pub stormcast_version: String,
-    /// The overall verdict: `pass` only if every gate passed.
+    /// The overall verdict: `pass` only if there were gates and every one passed;
+    /// `unchanged` when the proposed config simulates exactly like the base; `ungated`
+    /// when no gate was set (not a pass: nothing was judged).
     pub verdict: GateVerdict,
+    /// The proposed config simulates exactly like the base (after every overlay): the
+    /// change alters nothing stormcast models.
+    pub unchanged: bool,
     /// One line saying why, e.g. "fails 2 of 5 gates".
     pub message: String,
     /// When inconclusive: about how many seeds would decide every undecided gate
@@ -121,6 +126,10 @@ pub enum GateVerdict {
     Pass,
     Fail,
     Inconclusive,
+    /// Overall only: the proposed config simulates exactly like the base.
+    Unchanged,
+    /// Overall only: no gate was set, so nothing was judged.
+    Ungated,
 }
 
 impl GateVerdict {
@@ -128,6 +137,8 @@ impl GateVerdict {
         match self {
             GateVerdict::Pass => "pass",
             GateVerdict::Fail => "fail",
+            GateVerdict::Unchanged => "unchanged",
+            GateVerdict::Ungated => "ungated",
             GateVerdict::Inconclusive => "inconclusive",
         }
     }
@@ -164,6 +175,9 @@ pub struct PairedStat {
     /// When inconclusive: about how many seeds would make the interval as narrow as the
     /// margin, seeds * (half_width / margin)^2.
     pub seeds_needed: Option<u64>,
+    /// What decided the verdict when it is not the interval above (recovery: the seeds
+    /// where one config never recovered); `null` otherwise.
+    pub note: Option<String>,
 }
 
 /// One seed's pair of figures for one load, and their differences (proposed - base).
@@ -325,13 +339,16 @@ impl Named for LoadRiskDifferences {
 }
 
 impl CompareResult {
-    /// The process exit code of `stormcast compare`: 0 if every gate passed, 1 if a gate
-    /// failed or is inconclusive. Inconclusive is not a pass: the seeds did not show
-    /// that the change is safe; [`CompareResult::message`] says how many would decide.
-    pub fn exit_code(&self) -> i32 {
+    /// The process exit code of `stormcast compare`: 0 if every gate passed or the
+    /// configs simulate alike, 1 if a gate failed or is inconclusive, or if there were no
+    /// gates (unless `accept_ungated`, the `--allow-ungated` flag). Inconclusive is not a
+    /// pass: the seeds did not show that the change is safe; [`CompareResult::message`]
+    /// says how many would decide.
+    pub fn exit_code(&self, accept_ungated: bool) -> i32 {
         match self.verdict {
-            GateVerdict::Pass => 0,
-            GateVerdict::Fail | GateVerdict::Inconclusive => 1,
+            GateVerdict::Pass | GateVerdict::Unchanged => 0,
+            GateVerdict::Ungated if accept_ungated => 0,
+            GateVerdict::Fail | GateVerdict::Inconclusive | GateVerdict::Ungated => 1,
         }
     }
 
@@ -433,11 +450,14 @@ pub fn compare_sweeps(
         let indicator = |f: &dyn Fn(&SeedRun, usize) -> bool| -> Vec<(bool, bool)> {
             pairs.iter().map(|(b, p)| (f(b, bl), f(p, pl))).collect()
         };
+        let metastable_risk = paired_risk_difference(&indicator(&|r, l| r.loads[l].recovery_s.is_none()));
+        let mut paired_load = paired_load;
+        decide_recovery_on_never(&mut paired_load.recovery_s, &metastable_risk, seeds);
         risk_differences.push(LoadRiskDifferences {
             name: load.name.clone(),
             slo_defined,
             slo_risk: paired_risk_difference(&indicator(&|r, l| r.loads[l].slo_violated)),
-            metastable_risk: paired_risk_difference(&indicator(&|r, l| r.loads[l].recovery_s.is_none())),
+            metastable_risk,
             cascade_risk: paired_risk_difference(&indicator(&|r, _| r.cascade)),
             path_cascade_risk: paired_risk_difference(&indicator(&|r, l| r.loads[l].path_cascade)),
         });
@@ -445,12 +465,22 @@ pub fn compare_sweeps(
         paired.push(paired_load);
     }
     let gate_results = evaluate_gates(gates, &paired, &risk_differences, seeds);
-    let (verdict, message, seeds_needed) = overall(&gate_results);
+    let unchanged = base_scenario.simulates_like(proposed_scenario);
+    let (verdict, message, seeds_needed) = if unchanged {
+        (
+            GateVerdict::Unchanged,
+            "the change alters nothing that is simulated: base and proposed are the same model".to_string(),
+            None,
+        )
+    } else {
+        overall(&gate_results)
+    };
     CompareResult {
         seeds,
         first_seed: proposed.first_seed,
         stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
         verdict,
+        unchanged,
         message,
         seeds_needed,
         gates: gate_results,
@@ -591,6 +621,7 @@ fn paired_stat(pairs: &[(f64, f64)], seeds: u64, diff: Diff, margin: f64, better
         margin,
         verdict,
         seeds_needed,
+        note: None,
     }
 }
 
@@ -622,6 +653,40 @@ fn metric_verdict(
         return (MetricVerdict::NoDetectableDifference, None);
     }
     (MetricVerdict::Inconclusive, seeds_for(seeds, half, margin))
+}
+
+/// The recovery row, deciding first on the seeds where one config never recovered: a
+/// seed that never recovers has the worst recovery there is (+infinity), not a missing
+/// value. When the paired never-recovered difference (Newcombe, `never`) excludes 0,
+/// the verdict is `worse` (the proposed config fails to recover on more seeds) or
+/// `better`; when some seed recovered in one config only but the difference is not
+/// decided, `inconclusive`; when no seed differs that way, the paired t interval over
+/// the seeds where both recovered stands as computed.
+fn decide_recovery_on_never(stat: &mut PairedStat, never: &RiskDifference, seeds: u64) {
+    let discordant = never.base_only + never.proposed_only;
+    if discordant == 0 {
+        return;
+    }
+    let basis = format!(
+        "decided on never-recovered seeds: proposed {}/{seeds}, base {}/{seeds}, change {:+.1} pp [{:+.1}, {:+.1}]",
+        (never.proposed.p * seeds as f64).round() as u64,
+        (never.base.p * seeds as f64).round() as u64,
+        never.diff * 100.0,
+        never.low * 100.0,
+        never.high * 100.0
+    );
+    stat.note = Some(basis);
+    stat.seeds_needed = None;
+    stat.verdict = if never.low > 0.0 {
+        MetricVerdict::Worse
+    } else if never.high < 0.0 {
+        MetricVerdict::Better
+    } else {
+        let distance = never.diff.abs();
+        stat.seeds_needed =
+            if distance > 0.0 { seeds_for(seeds, (never.high - never.low) / 2.0, distance) } else { None };
+        MetricVerdict::Inconclusive
+    };
 }
 
 /// About how many seeds make a half-width `half` (observed with `seeds` seeds) shrink to
@@ -854,7 +919,14 @@ fn overall(gates: &[GateResult]) -> (GateVerdict, String, Option<u64>) {
     let failed = gates.iter().filter(|g| g.verdict == GateVerdict::Fail).count();
     let undecided: Vec<&GateResult> = gates.iter().filter(|g| g.verdict == GateVerdict::Inconclusive).collect();
     if total == 0 {
-        return (GateVerdict::Pass, "no gates set: nothing to fail".to_string(), None);
+        return (
+            GateVerdict::Ungated,
+            "no gates set, so nothing was judged: add a [gates] table to the proposed scenario (e.g. \
+             max_slo_risk_increase = 0.05) or pass --max-slo-risk, --max-slo-risk-increase, --max-p99-increase, \
+             --max-metastable-risk or --max-metastable-risk-increase (--allow-ungated accepts an ungated compare)"
+                .to_string(),
+            None,
+        );
     }
     if failed > 0 {
         return (GateVerdict::Fail, format!("fails {failed} of {total} gates"), None);

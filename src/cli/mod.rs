@@ -17,7 +17,7 @@ Examples:
   stormcast check scenarios/checkout.toml                     validate (located errors, exit 2 if invalid)
   stormcast graph scenarios/checkout.toml | dot -Tpng > g.png
 
-Exit codes: 0 success; 1 a gate failed (compare); 2 bad input or usage.
+Exit codes: 0 success; 1 compare: a gate failed or was undecided, or no gate was set; 2 bad input or usage.
 Same scenario and seed give byte-identical output on any machine and thread count.";
 
 /// Predicts whether a change to a microservice platform makes an outage spread.
@@ -240,6 +240,10 @@ struct CompareArgs {
     /// Gate: proposed minus base P(never recovers), paired over seeds.
     #[arg(long, value_name = "P")]
     max_metastable_risk_increase: Option<f64>,
+    /// Exit 0 when no gate is set (the verdict stays `ungated`, never `pass`). Without
+    /// it, a compare with no gates exits 1: it judged nothing.
+    #[arg(long)]
+    allow_ungated: bool,
     #[command(flatten)]
     limits: Limits,
 }
@@ -485,7 +489,7 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::input(format!("error: cannot write report.md: {e}")))?;
     }
     print!("{}", table::compare_table(&result));
-    match result.exit_code() {
+    match result.exit_code(args.allow_ungated) {
         0 => Ok(()),
         code => Err(Failure { code: code as u8, message: String::new() }),
     }

@@ -295,6 +295,9 @@ pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
                 },
                 m.verdict.label()
             );
+            if let Some(note) = &m.note {
+                let _ = writeln!(out, "{:<16} {:<14} {note}", "", "");
+            }
         }
         out.push('\n');
     }

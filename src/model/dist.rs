@@ -9,7 +9,7 @@ use rand::{Rng, RngExt};
 use rand_distr::Distribution;
 
 /// A distribution of non-negative durations.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Dist {
     Constant(SimDuration),
     Exponential(rand_distr::Exp<f64>, f64),

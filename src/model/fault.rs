@@ -3,7 +3,7 @@
 use super::service::{EndpointRef, ServiceId};
 use crate::engine::{SimDuration, SimTime};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
     pub kind: FaultKind,
     pub target: FaultTarget,

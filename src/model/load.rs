@@ -5,7 +5,7 @@ use super::policy::PolicyId;
 use super::service::EndpointRef;
 use crate::engine::{SimDuration, SimTime};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Load {
     pub name: String,
     pub target: EndpointRef,
@@ -15,7 +15,7 @@ pub struct Load {
     pub slo: Option<Slo>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum LoadKind {
     /// Open loop: arrivals regardless of answers.
     Open {

@@ -26,7 +26,7 @@ pub use service::{Balancer, CallSite, Endpoint, EndpointRef, RateLimit, Service,
 use crate::engine::SimDuration;
 
 /// A validated scenario, ready to simulate.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     /// Where it came from (for messages and outputs), e.g. `scenarios/checkout.toml`.
     pub source: String,
@@ -40,7 +40,7 @@ pub struct Scenario {
     pub gates: Gates,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Simulation {
     pub duration: SimDuration,
     /// Excluded from every statistic.
@@ -69,6 +69,17 @@ pub struct Gates {
 }
 
 impl Scenario {
+    /// Whether two scenarios simulate the same thing: the same simulation settings,
+    /// services, policies, loads and faults. Where they came from, their hash and their
+    /// `[gates]` (which judge a comparison, not the runs) are left out.
+    pub fn simulates_like(&self, other: &Scenario) -> bool {
+        self.simulation == other.simulation
+            && self.services == other.services
+            && self.policies == other.policies
+            && self.loads == other.loads
+            && self.faults == other.faults
+    }
+
     pub fn service_by_name(&self, name: &str) -> Option<ServiceId> {
         self.services.iter().position(|s| s.name == name)
     }

@@ -9,7 +9,7 @@ use crate::engine::SimDuration;
 /// Index of a policy in `Scenario::policies`.
 pub type PolicyId = usize;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
     /// `[policies.NAME]`, or a generated name such as `"frontend/checkout#2"` for an
     /// inline policy (calls are numbered from 1 in file order).

@@ -37,7 +37,7 @@ pub struct RateLimit {
     pub burst: f64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Service {
     pub name: String,
     pub instances: u32,
@@ -52,7 +52,7 @@ pub struct Service {
     pub endpoints: Vec<Endpoint>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     pub name: String,
     /// Own work, done first, holding a worker.
@@ -64,7 +64,7 @@ pub struct Endpoint {
 }
 
 /// One entry of an endpoint's `calls` list.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     Call(CallSite),
     /// Members start together; the step ends when all have ended.
@@ -72,7 +72,7 @@ pub enum Step {
 }
 
 /// A call an endpoint makes to another endpoint.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CallSite {
     pub to: EndpointRef,
     /// The effective policy: the call's own (inline or named), else the calling

@@ -19,7 +19,8 @@ pub fn compare_report(result: &CompareResult, base_label: &str, proposed_label: 
     let total = result.gates.len();
     let failed = result.gates_with(GateVerdict::Fail);
     let heading = match result.verdict {
-        GateVerdict::Pass if total == 0 => "## ✅ stormcast: no gates set, nothing to fail".to_string(),
+        GateVerdict::Unchanged => "## ➖ stormcast: the change alters nothing that is simulated".to_string(),
+        GateVerdict::Ungated => "## ⚠️ stormcast: no gates set, nothing was judged".to_string(),
         GateVerdict::Pass => format!("## ✅ stormcast: this change passes all {total} gates"),
         GateVerdict::Fail => format!("## ❌ stormcast: this change fails {failed} of {total} gates"),
         GateVerdict::Inconclusive => match result.seeds_needed {
@@ -107,6 +108,8 @@ fn gates_table(md: &mut String, result: &CompareResult) {
             (GateVerdict::Fail, _) => "❌ fail".to_string(),
             (GateVerdict::Inconclusive, Some(n)) => format!("⚠️ inconclusive (~{n} seeds)"),
             (GateVerdict::Inconclusive, None) => "⚠️ inconclusive".to_string(),
+            // Overall verdicts only; a gate is never judged so.
+            (GateVerdict::Unchanged | GateVerdict::Ungated, _) => g.verdict.label().to_string(),
         };
         let limit = match g.gate {
             GateKind::MaxSloRisk | GateKind::MaxMetastableRisk => percent(g.limit),
@@ -144,10 +147,13 @@ fn metrics_tables(md: &mut String, result: &CompareResult) {
             };
             let pairs =
                 if stat.excluded > 0 { format!("{} ({} excluded)", stat.n, stat.excluded) } else { stat.n.to_string() };
-            let verdict = match stat.seeds_needed {
+            let mut verdict = match stat.seeds_needed {
                 Some(n) => format!("{} (~{n} seeds)", stat.verdict.label()),
                 None => stat.verdict.label().to_string(),
             };
+            if let Some(note) = &stat.note {
+                verdict = format!("{verdict}: {note}");
+            }
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} |",
@@ -163,7 +169,9 @@ fn metrics_tables(md: &mut String, result: &CompareResult) {
     }
     let _ = writeln!(
         md,
-        "\nExcluded pairs: seeds where either config had no ok request (p99) or did not recover (recovery).\n"
+        "\nExcluded pairs: seeds where either config had no ok request (p99) or did not recover (recovery). \
+         A seed that never recovers is the worst recovery, not a missing value: when one config never recovers \
+         on seeds where the other does, the recovery verdict is decided on those seeds.\n"
     );
 }
 

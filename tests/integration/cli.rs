@@ -285,6 +285,21 @@ fn compare_of_identical_configs_shows_no_difference() {
         .code(0);
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("+0.0000 [+0.0000, +0.0000]"), "{stdout}");
+    assert!(stdout.starts_with("verdict: UNCHANGED  (the change alters nothing that is simulated"), "{stdout}");
+}
+
+/// Without any gate a compare judged nothing: exit 1 and a message naming how to add
+/// gates; `--allow-ungated` accepts it (exit 0) but the verdict stays `UNGATED`.
+#[test]
+fn an_ungated_compare_exits_1_unless_allowed() {
+    let args = ["compare", "scenarios/retry-storm-budget.toml", "--set", "services.db.workers=5", "--seeds", "2"];
+    let out = stormcast().args(args).arg("--quiet").assert().code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with("verdict: UNGATED  (no gates set, so nothing was judged"), "{stdout}");
+    assert!(stdout.contains("--max-slo-risk-increase"), "{stdout}");
+    let out = stormcast().args(args).args(["--quiet", "--allow-ungated"]).assert().code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with("verdict: UNGATED"), "{stdout}");
 }
 
 /// A typo that makes a run enormous is refused up front with the estimate and how to

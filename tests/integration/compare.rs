@@ -65,8 +65,11 @@ fn identical_configs_differ_by_exactly_zero() {
             assert_eq!(d.base, d.proposed);
         }
     }
-    assert_eq!(result.verdict, GateVerdict::Pass, "{}", result.message);
-    assert_eq!(result.exit_code(), 0);
+    // Identical configs are not a pass: the verdict says the change alters nothing.
+    assert!(result.unchanged);
+    assert_eq!(result.verdict, GateVerdict::Unchanged, "{}", result.message);
+    assert!(result.message.contains("alters nothing that is simulated"), "{}", result.message);
+    assert_eq!(result.exit_code(false), 0);
     assert!(result.replay.is_empty(), "no seed got worse: {:?}", result.replay);
 }
 
@@ -91,15 +94,19 @@ fn removing_a_retry_budget_fails_the_risk_gates() {
     // no seed flips, so the SLO risk does not increase (paired: [0, 0]) and that gate passes.
     assert_eq!(verdict(GateKind::MaxSloRiskIncrease), Some(GateVerdict::Pass), "{:#?}", result.gates);
     assert_eq!(result.verdict, GateVerdict::Fail);
-    assert_eq!(result.exit_code(), 1);
+    assert_eq!(result.exit_code(false), 1);
     let users = &result.paired[0];
     assert_eq!(users.success_rate.verdict, MetricVerdict::Worse);
     assert_eq!(users.goodput.verdict, MetricVerdict::Worse);
     // The retries are api's (to db), not the users': the load's attempts per request
     // stay at 1 in both configs.
     assert_eq!(users.amplification.verdict, MetricVerdict::NoDetectableDifference);
-    // Recovery is compared only where both recovered: here never.
+    // No seed recovered in the proposed config, every seed did in the base: never is
+    // the worst recovery, so the row is worse (decided on the never-recovered seeds),
+    // not inconclusive for want of pairs where both recovered.
     assert_eq!((users.recovery_s.n, users.recovery_s.excluded), (0, 10));
+    assert_eq!(users.recovery_s.verdict, MetricVerdict::Worse, "{:?}", users.recovery_s);
+    assert!(users.recovery_s.note.as_deref().is_some_and(|n| n.contains("proposed 10/10, base 0/10")));
     // Every seed is worth replaying, and the command replays the proposed config.
     assert!(result.replay.iter().any(|r| r.why.contains(&"never_recovered_only_in_proposed")));
     assert!(result.replay[0].command.starts_with("stormcast run "));
@@ -114,7 +121,7 @@ fn removing_a_retry_budget_fails_the_risk_gates() {
 fn an_extra_replica_passes() {
     let result = run_compare(&checkout(3), &checkout(4), &opts(24, 2), &all_gates(), &|| {});
     assert_eq!(result.verdict, GateVerdict::Pass, "{}\n{:#?}", result.message, result.gates);
-    assert_eq!(result.exit_code(), 0);
+    assert_eq!(result.exit_code(false), 0);
     let md = markdown::compare_report(&result, "checkout.toml", "checkout.toml + 1 payment replica", &[]);
     assert!(md.starts_with("## ✅ stormcast: this change passes all"), "{md}");
 }
@@ -136,7 +143,7 @@ fn too_few_seeds_are_inconclusive() {
     let needed = browse.seeds_needed.expect("an estimate of the seeds needed");
     assert!(needed > 3, "{needed}");
     assert_eq!(result.verdict, GateVerdict::Inconclusive, "{:#?}", result.gates);
-    assert_eq!(result.exit_code(), 1);
+    assert_eq!(result.exit_code(false), 1);
     let overall = result.seeds_needed.expect("every undecided gate can be decided by more seeds");
     assert!(overall >= needed && result.message.contains(&format!("run about {overall} seeds")), "{}", result.message);
     let md = markdown::compare_report(&result, "base", "proposed", &[]);
@@ -285,4 +292,27 @@ fn report_snapshot() {
     assert!(result.replay.iter().all(|r| r.command.starts_with("stormcast run base.toml --change pr.toml --seed ")));
     let md = markdown::compare_report(&result, "base.toml", "pr.toml", &["compare-fan.png", "compare-risk.png"]);
     insta::assert_snapshot!(md);
+}
+
+/// The reverse of the storm: adding the budget makes every seed recover where none did,
+/// and the recovery row says better.
+#[test]
+fn recovering_where_the_base_never_did_is_better() {
+    let base = load("scenarios/retry-storm.toml");
+    let proposed = load("scenarios/retry-storm-budget.toml");
+    let result = run_compare(&base, &proposed, &opts(6, 2), &all_gates(), &|| {});
+    let recovery = &result.paired[0].recovery_s;
+    assert_eq!(recovery.verdict, MetricVerdict::Better, "{recovery:?}");
+}
+
+/// A compare with no gate at all judged nothing: it is `ungated`, exit 1 with a message
+/// naming how to add gates, and exit 0 only when the caller accepts that explicitly.
+#[test]
+fn an_ungated_compare_is_not_a_pass() {
+    let result = run_compare(&checkout(3), &checkout(4), &opts(3, 2), &Gates::default(), &|| {});
+    assert_eq!(result.verdict, GateVerdict::Ungated, "{}", result.message);
+    assert!(result.message.contains("[gates]") && result.message.contains("--max-slo-risk"), "{}", result.message);
+    assert_eq!((result.exit_code(false), result.exit_code(true)), (1, 0));
+    let md = markdown::compare_report(&result, "base", "proposed", &[]);
+    assert!(md.starts_with("## ⚠️ stormcast: no gates set, nothing was judged"), "{md}");
 }
