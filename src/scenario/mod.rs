@@ -125,7 +125,9 @@ pub fn load_str_with_changes(
             .map_err(|issue| sources.error(vec![issue]))?;
     }
     let raw = raw_scenario(doc).map_err(|issue| sources.error(vec![issue]))?;
-    let mut scenario = validate::validate(&raw).map_err(|issues| sources.error(issues))?;
+    // Overlays start right after the base text (`SourceMap` lays texts end to end).
+    let overlays_from = (!changes.is_empty() || !set_texts.is_empty()).then_some(text.len() + 1);
+    let mut scenario = validate::validate(&raw, overlays_from).map_err(|issues| sources.error(issues))?;
     scenario.source = label.to_string();
     scenario.hash = format!("{:016x}", hash(text, changes, &set_texts));
     Ok(scenario)

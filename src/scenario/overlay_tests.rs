@@ -91,7 +91,8 @@ fn change_merges_tables_and_replaces_scalars() {
 fn change_adds_new_tables_after_the_base_ones() {
     let s = with_change(
         "[services.audit]\nendpoints.log = { latency = \"1ms\" }\n\n\
-         [services.frontend.endpoints.health]\nlatency = \"1ms\"\n",
+         [services.frontend.endpoints.health]\nlatency = \"1ms\"\ncalls = [ { to = \"audit/log\" } ]\n\n\
+         [[append.load]]\nname = \"probes\"\ntarget = \"frontend/health\"\nrate = 1\n",
     )
     .expect("valid");
     assert_eq!(s.services.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ["frontend", "payment", "audit"]);
@@ -405,4 +406,30 @@ fn overlays_never_panic() {
             assert!(e.to_string().starts_with("error: "), "{set}: {e}");
         }
     }
+}
+
+/// Typos in an overlay's table names create things nothing uses, which would leave the
+/// change without effect (and a compare PASS about nothing): each is an error located
+/// in the overlay, with the closest name in use.
+#[test]
+fn unused_names_in_overlays_are_errors() {
+    insta::assert_snapshot!(render(with_sets(&["services.paymnet.instances=6"])));
+    insta::assert_snapshot!(render(with_sets(&["policies.paymnet-client.timeout=300ms"])));
+    insta::assert_snapshot!(render(with_change("[services.payment.endpoints.chrage]\nlatency = \"1ms\"\n")));
+    insta::assert_snapshot!(render(with_change(
+        "[[append.fault]]\nkind = \"partition\"\ntarget = \"payment->frontend\"\nat = \"1s\"\nduration = \"1s\"\n"
+    )));
+}
+
+/// A genuinely new service, endpoint and policy are fine when the same change uses
+/// them; and the base may keep unused things (a lint warns about those).
+#[test]
+fn new_names_used_by_the_same_change_are_accepted() {
+    let change = "[services.fraud]\nendpoints.score = { latency = \"2ms\" }\n\n[policies.fraud-client]\ntimeout = \"50ms\"\n\n\
+                  [services.frontend.endpoints.checkout]\ncalls = [ { to = \"payment/charge\", policy = \"payment-client\" }, \
+                  { to = \"fraud/score\", policy = \"fraud-client\" } ]\n";
+    let s = with_change(change).expect("a new service used by the change is valid");
+    assert_eq!(service(&s, "fraud").endpoints[0].name, "score");
+    let base_with_orphan = format!("{BASE}\n[services.orphan]\nendpoints.idle = {{ latency = \"1ms\" }}\n");
+    assert!(load_str_with_changes(BASE_LABEL, &base_with_orphan, &[], &["services.payment.instances=3"]).is_ok());
 }

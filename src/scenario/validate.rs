@@ -10,6 +10,7 @@ use super::raw::{
 };
 use crate::engine::{SimDuration, SimTime};
 use crate::model::dist::parse_quantile_key;
+use crate::model::graph::CallGraph;
 use crate::model::{
     Arrival, Backoff, Balancer, BreakerWindow, Bulkhead, CallSite, CircuitBreakerConfig, Dist, DistError, Endpoint,
     EndpointRef, Fault, FaultKind, FaultTarget, Gates, Jitter, Load, LoadKind, Outcome, OutcomeSet, Policy, PolicyId,
@@ -62,7 +63,13 @@ const BUDGET_KINDS: [&str; 3] = ["concurrency", "token_bucket", "grpc_throttling
 const ARRIVALS: [(&str, Arrival); 2] = [("poisson", Arrival::Poisson), ("constant", Arrival::Constant)];
 
 /// Validates a whole raw scenario. `source` and `hash` are left empty for the caller.
-pub(crate) fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Issue>> {
+///
+/// `overlays_from`: the offset from which spans point into `--change` files and `--set`
+/// options (`None` without overlays). Anything an overlay defines that nothing uses (a
+/// service no load or call reaches, an endpoint nobody calls, a policy nobody uses, a
+/// fault on an edge no call takes) is an error there: it is almost always a typo that
+/// would otherwise leave the change without effect. In the base it is a lint warning.
+pub(crate) fn validate(raw: &RawScenario, overlays_from: Option<usize>) -> Result<Scenario, Vec<Issue>> {
     let mut v = Validator { issues: Vec::new(), policies: Vec::new() };
     let simulation = v.simulation(raw);
     let names = Names::of(raw);
@@ -74,16 +81,24 @@ pub(crate) fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Issue>> {
     let gates = v.gates(raw);
     v.cycles(&names, &edges);
     if v.issues.is_empty() {
-        Ok(Scenario {
+        let scenario = Scenario {
             source: String::new(),
             hash: String::new(),
             simulation,
             services,
-            policies: v.policies,
+            policies: std::mem::take(&mut v.policies),
             loads,
             faults,
             gates,
-        })
+        };
+        if let Some(from) = overlays_from {
+            v.unused_in_overlays(raw, &scenario, from);
+        }
+        if v.issues.is_empty() {
+            return Ok(scenario);
+        }
+        v.issues.sort_by_key(|i| i.span.as_ref().map(|s| s.start));
+        Err(v.issues)
     } else {
         // Report in file order, whatever order the checks ran in; unlocated ones first.
         v.issues.sort_by_key(|i| i.span.as_ref().map(|s| s.start));
@@ -1350,6 +1365,103 @@ impl Validator {
     }
 
     // ---- gates ---------------------------------------------------------------------
+
+    /// Errors for what an overlay (spans from `from` on) defines and nothing uses.
+    fn unused_in_overlays(&mut self, raw: &RawScenario, s: &Scenario, from: usize) {
+        let graph = CallGraph::new(s);
+        let in_overlay = |span: &Span| span.start >= from;
+        let reached: Vec<&str> = s
+            .services
+            .iter()
+            .zip(&graph.service_reached)
+            .filter(|(_, r)| **r)
+            .map(|(sv, _)| sv.name.as_str())
+            .collect();
+        for (i, (name, _)) in raw.services.iter().enumerate() {
+            if !graph.service_reached[i] && in_overlay(&name.span()) {
+                let got = name.get_ref();
+                self.error_help(
+                    name.span(),
+                    format!(
+                        "service `{got}` is used by nothing: no load targets it and no call reaches it, so this \
+                         change would not alter the simulation"
+                    ),
+                    format!(
+                        "{}; a new service needs a call to it in the same change",
+                        suggest(got, &reached, "services in use")
+                    ),
+                );
+            }
+        }
+        for (si, (_, svc)) in raw.services.iter().enumerate() {
+            if !graph.service_reached[si] {
+                continue; // Reported above, or a base service (a lint warning).
+            }
+            let called: Vec<&str> = s.services[si]
+                .endpoints
+                .iter()
+                .zip(&graph.endpoint_called[si])
+                .filter(|(_, c)| **c)
+                .map(|(e, _)| e.name.as_str())
+                .collect();
+            for (ei, (name, _)) in svc.get_ref().endpoints.iter().enumerate() {
+                if !graph.endpoint_called[si][ei] && in_overlay(&name.span()) {
+                    let got = name.get_ref();
+                    self.error_help(
+                        name.span(),
+                        format!(
+                            "endpoint `{}/{got}` is used by nothing: no load targets it and no call names it",
+                            s.services[si].name
+                        ),
+                        format!(
+                            "{}; a new endpoint needs a call to it in the same change",
+                            suggest(got, &called, "endpoints in use")
+                        ),
+                    );
+                }
+            }
+        }
+        let used: Vec<&str> = raw
+            .policies
+            .keys()
+            .enumerate()
+            .filter(|(p, _)| graph.policy_used[*p])
+            .map(|(_, k)| k.get_ref().as_str())
+            .collect();
+        for (p, (name, _)) in raw.policies.iter().enumerate() {
+            if !graph.policy_used[p] && in_overlay(&name.span()) {
+                let got = name.get_ref();
+                self.error_help(
+                    name.span(),
+                    format!(
+                        "policy `{got}` is used by nothing: no load, call or service `client` that makes calls names it"
+                    ),
+                    suggest(got, &used, "policies in use"),
+                );
+            }
+        }
+        for (f, fault) in s.faults.iter().enumerate() {
+            let Some(target) = raw.fault[f].get_ref().target.as_ref() else { continue };
+            if !graph.fault_target_reachable(fault.target) && in_overlay(&target.span()) {
+                let why = match fault.target {
+                    FaultTarget::Edge { from, to } if graph.service_reached[from] => {
+                        format!("no call goes from `{}` to `{}`", s.services[from].name, s.services[to].name)
+                    }
+                    _ => "no load or call reaches it".to_string(),
+                };
+                let edges: Vec<String> = (0..s.services.len())
+                    .filter(|&a| graph.service_reached[a])
+                    .flat_map(|a| graph.callees[a].iter().map(move |&b| (a, b)))
+                    .map(|(a, b)| format!("{}->{}", s.services[a].name, s.services[b].name))
+                    .collect();
+                self.error_help(
+                    target.span(),
+                    format!("fault target `{}` changes nothing: {why}", target.get_ref()),
+                    format!("edges in use: {}", if edges.is_empty() { "(none)".to_string() } else { edges.join(", ") }),
+                );
+            }
+        }
+    }
 
     fn gates(&mut self, raw: &RawScenario) -> Gates {
         let Some(g) = &raw.gates else { return Gates::default() };

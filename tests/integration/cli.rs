@@ -317,3 +317,18 @@ fn runaway_scenarios_are_refused_before_running() {
     assert!(!dir.exists());
     stormcast().args(["sweep", "scenarios/checkout.toml", "--seeds", "2", "--max-events", "1000"]).assert().code(2);
 }
+
+/// The false pass of issue 12: a misspelt service in `--set` used to create a new,
+/// unreferenced service, leave the simulation unchanged and let `compare` exit 0. It is
+/// refused before anything runs (exit 2), pointing at the typo with the right name.
+#[test]
+fn a_misspelt_service_in_set_is_refused_not_passed() {
+    let out = stormcast()
+        .args(["compare", "scenarios/shop.toml", "--set", "services.paymnet.instances=6", "--seeds", "2", "--quiet"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("service `paymnet` is used by nothing"), "{stderr}");
+    assert!(stderr.contains("did you mean `payment`?"), "{stderr}");
+    assert!(out.get_output().stdout.is_empty());
+}
