@@ -21,7 +21,7 @@ use hdrhistogram::Histogram;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::model::{EndpointRef, Scenario};
+use crate::model::{EndpointRef, OverlaySource, Scenario};
 use crate::sim::simulate;
 use crate::stats::health::{Health, HealthCause};
 use crate::stats::risk::{Distribution, Proportion, quantile_sorted, wilson};
@@ -68,6 +68,8 @@ pub struct SweepResult {
     pub first_seed: u64,
     pub scenario: String,
     pub scenario_hash: String,
+    /// `--change` files and `--set` options over the base, in order (empty without).
+    pub overlays: Vec<OverlaySource>,
     pub stormcast_version: String,
     pub simulated_s: f64,
     pub warmup_s: f64,
@@ -694,6 +696,7 @@ impl Accumulator {
             first_seed: opts.first_seed,
             scenario: scenario.source.clone(),
             scenario_hash: scenario.hash.clone(),
+            overlays: scenario.overlays.clone(),
             stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
             simulated_s,
             warmup_s: scenario.simulation.warmup.as_secs_f64(),
@@ -748,6 +751,8 @@ pub struct VaryPoint {
     pub label: String,
     pub params: Vec<VaryParam>,
     pub scenario_hash: String,
+    /// Every overlay of this point: the command's `--change`/`--set`, then its values.
+    pub overlays: Vec<OverlaySource>,
     #[serde(serialize_with = "by_name")]
     pub risks: Vec<LoadRisks>,
     /// Median across seeds of each load's p99, for context; null if no request ended ok.
@@ -799,6 +804,7 @@ pub fn run_vary(points: &[(String, Scenario)], opts: &SweepOptions, progress: &(
             label: label.clone(),
             params,
             scenario_hash: sweep.scenario_hash,
+            overlays: sweep.overlays,
             p99_ms_median: sweep.loads.iter().map(|l| l.p99_ms.as_ref().map(|d| d.median)).collect(),
             risks: sweep.risks,
         });
@@ -837,6 +843,7 @@ mod tests {
         Scenario {
             source: "scenarios/small one.toml".to_string(),
             hash: "0123456789abcdef".to_string(),
+            overlays: Vec::new(),
             simulation: Simulation {
                 duration: SimDuration::from_secs(6),
                 warmup: SimDuration::from_secs(1),

@@ -37,6 +37,10 @@ pub fn run_table(r: &RunResult) -> String {
         r.warmup_s,
         count(r.events)
     );
+    if !r.overlays.is_empty() {
+        out.pop(); // The blank line after the header comes after the overlays.
+        let _ = writeln!(out, "{}\n", overlay_line(&r.overlays));
+    }
     let _ = writeln!(
         out,
         "{:<16} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}  slo",
@@ -125,6 +129,18 @@ pub fn run_table(r: &RunResult) -> String {
     out
 }
 
+/// `with --change pr.toml (hash 0123456789abcdef), --set services.api.instances=3`.
+fn overlay_line(overlays: &[stormcast::model::OverlaySource]) -> String {
+    let parts: Vec<String> = overlays
+        .iter()
+        .map(|o| match o.kind {
+            "change" => format!("--change {} (hash {})", o.source, o.hash),
+            _ => format!("--{} {}", o.kind, o.source),
+        })
+        .collect();
+    format!("with {}", parts.join(", "))
+}
+
 fn percent_interval(p: &stormcast::stats::Proportion) -> String {
     format!("{:>5.1}% [{:.1}, {:.1}]", 100.0 * p.p, 100.0 * p.low, 100.0 * p.high)
 }
@@ -142,6 +158,10 @@ pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
         r.seeds,
         r.simulated_s
     );
+    if !r.overlays.is_empty() {
+        out.pop();
+        let _ = writeln!(out, "{}\n", overlay_line(&r.overlays));
+    }
     let _ = writeln!(out, "{:<16} {:<24} {:<24} {:<24}", "risk (95% CI)", "SLO violated", "never recovered", "cascade");
     for risk in &r.risks {
         let _ = writeln!(

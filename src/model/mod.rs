@@ -32,6 +32,9 @@ pub struct Scenario {
     pub source: String,
     /// FNV-1a hash of the scenario text(s) it was built from, as 16 hex digits.
     pub hash: String,
+    /// What was laid over the base file, in order (`--change` files, then `--set`
+    /// options), so an output can say exactly which config it ran.
+    pub overlays: Vec<OverlaySource>,
     pub simulation: Simulation,
     pub services: Vec<Service>,
     pub policies: Vec<Policy>,
@@ -51,6 +54,17 @@ pub struct Simulation {
     pub seed: u64,
     /// One-way latency added to every call, each way.
     pub network: Option<Dist>,
+}
+
+/// One `--change` file or `--set` option applied over the base scenario.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OverlaySource {
+    /// `"change"` or `"set"`.
+    pub kind: &'static str,
+    /// The change file's path as given, or the `--set` option as written (`KEY=VALUE`).
+    pub source: String,
+    /// FNV-1a of the change file's text (of the option for a `--set`), 16 hex digits.
+    pub hash: String,
 }
 
 /// `[gates]`, used by `compare`. Every field is optional.

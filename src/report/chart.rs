@@ -1055,6 +1055,7 @@ mod tests {
             stormcast_version: "0.1.0".to_string(),
             scenario: "checkout-cascade".to_string(),
             scenario_hash: "3f2a9c0d1e7b44aa".to_string(),
+            overlays: Vec::new(),
             simulated_s: N as f64 * bucket_s,
             warmup_s: 10.0,
             bucket_s,

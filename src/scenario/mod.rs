@@ -29,7 +29,7 @@ pub use error::{Diagnostic, LoadError, Location};
 pub use validate::{MAX_INSTANCES, MAX_WORKERS, defaults};
 
 use crate::engine::rng::fnv1a64;
-use crate::model::Scenario;
+use crate::model::{OverlaySource, Scenario};
 use error::{Issue, SourceMap, suggest};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -130,6 +130,17 @@ pub fn load_str_with_changes(
     let mut scenario = validate::validate(&raw, overlays_from).map_err(|issues| sources.error(issues))?;
     scenario.source = label.to_string();
     scenario.hash = format!("{:016x}", hash(text, changes, &set_texts));
+    let changes = changes.iter().map(|&(label, text)| OverlaySource {
+        kind: "change",
+        source: label.to_string(),
+        hash: format!("{:016x}", fnv1a64(text.as_bytes())),
+    });
+    let sets = sets.iter().map(|&set| OverlaySource {
+        kind: "set",
+        source: set.to_string(),
+        hash: format!("{:016x}", fnv1a64(set.as_bytes())),
+    });
+    scenario.overlays = changes.chain(sets).collect();
     Ok(scenario)
 }
 

@@ -181,7 +181,10 @@ fn empty_change_gives_the_base_scenario() {
         let mut merged = with_change(change).expect("valid");
         assert_ne!(merged.hash, base.hash, "the hash covers the change file");
         merged.hash = base.hash.clone();
+        assert_eq!(merged.overlays.len(), 1, "the change file is recorded");
+        merged.overlays.clear();
         assert_eq!(format!("{merged:?}"), format!("{base:?}"));
+        assert!(merged.simulates_like(&base));
     }
     // No overlays at all: exactly `load_str`, hash included.
     let same = load_str_with_changes(BASE_LABEL, BASE, &[], &[]).expect("valid");

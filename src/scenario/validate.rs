@@ -84,6 +84,7 @@ pub(crate) fn validate(raw: &RawScenario, overlays_from: Option<usize>) -> Resul
         let scenario = Scenario {
             source: String::new(),
             hash: String::new(),
+            overlays: Vec::new(),
             simulation,
             services,
             policies: std::mem::take(&mut v.policies),

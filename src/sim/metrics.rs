@@ -688,6 +688,7 @@ impl Metrics {
             stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
             scenario: sc.source.clone(),
             scenario_hash: sc.hash.clone(),
+            overlays: sc.overlays.clone(),
             simulated_s: sc.simulation.duration.as_secs_f64(),
             warmup_s,
             bucket_s,

@@ -4,7 +4,7 @@
 //! Serialization order is fixed (struct field order, loads and services in file
 //! order), so the JSON written from them is byte-identical for the same run.
 
-use crate::model::OutcomeCounts;
+use crate::model::{OutcomeCounts, OverlaySource};
 use crate::stats::health::{Cascade, Health};
 use hdrhistogram::Histogram;
 use serde::{Serialize, Serializer, ser::SerializeMap};
@@ -16,6 +16,8 @@ pub struct RunResult {
     pub stormcast_version: String,
     pub scenario: String,
     pub scenario_hash: String,
+    /// `--change` files and `--set` options over the base, in order (empty without).
+    pub overlays: Vec<OverlaySource>,
     pub simulated_s: f64,
     pub warmup_s: f64,
     pub bucket_s: f64,

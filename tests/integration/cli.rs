@@ -332,3 +332,29 @@ fn a_misspelt_service_in_set_is_refused_not_passed() {
     assert!(stderr.contains("did you mean `payment`?"), "{stderr}");
     assert!(out.get_output().stdout.is_empty());
 }
+
+/// A run with overlays says which, in its header and in summary.json, with each change
+/// file's hash and each --set as written, so the output can be reproduced from itself.
+#[test]
+fn overlays_are_recorded_in_the_header_and_summary() {
+    let args = ["run", "scenarios/shop.toml", "--change", "scenarios/changes/extra-replica.toml"];
+    let out = stormcast().args(args).args(["--set", "services.payment.workers=9", "--format", "json"]).assert().code(0);
+    let summary: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let overlays = summary["overlays"].as_array().expect("overlays");
+    assert_eq!(overlays.len(), 2);
+    assert_eq!(
+        (overlays[0]["kind"].as_str(), overlays[0]["source"].as_str()),
+        (Some("change"), Some("scenarios/changes/extra-replica.toml"))
+    );
+    let text = std::fs::read("scenarios/changes/extra-replica.toml").unwrap();
+    assert_eq!(overlays[0]["hash"].as_str().unwrap(), format!("{:016x}", stormcast::engine::rng::fnv1a64(&text)));
+    assert_eq!(
+        (overlays[1]["kind"].as_str(), overlays[1]["source"].as_str()),
+        (Some("set"), Some("services.payment.workers=9"))
+    );
+    let out = stormcast().args(args).args(["--set", "services.payment.workers=9"]).assert().code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let header = stdout.lines().nth(1).unwrap();
+    assert!(header.starts_with("with --change scenarios/changes/extra-replica.toml (hash "), "{stdout}");
+    assert!(header.ends_with("--set services.payment.workers=9"), "{header}");
+}

@@ -38,6 +38,7 @@ pub fn scenario(simulation: Simulation, services: Vec<Service>, loads: Vec<Load>
     Scenario {
         source: "test".to_string(),
         hash: "0000000000000000".to_string(),
+        overlays: Vec::new(),
         simulation,
         services,
         policies: Vec::new(),
