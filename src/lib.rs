@@ -1,6 +1,7 @@
 //! stormcast: a deterministic discrete-event simulator of microservice failures.
 pub mod compare;
 pub mod engine;
+pub mod expect;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -40,16 +40,22 @@ enum Command {
     /// (metastable), cascade, each with a 95% Wilson interval.
     Sweep(SweepArgs),
     /// Run a base and a proposed config on the same seeds, pair them, and gate: exit 0
-    /// if every gate passes, 1 if one fails or the seeds cannot decide, 2 on bad input.
+    /// if every gate passes (or the configs simulate alike), 1 if one fails, the seeds
+    /// cannot decide, or no gate is set, 2 on bad input.
     Compare(CompareArgs),
     /// Validate a scenario (exit 0 if valid, 2 with located errors if not) and warn
     /// about static risks: retry amplification, retries at several layers, timeouts
     /// that grow down the stack, retries without a budget, breakers that cannot open.
+    /// With --expect, also run the scenario's [[expect]] claims.
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
         #[command(flatten)]
         overlay: Overlay,
+        /// Also run the scenario's `[[expect]]` claims and check each against the output
+        /// it names (exit 1 if one does not hold).
+        #[arg(long)]
+        expect: bool,
     },
     /// Print the topology as Graphviz DOT (pipe into `dot -Tpng`).
     Graph {
@@ -280,7 +286,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
         Command::Compare(args) => compare(args),
-        Command::Check { scenario, overlay } => check(&scenario, &overlay),
+        Command::Check { scenario, overlay, expect } => check(&scenario, &overlay, expect),
         Command::Graph { scenario } => graph(&scenario),
     };
     match result {
@@ -505,7 +511,7 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure
         .map_err(|e| Failure::input(format!("error: cannot write {}: {e}", path.display())))
 }
 
-fn check(path: &Path, overlay: &Overlay) -> Result<(), Failure> {
+fn check(path: &Path, overlay: &Overlay, expect: bool) -> Result<(), Failure> {
     let s = overlay.load(path)?;
     let endpoints: usize = s.services.iter().map(|s| s.endpoints.len()).sum();
     println!(
@@ -532,7 +538,32 @@ fn check(path: &Path, overlay: &Overlay) -> Result<(), Failure> {
             (true, false) => println!("{text} (new in this change)"),
         }
     }
+    if expect {
+        return check_expectations(path, &s);
+    }
     Ok(())
+}
+
+/// Runs the `[[expect]]` claims; one line each, exit 1 if any fails.
+fn check_expectations(path: &Path, s: &Scenario) -> Result<(), Failure> {
+    if s.expect.is_empty() {
+        println!("expect: {} has no [[expect]] claims", path.display());
+        return Ok(());
+    }
+    let outcomes =
+        stormcast::expect::check_expectations(path, s, None).map_err(|e| Failure::input(e.to_string()))?;
+    let failed = outcomes.iter().filter(|o| !o.ok).count();
+    for o in &outcomes {
+        let actual = o.actual.as_ref().map_or("missing".to_string(), |v| v.to_string());
+        let mark = if o.ok { "ok  " } else { "FAIL" };
+        println!("expect {mark} {}\n            {} {} = {actual}, wanted {}", o.claim, o.how, o.path, o.detail);
+    }
+    if failed == 0 {
+        println!("expect: all {} claims hold", outcomes.len());
+        Ok(())
+    } else {
+        Err(Failure { code: 1, message: format!("error: {failed} of {} [[expect]] claims do not hold", outcomes.len()) })
+    }
 }
 
 fn graph(path: &Path) -> Result<(), Failure> {

@@ -5,6 +5,7 @@
 //! addressed by index (`ServiceId`, `PolicyId`, ...), never by name, inside a run.
 
 pub mod dist;
+pub mod expect;
 pub mod fault;
 pub mod graph;
 pub mod lint;
@@ -41,6 +42,8 @@ pub struct Scenario {
     pub loads: Vec<Load>,
     pub faults: Vec<Fault>,
     pub gates: Gates,
+    /// `[[expect]]`: machine-checked claims about this scenario's outputs.
+    pub expect: Vec<expect::Expectation>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

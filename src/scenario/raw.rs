@@ -33,6 +33,24 @@ pub struct RawScenario {
     #[serde(default)]
     pub slo: Table<RawSlo>,
     pub gates: Option<Spanned<RawGates>>,
+    #[serde(default)]
+    pub expect: Vec<Spanned<RawExpect>>,
+}
+
+/// `[[expect]]`: a claim about the scenario's outputs (see `model::expect`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub claim: Option<Spanned<String>>,
+    pub seed: Option<Spanned<RawCount>>,
+    pub seeds: Option<Spanned<RawCount>>,
+    #[serde(default)]
+    pub set: Vec<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub equals: Option<Spanned<toml::Value>>,
+    pub min: Option<Spanned<f64>>,
+    pub max: Option<Spanned<f64>>,
+    pub null: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

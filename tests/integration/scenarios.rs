@@ -42,3 +42,32 @@ fn every_scenario_loads_and_runs() {
         }
     }
 }
+
+/// Every example (not the benchmarks, not the partial change files) carries `[[expect]]`
+/// claims for what its comments say, and every claim holds: the teaching text cannot
+/// drift from the numbers without this test failing.
+#[test]
+fn every_example_keeps_its_claims() {
+    let mut failures = Vec::new();
+    for path in scenario_files() {
+        if path.components().any(|c| c.as_os_str() == "changes" || c.as_os_str() == "bench") {
+            continue;
+        }
+        let sc = stormcast::scenario::load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!sc.expect.is_empty(), "{}: no [[expect]] claims for what its comments say", path.display());
+        let outcomes = stormcast::expect::check_expectations(&path, &sc, None)
+            .unwrap_or_else(|e| panic!("{}: a claim's variant does not load: {e}", path.display()));
+        for o in outcomes.iter().filter(|o| !o.ok) {
+            failures.push(format!(
+                "{}: \"{}\": {} {} = {}, wanted {}",
+                path.display(),
+                o.claim,
+                o.how,
+                o.path,
+                o.actual.as_ref().map_or("missing".to_string(), |v| v.to_string()),
+                o.detail
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "claims that do not hold:\n{}", failures.join("\n"));
+}
