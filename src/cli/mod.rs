@@ -44,7 +44,8 @@ enum Command {
     Compare(CompareArgs),
     /// Validate a scenario (exit 0 if valid, 2 with located errors if not) and warn
     /// about static risks: retry amplification, retries at several layers, timeouts
-    /// that grow down the stack, retries without a budget, breakers that cannot open.
+    /// that grow down the stack, retries without a budget or with one that cannot
+    /// bind, unbounded backoff, breakers that cannot open.
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
