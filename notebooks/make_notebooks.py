@@ -566,7 +566,7 @@ per-seed differences are at or near zero: common random numbers at work.
 
 Why `max_slo_risk` is 0.15 in `shop.toml` and not 0.05: with 30 seeds and no violation
 the 95% Wilson interval still reaches 11.4%, so a 5% gate would be *inconclusive*
-however good the config is. Gate at 5% and you must run about 75 seeds."""),
+however good the config is. Gate at 5% and you must run at least 73 seeds (0 of 73 has an upper end of 5.0%)."""),
 ], "05-pre-merge-what-if.ipynb")
 
 # ---------------------------------------------------------------------------------

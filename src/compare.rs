@@ -18,12 +18,16 @@
 //! - a risk's paired difference: Newcombe's method 10 for paired proportions
 //!   ([`paired_risk_difference`]);
 //! - a risk of one config: the 95% Wilson interval of the sweep.
+//!
+//! An undecided gate or metric says how many seeds would decide it ([`Evidence`]): the
+//! fewest seeds at which its interval, recomputed by the same method with the observed
+//! rates, mean and spread held, would lie on one side of its limit.
 
 use crate::stats::summary::{Named, by_name};
 use serde::Serialize;
 
 use crate::model::{Gates, Scenario};
-use crate::stats::risk::{Proportion, Z_95, wilson};
+use crate::stats::risk::{Proportion, Z_95, wilson, wilson_at};
 use crate::sweep::{SeedLoad, SeedRun, SweepOptions, SweepResult, run_sweep};
 
 // ---------------------------------------------------------------------------------
@@ -71,9 +75,10 @@ pub struct CompareResult {
     pub unchanged: bool,
     /// One line saying why, e.g. "fails 2 of 5 gates".
     pub message: String,
-    /// When inconclusive: about how many seeds would decide every undecided gate
-    /// (`null` if some gate cannot be decided by more seeds, e.g. an estimate exactly
-    /// on its limit, or if there were too few pairs to estimate a spread).
+    /// When inconclusive: how many seeds would decide every undecided gate, the largest
+    /// of their `seeds_needed` (`null` if some gate cannot be decided by more seeds, e.g.
+    /// an estimate exactly on its limit, or if there were too few pairs to estimate a
+    /// spread).
     pub seeds_needed: Option<u64>,
     /// Each gate, per load, in the order of [`GateKind::ALL`] then load.
     pub gates: Vec<GateResult>,
@@ -172,8 +177,9 @@ pub struct PairedStat {
     /// The practical margin the verdict used (same unit as the difference).
     pub margin: f64,
     pub verdict: MetricVerdict,
-    /// When inconclusive: about how many seeds would make the interval as narrow as the
-    /// margin, seeds * (half_width / margin)^2.
+    /// When inconclusive: the fewest seeds at which, if the mean difference and its
+    /// spread held, the t interval would exclude 0 or be as narrow as the margin
+    /// ([`Evidence::Mean`]).
     pub seeds_needed: Option<u64>,
     /// What decided the verdict when it is not the interval above (recovery: the seeds
     /// where one config never recovered); `null` otherwise.
@@ -308,7 +314,9 @@ pub struct GateResult {
     pub high: Option<f64>,
     pub verdict: GateVerdict,
     pub reason: String,
-    /// When inconclusive: about how many seeds would decide it.
+    /// When inconclusive: the fewest seeds at which the gate's interval, recomputed with
+    /// the observed rates (or mean and spread) held, would lie on one side of the limit
+    /// ([`Evidence`]); `null` if no number of seeds would (an estimate on the limit).
     pub seeds_needed: Option<u64>,
 }
 
@@ -608,7 +616,7 @@ fn paired_stat(pairs: &[(f64, f64)], seeds: u64, diff: Diff, margin: f64, better
         (Some(m), Some(h)) => (Some(m - h), Some(m + h)),
         _ => (None, None),
     };
-    let (verdict, seeds_needed) = metric_verdict(low, high, half, margin, better, seeds);
+    let (verdict, seeds_needed) = metric_verdict(low, high, half, margin, better, seeds, n);
     PairedStat {
         n,
         excluded: seeds - n,
@@ -628,8 +636,10 @@ fn paired_stat(pairs: &[(f64, f64)], seeds: u64, diff: Diff, margin: f64, better
 /// The verdict rules (see the module docs of the report for the wording):
 /// - `better`/`worse`: the 95% interval excludes 0, on the good/bad side of the metric;
 /// - `no detectable difference`: it contains 0 and its half-width is at most `margin`;
-/// - `inconclusive`: otherwise, with seeds * (half_width / margin)^2 as the seeds that
-///   would narrow it to the margin (half-widths shrink as 1/sqrt(n)).
+/// - `inconclusive`: otherwise, with the fewest seeds at which the interval, with the
+///   observed mean and spread held, would be decided either way ([`Evidence::Mean`]).
+///
+/// `half` is the interval's half-width over `pairs` pairs, out of `seeds` seeds.
 fn metric_verdict(
     low: Option<f64>,
     high: Option<f64>,
@@ -637,6 +647,7 @@ fn metric_verdict(
     margin: f64,
     better: Better,
     seeds: u64,
+    pairs: u64,
 ) -> (MetricVerdict, Option<u64>) {
     let (Some(low), Some(high), Some(half)) = (low, high, half) else {
         return (MetricVerdict::Inconclusive, None);
@@ -652,7 +663,9 @@ fn metric_verdict(
     if half <= margin {
         return (MetricVerdict::NoDetectableDifference, None);
     }
-    (MetricVerdict::Inconclusive, seeds_for(seeds, half, margin))
+    let mean = (low + high) / 2.0;
+    let evidence = Evidence::Mean { mean, half, pairs, seeds };
+    (MetricVerdict::Inconclusive, evidence.seeds_to_decide(|l, h| l > 0.0 || h < 0.0 || (h - l) / 2.0 <= margin))
 }
 
 /// The recovery row, deciding first on the seeds where one config never recovered: a
@@ -682,21 +695,135 @@ fn decide_recovery_on_never(stat: &mut PairedStat, never: &RiskDifference, seeds
     } else if never.high < 0.0 {
         MetricVerdict::Better
     } else {
-        let distance = never.diff.abs();
-        stat.seeds_needed =
-            if distance > 0.0 { seeds_for(seeds, (never.high - never.low) / 2.0, distance) } else { None };
+        let evidence = Evidence::PairedCounts {
+            both: (never.base.p * seeds as f64).round() as u64 - never.base_only,
+            base_only: never.base_only,
+            proposed_only: never.proposed_only,
+            neither: seeds - (never.base.p * seeds as f64).round() as u64 - never.proposed_only,
+        };
+        stat.seeds_needed = evidence.seeds_to_decide(|low, high| low > 0.0 || high < 0.0);
         MetricVerdict::Inconclusive
     };
 }
 
-/// About how many seeds make a half-width `half` (observed with `seeds` seeds) shrink to
-/// `target`: seeds * (half / target)^2, at least seeds + 1.
-fn seeds_for(seeds: u64, half: f64, target: f64) -> Option<u64> {
-    if !(target > 0.0 && half.is_finite()) {
+// ---------------------------------------------------------------------------------
+// Seeds that would decide.
+
+/// The most seeds the search for the seeds that would decide looks at (the CLI runs at
+/// most 1,000,000); past it, more seeds are taken not to decide.
+pub const MAX_SEEDS_SEARCHED: u64 = 1_000_000_000;
+
+/// What an interval was computed from: enough to recompute it, by the same method, for
+/// more seeds, assuming what was observed holds.
+///
+/// [`Evidence::seeds_to_decide`] searches the fewest seeds n' > n whose interval
+/// satisfies a decision rule. The observed *rates* are held exactly, counts scaled to
+/// n'/n of themselves and left fractional: rounding them to whole seeds would make the
+/// interval jump by a seed's worth between neighbouring n' (so a larger n' could undecide
+/// a gate a smaller one decided), while fractional counts give intervals that narrow
+/// monotonically towards the estimate, so the first deciding n' is the answer and every
+/// larger n' decides too. Where the observed count is 0 or every seed (0 of 8 violated
+/// the SLO) the scaled count is exact: 0 of n' and n' of n'.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Evidence {
+    /// A risk of one config, `k` of `n` seeds: its Wilson interval ([`wilson_at`] at the
+    /// share k/n over n' seeds).
+    Proportion { k: u64, n: u64 },
+    /// A paired risk difference from its 2 x 2 counts (`both`, `base_only`,
+    /// `proposed_only`, `neither`): Newcombe's interval ([`paired_risk_difference`]) of
+    /// the four counts scaled by n'/n. The correlation phi and the difference are
+    /// unchanged by the scaling; only the Wilson widths shrink. Monotone on every
+    /// 2 x 2 table of up to 24 seeds at the usual limits (checked numerically, and on a
+    /// smaller grid by a unit test); the search relies on it.
+    PairedCounts { both: u64, base_only: u64, proposed_only: u64, neither: u64 },
+    /// A paired t interval, mean +- half over `pairs` pairs of `seeds` seeds: the
+    /// half-width at n' pairs is t(0.975, n'-1) sd / sqrt(n') with the sample sd held,
+    /// Student's t rather than the normal approximation (which undercounts at small n').
+    /// Pairs are converted to seeds at the observed share of seeds with a pair (seeds
+    /// without an ok request or a recovery drop out of p99 or recovery pairs).
+    Mean { mean: f64, half: f64, pairs: u64, seeds: u64 },
+}
+
+impl Evidence {
+    /// The fewest seeds n' > n for which `decided(low, high)` holds of the interval
+    /// recomputed at n' (see [`Evidence`]); `None` when no n' up to
+    /// [`MAX_SEEDS_SEARCHED`] does, as when the estimate sits exactly on a limit: the
+    /// interval narrows towards it but always straddles it.
+    pub fn seeds_to_decide(self, decided: impl Fn(f64, f64) -> bool) -> Option<u64> {
+        match self {
+            Evidence::Proportion { k, n } => {
+                if n == 0 {
+                    return None;
+                }
+                let p = k as f64 / n as f64;
+                first_deciding(n + 1, |m| {
+                    let w = wilson_at(p, m as f64);
+                    decided(w.low, w.high)
+                })
+            }
+            Evidence::PairedCounts { both, base_only, proposed_only, neither } => {
+                let n = both + base_only + proposed_only + neither;
+                if n == 0 {
+                    return None;
+                }
+                let counts = [both, base_only, proposed_only, neither].map(|c| c as f64);
+                first_deciding(n + 1, |m| {
+                    let [a, b, c, d] = counts.map(|x| x * (m as f64 / n as f64));
+                    let (_, low, high) = newcombe(a, b, c, d);
+                    decided(low, high)
+                })
+            }
+            Evidence::Mean { mean, half, pairs, seeds } => {
+                if pairs < 2 || !(mean.is_finite() && half.is_finite()) {
+                    return None;
+                }
+                // The sample sd, from half = t(n-1) sd / sqrt(n).
+                let sd = half * (pairs as f64).sqrt() / t_975(pairs - 1);
+                let needed = first_deciding(pairs + 1, |m| {
+                    let h = t_975(m - 1) * sd / (m as f64).sqrt();
+                    decided(mean - h, mean + h)
+                })?;
+                if pairs >= seeds {
+                    return Some(needed);
+                }
+                let scaled = (u128::from(needed) * u128::from(seeds)).div_ceil(u128::from(pairs));
+                u64::try_from(scaled).ok().map(|s| s.max(seeds + 1))
+            }
+        }
+    }
+}
+
+/// The smallest m in `from..=MAX_SEEDS_SEARCHED` with `decides(m)`, for a `decides`
+/// that stays true once true (see [`Evidence`]): doubling until it holds, then
+/// bisecting, so about 2 log2(m) evaluations.
+fn first_deciding(from: u64, decides: impl Fn(u64) -> bool) -> Option<u64> {
+    if from > MAX_SEEDS_SEARCHED {
         return None;
     }
-    let need = (seeds as f64 * (half / target).powi(2)).ceil();
-    (need.is_finite() && need < 1e12).then(|| (need as u64).max(seeds + 1))
+    if decides(from) {
+        return Some(from);
+    }
+    // Invariant: decides(low) is false, decides(high) is true.
+    let mut low = from;
+    let mut high = loop {
+        let next = low.saturating_mul(2).min(MAX_SEEDS_SEARCHED);
+        if decides(next) {
+            break next;
+        }
+        if next == MAX_SEEDS_SEARCHED {
+            return None;
+        }
+        low = next;
+    };
+    while high - low > 1 {
+        let mid = low + (high - low) / 2;
+        if decides(mid) {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    Some(high)
 }
 
 /// The 0.975 quantile of Student's t distribution with `df` degrees of freedom: the
@@ -788,26 +915,28 @@ pub fn paired_risk_difference(pairs: &[(bool, bool)]) -> RiskDifference {
     if n == 0 {
         return RiskDifference { base, proposed, base_only, proposed_only, diff: 0.0, low: -1.0, high: 1.0 };
     }
-    let diff = (proposed_only as f64 - base_only as f64) / n as f64;
-    if base_only == 0 && proposed_only == 0 {
-        return RiskDifference { base, proposed, base_only, proposed_only, diff: 0.0, low: 0.0, high: 0.0 };
+    let (diff, low, high) = newcombe(a as f64, base_only as f64, proposed_only as f64, d as f64);
+    RiskDifference { base, proposed, base_only, proposed_only, diff, low, high }
+}
+
+/// [`paired_risk_difference`] from the counts of its 2 x 2 table, (difference, low,
+/// high): a = both, b = base only, c = proposed only, d = neither, not all 0. The counts
+/// may be fractional, for the search of [`Evidence::PairedCounts`].
+fn newcombe(a: f64, b: f64, c: f64, d: f64) -> (f64, f64, f64) {
+    let n = a + b + c + d;
+    if b == 0.0 && c == 0.0 {
+        return (0.0, 0.0, 0.0);
     }
-    let (af, bf, cf, df) = (a as f64, base_only as f64, proposed_only as f64, d as f64);
-    let product = (af + bf) * (cf + df) * (af + cf) * (bf + df);
-    let phi = if product > 0.0 { (af * df - bf * cf) / product.sqrt() } else { 0.0 };
+    let diff = (c - b) / n;
+    let product = (a + b) * (c + d) * (a + c) * (b + d);
+    let phi = if product > 0.0 { (a * d - b * c) / product.sqrt() } else { 0.0 };
+    let proposed = wilson_at((a + c) / n, n);
+    let base = wilson_at((a + b) / n, n);
     let (p1, l1, u1) = (proposed.p, proposed.low, proposed.high);
     let (p2, l2, u2) = (base.p, base.low, base.high);
     let delta = ((p1 - l1).powi(2) - 2.0 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2).powi(2)).max(0.0).sqrt();
     let epsilon = ((u1 - p1).powi(2) - 2.0 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2).powi(2)).max(0.0).sqrt();
-    RiskDifference {
-        base,
-        proposed,
-        base_only,
-        proposed_only,
-        diff,
-        low: (diff - delta).max(-1.0),
-        high: (diff + epsilon).min(1.0),
-    }
+    (diff, (diff - delta).max(-1.0), (diff + epsilon).min(1.0))
 }
 
 // ---------------------------------------------------------------------------------
@@ -822,11 +951,16 @@ fn evaluate_gates(gates: &Gates, paired: &[PairedLoad], risks: &[LoadRiskDiffere
                 continue;
             }
             let proposed_risk = |p: Proportion, what: &str| {
-                let k = (p.p * seeds as f64).round() as u64;
+                let k = count_of(p, seeds);
                 let estimate = format!("{what} {k}/{seeds} = {} [{}, {}]", pct(p.p), pct(p.low), pct(p.high));
-                (Some(p.p), Some(p.low), Some(p.high), estimate)
+                (Some(p.p), Some(p.low), Some(p.high), estimate, Some(Evidence::Proportion { k, n: seeds }))
             };
             let increase = |r: &RiskDifference, what: &str| {
+                // The 2 x 2 table behind the interval: proposed = both + proposed only.
+                let both = count_of(r.proposed, seeds).saturating_sub(r.proposed_only);
+                let neither = seeds.saturating_sub(both + r.base_only + r.proposed_only);
+                let evidence =
+                    Evidence::PairedCounts { both, base_only: r.base_only, proposed_only: r.proposed_only, neither };
                 let estimate = format!(
                     "{what} {:+.1} pp [{:+.1}, {:+.1}] ({} seeds worse, {} better)",
                     r.diff * 100.0,
@@ -835,9 +969,9 @@ fn evaluate_gates(gates: &Gates, paired: &[PairedLoad], risks: &[LoadRiskDiffere
                     r.proposed_only,
                     r.base_only
                 );
-                (Some(r.diff), Some(r.low), Some(r.high), estimate)
+                (Some(r.diff), Some(r.low), Some(r.high), estimate, Some(evidence))
             };
-            let (value, low, high, estimate) = match kind {
+            let (value, low, high, estimate, evidence) = match kind {
                 GateKind::MaxSloRisk => proposed_risk(risk.slo_risk.proposed, "proposed SLO risk"),
                 GateKind::MaxMetastableRisk => {
                     proposed_risk(risk.metastable_risk.proposed, "proposed never-recovered risk")
@@ -858,10 +992,16 @@ fn evaluate_gates(gates: &Gates, paired: &[PairedLoad], risks: &[LoadRiskDiffere
                         }
                         _ => format!("p99 change unknown: {} paired seeds with an ok request (2 needed)", s.n),
                     };
-                    (s.mean_diff, s.low, s.high, estimate)
+                    let evidence = match (s.mean_diff, s.low, s.high) {
+                        (Some(mean), Some(l), Some(h)) => {
+                            Some(Evidence::Mean { mean, half: (h - l) / 2.0, pairs: s.n, seeds })
+                        }
+                        _ => None,
+                    };
+                    (s.mean_diff, s.low, s.high, estimate, evidence)
                 }
             };
-            let (verdict, reason, seeds_needed) = decide_gate(value, low, high, limit, seeds, kind, &estimate);
+            let (verdict, reason, seeds_needed) = decide_gate(value, low, high, limit, kind, &estimate, evidence);
             out.push(GateResult {
                 gate: kind,
                 load: load.name.clone(),
@@ -878,17 +1018,22 @@ fn evaluate_gates(gates: &Gates, paired: &[PairedLoad], risks: &[LoadRiskDiffere
     out
 }
 
+/// How many of `n` seeds a proportion estimated over them counts (exact: p = k/n).
+fn count_of(p: Proportion, n: u64) -> u64 {
+    (p.p * n as f64).round() as u64
+}
+
 /// pass if the interval's upper end is at most the limit; fail if its lower end is
-/// above it; otherwise inconclusive, with the seeds that would shrink the interval's
-/// half-width below the distance from the estimate to the limit.
+/// above it; otherwise inconclusive, with the fewest seeds whose interval, recomputed
+/// from `evidence` (what was observed, held), would pass or fail.
 fn decide_gate(
     value: Option<f64>,
     low: Option<f64>,
     high: Option<f64>,
     limit: f64,
-    seeds: u64,
     kind: GateKind,
     estimate: &str,
+    evidence: Option<Evidence>,
 ) -> (GateVerdict, String, Option<u64>) {
     let show = |v: f64| match kind {
         GateKind::MaxP99Increase => signed_pct(v),
@@ -904,12 +1049,17 @@ fn decide_gate(
     if low > limit {
         return (GateVerdict::Fail, format!("{estimate}: lower end above the limit {}", show(limit)), None);
     }
-    let half = (high - low) / 2.0;
-    let distance = (value - limit).abs();
-    let needed = if distance > 0.0 { seeds_for(seeds, half, distance) } else { None };
+    // On the limit the interval narrows towards it but never leaves it.
+    let on_limit = value == limit;
+    let needed = if on_limit {
+        None
+    } else {
+        evidence.and_then(|e| e.seeds_to_decide(|low, high| high <= limit || low > limit))
+    };
     let hint = match needed {
         Some(n) => format!("about {n} seeds would decide"),
-        None => "the estimate sits on the limit: more seeds may not decide".to_string(),
+        None if on_limit => "the estimate sits on the limit: more seeds may not decide".to_string(),
+        None => format!("more than {MAX_SEEDS_SEARCHED} seeds would be needed to decide"),
     };
     (GateVerdict::Inconclusive, format!("{estimate}: the interval straddles the limit {}; {hint}", show(limit)), needed)
 }
@@ -1038,17 +1188,33 @@ mod tests {
     }
 
     /// The verdict rules: an interval across 0 is "no detectable difference" only when
-    /// it is within the margin; otherwise inconclusive, with seeds * (half / margin)^2.
+    /// it is within the margin; otherwise inconclusive, with the seeds whose t interval
+    /// would be: +-0.04 over 10 pairs is sd 0.04 sqrt(10) / t(9) = 0.0559, and
+    /// t(n-1) 0.0559 / sqrt(n) first reaches 0.02 at n = 33 (t(32) = 2.0369), not at 32
+    /// (t(31) = 2.0395). The normal approximation, 10 (0.04 / 0.02)^2, said 40.
     #[test]
     fn verdicts_follow_the_margin() {
         let v = |low, high, margin| {
-            metric_verdict(Some(low), Some(high), Some((high - low) / 2.0), margin, Better::Lower, 10)
+            metric_verdict(Some(low), Some(high), Some((high - low) / 2.0), margin, Better::Lower, 10, 10)
         };
         assert_eq!(v(-0.01, 0.01, 0.02), (MetricVerdict::NoDetectableDifference, None));
-        assert_eq!(v(-0.04, 0.04, 0.02), (MetricVerdict::Inconclusive, Some(40)));
+        assert_eq!(v(-0.04, 0.04, 0.02), (MetricVerdict::Inconclusive, Some(33)));
+        let sd = 0.04 * 10f64.sqrt() / t_975(9);
+        assert!(t_975(32) * sd / 33f64.sqrt() <= 0.02 && t_975(31) * sd / 32f64.sqrt() > 0.02);
         assert_eq!(v(0.01, 0.03, 0.02).0, MetricVerdict::Worse);
         assert_eq!(v(-0.03, -0.01, 0.02).0, MetricVerdict::Better);
-        assert_eq!(metric_verdict(None, None, None, 0.02, Better::Lower, 1), (MetricVerdict::Inconclusive, None));
+        // An interval that will exclude 0 before it is as narrow as the margin: decided
+        // (worse) as soon as the half-width drops below the mean of 0.03.
+        let (verdict, needed) = v(-0.01, 0.07, 0.005);
+        let sd = 0.04 * 10f64.sqrt() / t_975(9);
+        let n = needed.unwrap();
+        assert_eq!(verdict, MetricVerdict::Inconclusive);
+        assert!(t_975(n - 1) * sd / (n as f64).sqrt() < 0.03 && t_975(n - 2) * sd / ((n - 1) as f64).sqrt() >= 0.03);
+        // Pairs are converted to seeds at the observed share: 10 pairs of 20 seeds need
+        // 33 pairs, so 66 seeds.
+        let (_, needed) = metric_verdict(Some(-0.04), Some(0.04), Some(0.04), 0.02, Better::Lower, 20, 10);
+        assert_eq!(needed, Some(66));
+        assert_eq!(metric_verdict(None, None, None, 0.02, Better::Lower, 1, 1), (MetricVerdict::Inconclusive, None));
         // One pair: no spread, no interval, inconclusive.
         let s = paired_stat(&[(1.0, 1.0)], 1, Diff::Absolute, 0.1, Better::Lower);
         assert_eq!((s.se, s.verdict), (None, MetricVerdict::Inconclusive));
@@ -1082,12 +1248,197 @@ mod tests {
 
     #[test]
     fn gates_decide_on_the_interval() {
-        let d = |v, l, h, limit| decide_gate(Some(v), Some(l), Some(h), limit, 20, GateKind::MaxSloRisk, "x").0;
+        let d = |v, l, h, limit| decide_gate(Some(v), Some(l), Some(h), limit, GateKind::MaxSloRisk, "x", None).0;
         assert_eq!(d(0.01, 0.0, 0.04, 0.05), GateVerdict::Pass);
         assert_eq!(d(0.2, 0.1, 0.3, 0.05), GateVerdict::Fail);
         assert_eq!(d(0.05, 0.01, 0.15, 0.05), GateVerdict::Inconclusive);
-        let (_, reason, needed) = decide_gate(Some(0.0), Some(0.0), Some(0.16), 0.05, 20, GateKind::MaxSloRisk, "r");
-        assert_eq!(needed, Some(52));
-        assert!(reason.contains("about 52 seeds"), "{reason}");
+        // 0 of 20 at a 5% gate: the Wilson upper end of 0 of n, z^2 / (n + z^2), is at
+        // most 5% from n = 19 z^2 = 72.99 on, so 73 seeds (the normal approximation
+        // said 52, where the upper end is still 6.9%).
+        let evidence = Some(Evidence::Proportion { k: 0, n: 20 });
+        let w = wilson(0, 20);
+        let (_, reason, needed) =
+            decide_gate(Some(w.p), Some(w.low), Some(w.high), 0.05, GateKind::MaxSloRisk, "r", evidence);
+        assert_eq!(needed, Some(73));
+        assert!(reason.contains("about 73 seeds"), "{reason}");
+        assert!(wilson(0, 73).high <= 0.05 && wilson(0, 72).high > 0.05);
+        // On the limit no number of seeds decides.
+        let w = wilson(1, 20);
+        let on = decide_gate(Some(w.p), Some(w.low), Some(w.high), 0.05, GateKind::MaxSloRisk, "r", evidence);
+        assert_eq!(on.2, None);
+        assert!(on.1.contains("sits on the limit"), "{}", on.1);
+        // A hair off the limit: deciding would take more seeds than the search looks at.
+        let near = Evidence::Mean { mean: 0.05 + 1e-9, half: 0.04, pairs: 20, seeds: 20 };
+        assert_eq!(near.seeds_to_decide(|l, h| h <= 0.05 || l > 0.05), None);
+        let (_, reason, _) =
+            decide_gate(Some(0.05 + 1e-9), Some(0.01), Some(0.09), 0.05, GateKind::MaxP99Increase, "p", Some(near));
+        assert!(reason.contains("more than 1000000000 seeds"), "{reason}");
+    }
+
+    /// A clean paired load over `seeds` seeds: nothing violated, nothing changed.
+    fn clean_load(seeds: u64) -> (PairedLoad, LoadRiskDifferences) {
+        let per_seed = (1..=seeds)
+            .map(|seed| PairedSeed {
+                seed,
+                base_p99_ms: Some(10.0),
+                proposed_p99_ms: Some(10.0),
+                p99_ms_diff: Some(0.0),
+                base_success_rate: 1.0,
+                proposed_success_rate: 1.0,
+                success_rate_diff: 0.0,
+                base_goodput: 100.0,
+                proposed_goodput: 100.0,
+                goodput_diff: 0.0,
+                base_recovery_s: Some(1.0),
+                proposed_recovery_s: Some(1.0),
+                recovery_s_diff: Some(0.0),
+                base_amplification: 1.0,
+                proposed_amplification: 1.0,
+                amplification_diff: 0.0,
+                base_slo_violated: false,
+                proposed_slo_violated: false,
+            })
+            .collect();
+        let never = vec![(false, false); seeds as usize];
+        let risks = LoadRiskDifferences {
+            name: "users".to_string(),
+            slo_defined: true,
+            slo_risk: paired_risk_difference(&never),
+            metastable_risk: paired_risk_difference(&never),
+            cascade_risk: paired_risk_difference(&never),
+            path_cascade_risk: paired_risk_difference(&never),
+        };
+        (pair_load("users", per_seed, seeds, 1.0), risks)
+    }
+
+    /// Issue #12: 0 SLO violations in 8 seeds at a 20% gate said "run about 9 seeds",
+    /// and 9 and 12 were still inconclusive. The Wilson upper end of 0 of n is
+    /// z^2 / (n + z^2), at most 20% from n = 4 z^2 = 15.37 on: 16 seeds. Checked the way
+    /// a user would: 15 clean seeds stay inconclusive, 16 pass.
+    #[test]
+    fn a_clean_sweep_at_a_20_percent_gate_needs_16_seeds() {
+        let gates = Gates { max_slo_risk: Some(0.2), ..Gates::default() };
+        let verdict_at = |seeds: u64| {
+            let (load, risks) = clean_load(seeds);
+            let results = evaluate_gates(&gates, &[load], &[risks], seeds);
+            let (verdict, message, needed) = overall(&results);
+            (verdict, message, needed, results[0].seeds_needed)
+        };
+        let (verdict, message, needed, gate_needed) = verdict_at(8);
+        assert_eq!(verdict, GateVerdict::Inconclusive);
+        assert_eq!((needed, gate_needed), (Some(16), Some(16)));
+        assert!(message.contains("run about 16 seeds"), "{message}");
+        assert_eq!(verdict_at(15).0, GateVerdict::Inconclusive);
+        assert_eq!(verdict_at(15).2, Some(16));
+        assert_eq!(verdict_at(16).0, GateVerdict::Pass);
+    }
+
+    /// A proportion k of n held: the advised n' decides and n' - 1 does not, for every
+    /// k of n up to 30 at a few limits, both ways (pass below the limit, fail above).
+    #[test]
+    fn the_advised_seeds_are_the_first_that_decide_a_wilson_gate() {
+        for n in 1..=30u64 {
+            for k in 0..=n {
+                let p = k as f64 / n as f64;
+                for limit in [0.01, 0.05, 0.1, 0.2, 0.5] {
+                    let rule = |low: f64, high: f64| high <= limit || low > limit;
+                    let w = wilson(k, n);
+                    if rule(w.low, w.high) || p == limit {
+                        continue;
+                    }
+                    let m = Evidence::Proportion { k, n }.seeds_to_decide(rule).expect("off the limit");
+                    let at = wilson_at(p, m as f64);
+                    let before = wilson_at(p, (m - 1) as f64);
+                    assert!(rule(at.low, at.high), "{k}/{n} at {limit}: {m}");
+                    assert!(m == n + 1 || !rule(before.low, before.high), "{k}/{n} at {limit}: {m}");
+                }
+            }
+        }
+    }
+
+    /// The paired risk difference, scaled: for every 2 x 2 table of up to 12 seeds, the
+    /// decision stays made once made as the counts grow (what the bisection relies on),
+    /// and the advised n' is the first that decides.
+    #[test]
+    fn paired_risk_gates_are_monotone_in_the_seeds() {
+        for n in 2..=12u64 {
+            for a in 0..=n {
+                for b in 0..=n - a {
+                    for c in 0..=n - a - b {
+                        let d = n - a - b - c;
+                        let scaled = |m: u64| {
+                            let s = m as f64 / n as f64;
+                            newcombe(a as f64 * s, b as f64 * s, c as f64 * s, d as f64 * s)
+                        };
+                        for limit in [0.0, 0.02, 0.05, 0.1, 0.2] {
+                            let rule = |low: f64, high: f64| high <= limit || low > limit;
+                            let decided: Vec<bool> = (n..400)
+                                .map(|m| {
+                                    let (_, low, high) = scaled(m);
+                                    rule(low, high)
+                                })
+                                .collect();
+                            let first = decided.iter().position(|&x| x);
+                            if let Some(i) = first {
+                                assert!(decided[i..].iter().all(|&x| x), "{a} {b} {c} {d} at {limit}");
+                            }
+                            let evidence =
+                                Evidence::PairedCounts { both: a, base_only: b, proposed_only: c, neither: d };
+                            if first.is_some_and(|i| i > 0) {
+                                let want = n + first.unwrap() as u64;
+                                assert_eq!(evidence.seeds_to_decide(rule), Some(want), "{a} {b} {c} {d} at {limit}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // With pairs: 3 of 10 seeds worse, none better, at a 5 pp gate on the increase.
+        let mut pairs = vec![(false, false); 10];
+        pairs[..3].fill((false, true));
+        let r = paired_risk_difference(&pairs);
+        let rule = |low: f64, high: f64| high <= 0.05 || low > 0.05;
+        assert!(!rule(r.low, r.high), "{r:?}");
+        let evidence = Evidence::PairedCounts { both: 0, base_only: 0, proposed_only: 3, neither: 7 };
+        let m = evidence.seeds_to_decide(rule).unwrap();
+        // At a multiple of 10 the scaled counts are whole seeds: 3 in 10 worse decides at
+        // the first multiple of 10 at or after m, and not at the one before it.
+        let whole = |m: u64| {
+            let mut pairs = vec![(false, false); m as usize];
+            pairs[..(3 * m / 10) as usize].fill((false, true));
+            let r = paired_risk_difference(&pairs);
+            rule(r.low, r.high)
+        };
+        let up = m.div_ceil(10) * 10;
+        assert!(whole(up), "m = {m}");
+        assert!(up - 10 == 10 || !whole(up - 10), "m = {m}");
+        assert!(!whole(10));
+    }
+
+    /// The p99 gate's t interval: a mean change of +15% with a half-width of 10 points
+    /// over 6 pairs, against a 10% limit, fails once t(n-1) sd / sqrt(n) < 5 points.
+    /// Checked with samples of exactly that mean and sd: the advised n fails the gate,
+    /// one fewer is inconclusive.
+    #[test]
+    fn the_p99_gate_advice_uses_student_t() {
+        let (mean, half, limit) = (0.15, 0.10, 0.10);
+        let evidence = Evidence::Mean { mean, half, pairs: 6, seeds: 6 };
+        let m = evidence.seeds_to_decide(|low, high| high <= limit || low > limit).unwrap();
+        let sd = half * 6f64.sqrt() / t_975(5);
+        // Differences of exactly this mean and sample sd over n pairs.
+        let sample = |n: u64| -> Vec<(f64, f64)> {
+            let centre = (n - 1) as f64 / 2.0;
+            let spread = ((n * (n + 1)) as f64 / 12.0).sqrt();
+            (0..n).map(|i| (1.0, 1.0 + mean + sd * (i as f64 - centre) / spread)).collect()
+        };
+        let verdict = |n: u64| {
+            let s = paired_stat(&sample(n), n, Diff::Absolute, 0.01, Better::Lower);
+            decide_gate(s.mean_diff, s.low, s.high, limit, GateKind::MaxP99Increase, "p99", None).0
+        };
+        assert_eq!(verdict(m), GateVerdict::Fail, "m = {m}");
+        assert_eq!(verdict(m - 1), GateVerdict::Inconclusive, "m = {m}");
+        // The normal approximation, n (half / distance)^2 = 6 (0.10 / 0.05)^2 = 24,
+        // overshoots.
+        assert!(m < 24, "{m}");
     }
 }

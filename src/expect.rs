@@ -29,10 +29,15 @@ pub struct ExpectOutcome {
 /// Checks every `[[expect]]` of `scenario`, loaded from `path` with its overlays
 /// (`--change` files and `--set` options); each claim's `set` options come after them.
 /// Sweeps use `jobs` threads (`None`: all cores); outputs are the same for any value.
-pub fn check_expectations(path: &Path, scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<ExpectOutcome>, LoadError> {
+pub fn check_expectations(
+    path: &Path,
+    scenario: &Scenario,
+    jobs: Option<usize>,
+) -> Result<Vec<ExpectOutcome>, LoadError> {
     let changes: Vec<PathBuf> =
         scenario.overlays.iter().filter(|o| o.kind == "change").map(|o| PathBuf::from(&o.source)).collect();
-    let base_sets: Vec<String> = scenario.overlays.iter().filter(|o| o.kind == "set").map(|o| o.source.clone()).collect();
+    let base_sets: Vec<String> =
+        scenario.overlays.iter().filter(|o| o.kind == "set").map(|o| o.source.clone()).collect();
     scenario
         .expect
         .iter()

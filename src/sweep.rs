@@ -871,6 +871,7 @@ mod tests {
             }],
             faults: Vec::new(),
             gates: Gates::default(),
+            expect: Vec::new(),
         }
     }
 

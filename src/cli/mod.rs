@@ -45,8 +45,9 @@ enum Command {
     Compare(CompareArgs),
     /// Validate a scenario (exit 0 if valid, 2 with located errors if not) and warn
     /// about static risks: retry amplification, retries at several layers, timeouts
-    /// that grow down the stack, retries without a budget, breakers that cannot open.
-    /// With --expect, also run the scenario's [[expect]] claims.
+    /// that grow down the stack, retries without a budget or with one that cannot
+    /// bind, unbounded backoff, breakers that cannot open. With --expect, also run the
+    /// scenario's [[expect]] claims.
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -307,6 +308,7 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
 fn run(args: RunArgs) -> Result<(), Failure> {
     let scenario = args.overlay.load(&args.scenario)?;
     args.limits.check(&scenario)?;
+    check_out(args.out.as_deref())?;
     let seed = args.seed.unwrap_or(scenario.simulation.seed);
     let result = stormcast::sim::simulate(&scenario, seed);
     if let Some(dir) = &args.out {
@@ -353,6 +355,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     }
     let scenario = args.overlay.load(&args.scenario)?;
     args.limits.check(&scenario)?;
+    check_out(args.out.as_deref())?;
     let mut opts = args.seeding.options(args.seeds, &scenario);
     opts.replay_prefix = Some(args.overlay.replay_prefix(&args.scenario, &[]));
     let bar = progress_bar(args.seeds, args.seeding.quiet, "sweep");
@@ -430,6 +433,7 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
     for (_, scenario) in &points {
         args.limits.check(scenario)?;
     }
+    check_out(args.out.as_deref())?;
     let opts = args.seeding.options(args.seeds, &points[0].1);
     let bar = progress_bar(args.seeds * points.len() as u64, args.seeding.quiet, "vary");
     let result = stormcast::sweep::run_vary(&points, &opts, &|| bar.inc(1));
@@ -450,6 +454,7 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
     let proposed = args.overlay.load(proposed_path)?;
     args.limits.check(&base)?;
     args.limits.check(&proposed)?;
+    check_out(args.out.as_deref())?;
     let mut gates = stormcast::compare::proposed_gates(&proposed);
     let overrides = [
         (&mut gates.max_slo_risk, args.max_slo_risk, "--max-slo-risk"),
@@ -501,6 +506,42 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
     }
 }
 
+/// Refuses an `--out` that cannot be written, before any simulation: after the
+/// scenario is validated and its size accepted (so bad input creates no folder), and
+/// before the work whose results would otherwise be lost at the end.
+fn check_out(out: Option<&Path>) -> Result<(), Failure> {
+    let Some(dir) = out else { return Ok(()) };
+    ensure_writable_dir(dir).map_err(|e| {
+        Failure::input(format!(
+            "error: --out {}: cannot write outputs there: {e}\n  = help: pass a folder that can be created and written, or drop --out",
+            dir.display()
+        ))
+    })
+}
+
+/// Makes sure outputs can be written into `dir`: creates it (and its parents) if
+/// missing, then creates and removes a probe file in it.
+///
+/// Actually writing is the only reliable test: permission bits do not stop root, and a
+/// read-only mount, a full disk or an ACL show only when a file is created. When the
+/// nearest existing ancestor of `dir` (or `dir` itself) is not a directory, the error
+/// names it, since "Not a directory" alone does not say which part of the path is a
+/// file. It lives here rather than in `report::output` because the probe's name is
+/// random (`tempfile`), and the library takes nothing from OS entropy.
+fn ensure_writable_dir(dir: &Path) -> std::io::Result<()> {
+    if let Some(existing) = dir.ancestors().filter(|a| !a.as_os_str().is_empty()).find(|a| a.exists())
+        && !existing.is_dir()
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is a file, not a directory", existing.display()),
+        ));
+    }
+    std::fs::create_dir_all(dir)?;
+    // Removed when closed; `close` reports a failure to remove it.
+    tempfile::Builder::new().prefix(".stormcast-probe-").tempfile_in(dir)?.close()
+}
+
 fn create_out_dir(dir: &Path) -> Result<(), Failure> {
     std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("error: cannot create {}: {e}", dir.display())))
 }
@@ -550,8 +591,7 @@ fn check_expectations(path: &Path, s: &Scenario) -> Result<(), Failure> {
         println!("expect: {} has no [[expect]] claims", path.display());
         return Ok(());
     }
-    let outcomes =
-        stormcast::expect::check_expectations(path, s, None).map_err(|e| Failure::input(e.to_string()))?;
+    let outcomes = stormcast::expect::check_expectations(path, s, None).map_err(|e| Failure::input(e.to_string()))?;
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     for o in &outcomes {
         let actual = o.actual.as_ref().map_or("missing".to_string(), |v| v.to_string());
@@ -562,7 +602,10 @@ fn check_expectations(path: &Path, s: &Scenario) -> Result<(), Failure> {
         println!("expect: all {} claims hold", outcomes.len());
         Ok(())
     } else {
-        Err(Failure { code: 1, message: format!("error: {failed} of {} [[expect]] claims do not hold", outcomes.len()) })
+        Err(Failure {
+            code: 1,
+            message: format!("error: {failed} of {} [[expect]] claims do not hold", outcomes.len()),
+        })
     }
 }
 
@@ -570,4 +613,28 @@ fn graph(path: &Path) -> Result<(), Failure> {
     let s = load(path)?;
     print!("{}", stormcast::report::dot::to_dot(&s));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A missing folder is created and left empty; a file, or a path through a file, is
+    /// refused with the file named, and left alone.
+    #[test]
+    fn writable_dirs_are_created_and_files_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b");
+        ensure_writable_dir(&dir).unwrap();
+        assert!(dir.is_dir());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the probe is removed");
+        let file = root.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        for bad in [file.clone(), file.join("out"), file.join("out/deeper")] {
+            let e = ensure_writable_dir(&bad).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::NotADirectory, "{bad:?}");
+            assert_eq!(e.to_string(), format!("{} is a file, not a directory", file.display()));
+        }
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    }
 }

@@ -10,7 +10,9 @@
 //! * timeouts that do not shrink down the stack, and callers that give up before
 //!   their callee can answer (wasted work), and per-try timeouts below the callee's
 //!   mean response;
-//! * retries with neither a budget nor a breaker, and retries without backoff;
+//! * retries with neither a budget nor a breaker, retry budgets that cannot hold
+//!   retries to a share of the load, retries without backoff, and exponential backoff
+//!   without a `max`;
 //! * a per-try timeout that the overall deadline makes unreachable;
 //! * circuit breakers whose `min_calls` the traffic cannot fill within the window, and
 //!   count-window breakers whose `min_calls` Resilience4j silently caps.
@@ -28,7 +30,7 @@ use std::fmt;
 use super::Scenario;
 use super::load::LoadKind;
 use super::outcome::Outcome;
-use super::policy::{Backoff, BreakerWindow, Policy, PolicyId};
+use super::policy::{Backoff, BreakerWindow, Policy, PolicyId, RetryBudget};
 use super::resilience::nominal_delay;
 use super::service::{CallSite, EndpointRef};
 use crate::engine::SimDuration;
@@ -62,8 +64,17 @@ pub enum LintKind {
     DeadlineWithinTimeout,
     /// Retries with neither a retry budget nor a circuit breaker.
     RetryWithoutBudget,
+    /// A retry budget that cannot hold retries to a share of the load: one whose ratio
+    /// lets every retry `max_attempts` allows through (a concurrency budget at ratio 1,
+    /// a token bucket that deposits a whole call's retries per first try), or one too
+    /// large for the run to exhaust (`min_concurrency`, `capacity` or `max_tokens`
+    /// beyond the retries or failures the run can make at its peak load).
+    RetryBudgetCannotBind,
     /// Retries with no backoff (immediate).
     RetryWithoutBackoff,
+    /// Exponential backoff without `max` whose last retry waits more than 10 x `base`
+    /// (Envoy's default cap): it grows without bound with `max_attempts`.
+    BackoffWithoutMax,
     /// A time-window breaker whose `min_calls` the traffic cannot fill.
     BreakerCannotOpen,
     /// A count-window breaker with `min_calls` > window size (capped by Resilience4j).
@@ -81,7 +92,9 @@ impl LintKind {
             LintKind::TimeoutBelowResponse => "timeout-below-response",
             LintKind::DeadlineWithinTimeout => "deadline-within-timeout",
             LintKind::RetryWithoutBudget => "retry-without-budget",
+            LintKind::RetryBudgetCannotBind => "retry-budget-cannot-bind",
             LintKind::RetryWithoutBackoff => "retry-without-backoff",
+            LintKind::BackoffWithoutMax => "backoff-without-max",
             LintKind::BreakerCannotOpen => "breaker-cannot-open",
             LintKind::BreakerMinCallsCapped => "breaker-min-calls-capped",
         }
@@ -138,6 +151,13 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
 enum Anchor {
     Load(usize),
     Endpoint(EndpointRef),
+}
+
+/// Which arrival rates [`Context::rates`] estimates.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Rates {
+    Start,
+    Peak,
 }
 
 /// Who makes a call: a load (its users) or an endpoint.
@@ -262,7 +282,9 @@ impl<'a> Context<'a> {
         let backoff = self.backoff_total(id);
         let tries = match p.timeout {
             Some(t) if attempts > 1 && backoff > SimDuration::ZERO => {
-                Some(format!("{attempts} tries x {t} + {} backoff", human(backoff.as_nanos() as f64)))
+                let ns = backoff.as_nanos() as f64;
+                let of = if ns >= SATURATED_NS { " of" } else { "" };
+                Some(format!("{attempts} tries x {t} + {}{of} backoff", human(ns)))
             }
             Some(t) if attempts > 1 => Some(format!("{attempts} tries x {t}")),
             Some(t) => Some(format!("one try of {t}")),
@@ -410,10 +432,17 @@ impl<'a> Context<'a> {
             keys
         };
         let factors: Vec<String> = retrying.iter().map(|h| self.attempts(h.policy).to_string()).collect();
-        let product = retrying.iter().fold(1u64, |p, h| p.saturating_mul(u64::from(self.attempts(h.policy))));
+        // Exact while it fits in a u64 (max_attempts goes up to 2^32 - 1, so three layers
+        // can overflow); beyond, a float in scientific notation rather than u64::MAX.
+        let exact = retrying.iter().try_fold(1u64, |p, h| p.checked_mul(u64::from(self.attempts(h.policy))));
+        let amplifies = exact.is_none_or(|p| p >= RETRY_AMPLIFICATION_THRESHOLD);
+        let product = match exact {
+            Some(p) => p.to_string(),
+            None => format!("{:.2e}", retrying.iter().map(|h| f64::from(self.attempts(h.policy))).product::<f64>()),
+        };
         let leaf = self.endpoint(stack.last().expect("non-empty").to);
         let anchor = Anchor::Load(load);
-        if product >= RETRY_AMPLIFICATION_THRESHOLD {
+        if amplifies {
             out.push((
                 anchor,
                 Lint {
@@ -568,13 +597,13 @@ impl<'a> Context<'a> {
                             keys,
                             message: format!(
                                 "timeout inversion along {shown}: {caller_name} gives up on {callee_name} after \
-                                 {limit}, but {callee_name} may wait up to {} for {} ({}), about {} in all \
+                                 {limit}, but {callee_name} may wait {} for {} ({}), {} in all \
                                  with its other work; when {} is slow, {caller_name} times out first and all \
                                  the work below is wasted",
-                                human(bound),
+                                up_to(bound),
                                 self.endpoint(c.to),
                                 self.describe_bound(c.policy),
-                                human(need),
+                                about(need),
                                 self.endpoint(c.to),
                             ),
                         },
@@ -616,6 +645,7 @@ impl<'a> Context<'a> {
         for (from, c) in self.call_sites() {
             note(c.policy, Anchor::Endpoint(from), vec![self.endpoint(from), self.endpoint(c.to)], true);
         }
+        let calls = self.calls_in_run();
         for (pid, anchor, path, count, between_services) in uses {
             let p = &self.s.policies[pid];
             let Some(retry) = &p.retry else { continue };
@@ -667,6 +697,48 @@ impl<'a> Context<'a> {
                     },
                 ));
             }
+            if let Some(budget) = &p.retry_budget
+                && let Some((field, why)) = self.budget_cannot_bind(budget, retry.max_attempts, calls[pid])
+            {
+                out.push((
+                    anchor,
+                    Lint {
+                        kind: LintKind::RetryBudgetCannotBind,
+                        path: path.clone(),
+                        keys: vec![
+                            self.key(pid, &format!("retry_budget.{field}")),
+                            self.key(pid, "retry.max_attempts"),
+                        ],
+                        message: format!("the retry budget of {label} (on {used}) {why}"),
+                    },
+                ));
+            }
+            if let Backoff::Exponential { base, multiplier, max } = retry.backoff
+                && max == SimDuration::MAX
+                && base > SimDuration::ZERO
+                && multiplier > 1.0
+            {
+                let retries = retry.max_attempts - 1;
+                let last = nominal_delay(&retry.backoff, retries);
+                let envoy_cap = SimDuration::from_nanos(base.as_nanos().saturating_mul(10));
+                if last > envoy_cap {
+                    out.push((
+                        anchor,
+                        Lint {
+                            kind: LintKind::BackoffWithoutMax,
+                            path: path.clone(),
+                            keys: vec![self.key(pid, "retry.max"), self.key(pid, "retry.max_attempts")],
+                            message: format!(
+                                "{label} (on {used}) backs off exponentially from {base} (x{multiplier} per retry) \
+                                 with no `max`: the last of its {retries} retries waits {} before jitter, more \
+                                 than 10 x base (Envoy's default cap), and every extra attempt multiplies it \
+                                 again, without bound; set `max` (gRPC requires maxBackoff)",
+                                human(last.as_nanos() as f64)
+                            ),
+                        },
+                    ));
+                }
+            }
             let immediate = match retry.backoff {
                 Backoff::None => true,
                 Backoff::Constant { base } | Backoff::Exponential { base, .. } => base == SimDuration::ZERO,
@@ -689,24 +761,166 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Per policy (`PolicyId`), an upper bound on the calls one of its budget states
+    /// sees in the whole run: a budget is kept per (caller instance, callee service,
+    /// policy), so this is the largest over (caller service, callee service) of the
+    /// calls made under the policy, at the peak rates ([`Rates::Peak`]) for the whole
+    /// duration, all caller instances together. Generous on purpose: a budget that
+    /// cannot be exhausted even by that cannot be exhausted by the run.
+    fn calls_in_run(&self) -> Vec<f64> {
+        let (rate, _) = self.rates(Rates::Peak);
+        let seconds = self.s.simulation.duration.as_nanos() as f64 / 1e9;
+        // (policy, caller service, callee service) -> calls, in order of first use.
+        let mut groups: Vec<(PolicyId, usize, usize, f64)> = Vec::new();
+        for (from, c) in self.call_sites() {
+            let Some(pid) = c.policy else { continue };
+            let calls = rate[from.service][from.endpoint] * c.probability * seconds;
+            match groups.iter_mut().find(|g| (g.0, g.1, g.2) == (pid, from.service, c.to.service)) {
+                Some(g) => g.3 += calls,
+                None => groups.push((pid, from.service, c.to.service, calls)),
+            }
+        }
+        let mut out = vec![0.0; self.s.policies.len()];
+        for (pid, _, _, calls) in groups {
+            out[pid] = f64::max(out[pid], calls);
+        }
+        out
+    }
+
+    /// Why a retry budget cannot hold retries to a share of the load, with the key
+    /// under `retry_budget` to change; `None` if it can. `calls` bounds the calls of one
+    /// budget state over the run ([`Context::calls_in_run`]); a budget no call reaches
+    /// is left alone. The conditions follow the budgets' own rules
+    /// (`resilience::budget`):
+    ///
+    /// * concurrency: a retry is refused when retries in flight >= max(min_concurrency,
+    ///   floor(ratio x attempts in flight)). Retries in flight never exceed the run's
+    ///   retries, so a `min_concurrency` at least that large never refuses. At ratio 1
+    ///   the limit is every attempt in flight: it refuses only when retries (those in
+    ///   backoff included) are at least all the attempts in flight, which bounds no
+    ///   share of the load.
+    /// * token bucket: a retry needs a whole token; the bucket starts full and deposits
+    ///   only add, so a `capacity` at least the run's retries never runs dry. A ratio of
+    ///   at least max_attempts - 1 tokens per first try pays for every retry of every
+    ///   call; only a burst larger than the capacity can be refused. (A ratio of 1 with
+    ///   3 attempts still binds: one retry per call on average, not two.)
+    /// * gRPC throttling: each retryable failure takes one token and retries stop at or
+    ///   below max_tokens / 2, so a run that cannot fail max_tokens / 2 attempts (at
+    ///   most max_attempts per call) never throttles. The token ratio cannot make it
+    ///   toothless: a burst of failures throttles whatever successes add.
+    fn budget_cannot_bind(&self, budget: &RetryBudget, attempts: u32, calls: f64) -> Option<(&'static str, String)> {
+        if !(calls > 0.0 && calls.is_finite()) {
+            return None;
+        }
+        let retries_each = f64::from(attempts - 1);
+        let retries = retries_each * calls;
+        let duration = self.s.simulation.duration;
+        // "the whole 60s run can make at most about 12000 retries (...)".
+        let run = |what: String, each: String| {
+            format!(
+                "the whole {duration} run can make at most about {what} ({} calls at the peak rate, counting every \
+                 retry upstream, {each} each)",
+                count(calls)
+            )
+        };
+        let retries_text = || {
+            let each = format!("{} {}", count(retries_each), if attempts == 2 { "retry" } else { "retries" });
+            run(format!("{} retries", count(retries)), each)
+        };
+        match *budget {
+            RetryBudget::Concurrency { ratio, min_concurrency } => {
+                if f64::from(min_concurrency) >= retries {
+                    return Some((
+                        "min_concurrency",
+                        format!(
+                            "has min_concurrency = {min_concurrency}, and {}: it can never refuse a retry",
+                            retries_text()
+                        ),
+                    ));
+                }
+                (ratio >= 1.0).then(|| {
+                    (
+                        "ratio",
+                        format!(
+                            "has ratio = {ratio}: it allows as many retries in flight as there are attempts in \
+                             flight, so it refuses a retry only when the retries in flight (those waiting out \
+                             their backoff included) are already at least all the attempts in flight; it holds \
+                             retries to no share of the load, and a slow callee still sees every request up to \
+                             {attempts} times; Envoy's default is 20% (ratio = 0.2)"
+                        ),
+                    )
+                })
+            }
+            RetryBudget::TokenBucket { ratio, capacity } => {
+                if capacity >= retries {
+                    return Some((
+                        "capacity",
+                        format!(
+                            "starts full with {} tokens, and {}: it can never run dry",
+                            num(capacity),
+                            retries_text()
+                        ),
+                    ));
+                }
+                (ratio >= retries_each).then(|| {
+                    (
+                        "ratio",
+                        format!(
+                            "deposits {} token per first try, enough for every retry its call can make \
+                             (max_attempts = {attempts}): over a run it pays for all the retries max_attempts \
+                             allows, and only a burst of more than its {} tokens at once can be refused; \
+                             Finagle's default deposits 0.2",
+                            num(ratio),
+                            num(capacity)
+                        ),
+                    )
+                })
+            }
+            RetryBudget::GrpcThrottling { max_tokens, .. } => {
+                let failures = f64::from(attempts) * calls;
+                (failures < max_tokens / 2.0).then(|| {
+                    (
+                        "max_tokens",
+                        format!(
+                            "throttles retries only once it has lost half of max_tokens = {}, a token per \
+                             failed attempt, and {}: it can never throttle",
+                            num(max_tokens),
+                            run(format!("{} failed attempts", count(failures)), format!("{attempts} attempts"))
+                        ),
+                    )
+                })
+            }
+        }
+    }
+
     // ---- 5: circuit breakers ----------------------------------------------------
 
-    /// Estimated first-try arrival rates per endpoint (`[service][endpoint]`, per
-    /// second, all instances): open loops at their starting rate, closed loops at
-    /// their upper bound `users / mean think time` (a response time only lowers it).
-    /// Also whether a closed loop contributes. Propagated in topological order.
-    fn rates(&self) -> (Vec<Vec<f64>>, Vec<Vec<bool>>) {
+    /// Estimated arrival rates per endpoint (`[service][endpoint]`, per second, all
+    /// instances), closed loops at their upper bound `users / mean think time` (a
+    /// response time only lowers it), and whether a closed loop contributes. Propagated
+    /// in topological order.
+    ///
+    /// [`Rates::Start`]: first tries at the open loops' starting rates, the typical
+    /// traffic. [`Rates::Peak`]: an upper bound for the whole run, at the open loops'
+    /// highest rate with every call (the load's too) making all its attempts, as in an
+    /// outage below it.
+    fn rates(&self, which: Rates) -> (Vec<Vec<f64>>, Vec<Vec<bool>>) {
         let s = self.s;
+        let peak = which == Rates::Peak;
         let mut rate: Vec<Vec<f64>> = s.services.iter().map(|sv| vec![0.0; sv.endpoints.len()]).collect();
         let mut closed: Vec<Vec<bool>> = s.services.iter().map(|sv| vec![false; sv.endpoints.len()]).collect();
         for l in &s.loads {
             let (r, is_closed) = match &l.kind {
+                LoadKind::Open { rate, profile, .. } if peak => {
+                    (profile.iter().map(|&(_, r)| r).fold(*rate, f64::max), false)
+                }
                 LoadKind::Open { rate, .. } => (*rate, false),
                 LoadKind::Closed { users, think_time } => {
                     let think = think_time.mean_ns() / 1e9;
                     (if think > 0.0 { f64::from(*users) / think } else { f64::INFINITY }, true)
                 }
             };
+            let r = if peak { r * f64::from(self.attempts(l.policy)) } else { r };
             rate[l.target.service][l.target.endpoint] += r;
             closed[l.target.service][l.target.endpoint] |= is_closed;
         }
@@ -728,6 +942,7 @@ impl<'a> Context<'a> {
             for step in &s.services[e.service].endpoints[e.endpoint].steps {
                 for c in step.calls() {
                     let (t, f) = (c.to, rate[e.service][e.endpoint] * c.probability);
+                    let f = if peak { f * f64::from(self.attempts(c.policy)) } else { f };
                     rate[t.service][t.endpoint] += f;
                     closed[t.service][t.endpoint] |= closed[e.service][e.endpoint];
                     indegree[t.service][t.endpoint] -= 1;
@@ -741,7 +956,7 @@ impl<'a> Context<'a> {
     }
 
     fn breaker_lints(&self, out: &mut Vec<(Anchor, Lint)>) {
-        let (rate, closed) = self.rates();
+        let (rate, closed) = self.rates(Rates::Start);
         let mut capped_seen: Vec<PolicyId> = Vec::new();
         for (from, c) in self.call_sites() {
             let Some(pid) = c.policy else { continue };
@@ -825,10 +1040,26 @@ impl<'a> Context<'a> {
     }
 }
 
-/// A duration in nanoseconds with three significant figures at most, e.g. `6.1s`.
+/// `SimDuration::MAX` in nanoseconds, about 584.5 years: a sum of durations that
+/// reaches it has saturated, and the true figure (if any) is larger. No run lasts that
+/// long, so such a wait is, for the simulator, without bound.
+const SATURATED_NS: f64 = u64::MAX as f64;
+
+/// A Julian year in nanoseconds.
+const YEAR_NS: f64 = 365.25 * 86_400.0 * 1e9;
+
+/// A duration in nanoseconds with three significant figures at most, e.g. `6.1s`; in
+/// years from a year on, and "over 584 years" once it has saturated (never the
+/// saturated count of nanoseconds itself).
 fn human(ns: f64) -> String {
     if !ns.is_finite() {
         return "unbounded".to_string();
+    }
+    if ns >= SATURATED_NS {
+        return format!("over {} years", (SATURATED_NS / YEAR_NS).floor());
+    }
+    if ns >= YEAR_NS {
+        return format!("{} years", num(ns / YEAR_NS));
     }
     let (value, unit) = if ns >= 1e9 {
         (ns / 1e9, "s")
@@ -840,6 +1071,21 @@ fn human(ns: f64) -> String {
         (ns, "ns")
     };
     format!("{}{unit}", num(value))
+}
+
+/// "up to 6.1s", or "without bound (over 584 years)" for a saturated wait.
+fn up_to(ns: f64) -> String {
+    if ns >= SATURATED_NS { format!("without bound ({})", human(ns)) } else { format!("up to {}", human(ns)) }
+}
+
+/// "about 6.1s", or "over 584 years" for a saturated wait.
+fn about(ns: f64) -> String {
+    if ns >= SATURATED_NS { human(ns) } else { format!("about {}", human(ns)) }
+}
+
+/// A count for messages: whole, with no decimals (estimates are rounded).
+fn count(value: f64) -> String {
+    format!("{:.0}", value.round())
 }
 
 /// A number with at most two decimals and no trailing zeros.

@@ -19,8 +19,10 @@ pub struct EndpointRef {
 pub enum Balancer {
     RoundRobin,
     Random,
-    /// Power of two choices: two instances drawn at random, the one with fewer
-    /// requests in it (queued plus being served) wins.
+    /// Power of two choices as Envoy's least-request balancer does it: two instances
+    /// drawn independently (with replacement, so both may be the same one), the one
+    /// with fewer requests in it (queued plus being served) wins, the first on a tie
+    /// (`sim::balancer::least_requests`).
     LeastRequests,
 }
 

@@ -1487,7 +1487,9 @@ impl Validator {
                     self.error(s.span(), format!("{ctx}: `seed` (one run) or `seeds` (a sweep), not both"));
                     None
                 }
-                (_, Some(s)) => self.count(s, &what("seeds", &ctx), 1, 1000, None).map(|n| ExpectRun::Sweep { seeds: n }),
+                (_, Some(s)) => {
+                    self.count(s, &what("seeds", &ctx), 1, 1000, None).map(|n| ExpectRun::Sweep { seeds: n })
+                }
                 (Some(s), None) => self.count(s, &what("seed", &ctx), 0, u64::MAX, None).map(ExpectRun::Seed),
                 (None, None) => Some(ExpectRun::Seed(default_seed)),
             };

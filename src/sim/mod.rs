@@ -21,6 +21,7 @@
 //! in place too (the same bound); started from an instance's queue it still goes through
 //! the event queue, so a long queue of instant jobs never recurses.
 
+mod balancer;
 pub mod estimate;
 mod metrics;
 
@@ -863,12 +864,10 @@ impl<'a> Simulator<'a> {
             }
             Balancer::Random => self.routes[route as usize].balancer_rng.random_range(0..n),
             Balancer::LeastRequests => {
-                let rng = &mut self.routes[route as usize].balancer_rng;
-                let a = rng.random_range(0..n);
-                let b = rng.random_range(0..n - 1);
-                let b = if b >= a { b + 1 } else { b };
-                let (ia, ib) = (&self.instances[(base + a) as usize], &self.instances[(base + b) as usize]);
-                if ib.in_system() < ia.in_system() { b } else { a }
+                let instances = &self.instances;
+                balancer::least_requests(&mut self.routes[route as usize].balancer_rng, n, |i| {
+                    instances[(base + i) as usize].in_system()
+                })
             }
         };
         base + local

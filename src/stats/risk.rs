@@ -38,14 +38,25 @@ pub fn wilson(successes: u64, n: u64) -> Proportion {
     if n == 0 {
         return Proportion { p: 0.0, low: 0.0, high: 1.0 };
     }
-    let nf = n as f64;
-    let p = successes as f64 / nf;
+    // successes / n is exactly 0 only for 0 successes, and exactly 1 only for n (below
+    // 2^52 trials the largest share short of 1, 1 - 1/n, is a different double).
+    wilson_at(successes as f64 / n as f64, n as f64)
+}
+
+/// The 95% Wilson score interval of a share `p` observed over `n` trials, `n` not
+/// necessarily whole: what [`wilson`] would give if the share held over `n` seeds.
+/// `compare` uses it to search for the seeds that would decide a gate.
+///
+/// At a fixed `p` the interval narrows monotonically towards `p` as `n` grows: its
+/// ends are the roots of `n (x - p)^2 = z^2 x (1 - x)`, and a larger `n` raises the
+/// left side everywhere but at `p`. `n` must be positive.
+pub fn wilson_at(p: f64, n: f64) -> Proportion {
     let z2 = Z_95 * Z_95;
-    let denominator = 1.0 + z2 / nf;
-    let centre = (p + z2 / (2.0 * nf)) / denominator;
-    let half = Z_95 / denominator * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
-    let low = if successes == 0 { 0.0 } else { (centre - half).clamp(0.0, p) };
-    let high = if successes == n { 1.0 } else { (centre + half).clamp(p, 1.0) };
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z_95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let low = if p == 0.0 { 0.0 } else { (centre - half).clamp(0.0, p) };
+    let high = if p == 1.0 { 1.0 } else { (centre + half).clamp(p, 1.0) };
     Proportion { p, low, high }
 }
 

@@ -358,3 +358,86 @@ fn overlays_are_recorded_in_the_header_and_summary() {
     assert!(header.starts_with("with --change scenarios/changes/extra-replica.toml (hash "), "{stdout}");
     assert!(header.ends_with("--set services.payment.workers=9"), "{header}");
 }
+
+/// A scenario that would simulate for hours: a hundred million requests a second for an
+/// hour (workers are a counter, so nothing queues and memory stays flat). Only runs
+/// refused before simulating can finish quickly on it.
+fn endless_scenario(dir: &std::path::Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("endless.toml");
+    std::fs::write(
+        &path,
+        "[simulation]\nduration = \"1h\"\n\n[services.s]\nworkers = 1000000000\n[services.s.endpoints.e]\nlatency = \"1us\"\n\n[[load]]\nname = \"users\"\ntarget = \"s/e\"\nrate = 1e8\n",
+    )
+    .unwrap();
+    path
+}
+
+/// Every command with `--out` refuses a folder it cannot write before simulating: exit
+/// 2, the path named, nothing on stdout (no table: nothing was simulated). The scenario
+/// would run for hours, so a check made after the simulation would not return at all;
+/// the timeout is only a guard that turns such a regression into a failure instead of a
+/// hang, not a measure of speed.
+#[test]
+fn unwritable_out_is_refused_before_any_simulation() {
+    let dir = temp_dir("unwritable");
+    let scenario = endless_scenario(&dir);
+    let file = dir.join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let commands: [&[&str]; 4] = [
+        &["run"],
+        &["sweep", "--seeds", "2", "--quiet"],
+        &["sweep", "--seeds", "2", "--quiet", "--vary", "services.s.instances=1..2"],
+        &["compare", "--seeds", "2", "--quiet", "--set", "services.s.instances=2"],
+    ];
+    for out in [file.clone(), file.join("out")] {
+        for command in commands {
+            let result = stormcast()
+                .arg(command[0])
+                .arg(&scenario)
+                .args(&command[1..])
+                .args(["--max-events", "1e18", "--out"])
+                .arg(&out)
+                .timeout(std::time::Duration::from_secs(120))
+                .assert()
+                .code(2);
+            let output = result.get_output();
+            let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+            assert!(stderr.starts_with(&format!("error: --out {}: ", out.display())), "{command:?}: {stderr}");
+            assert!(stderr.contains(&format!("{} is a file, not a directory", file.display())), "{stderr}");
+            assert_eq!(stderr.lines().filter(|l| !l.is_empty()).count(), 2, "only the message: {stderr}");
+            assert!(output.stdout.is_empty(), "{command:?}: nothing simulated, no table");
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a folder");
+}
+
+/// A read-only folder is refused the same way. Permission bits do not stop root, so
+/// the test first tries to write there itself and is skipped if it can.
+#[test]
+#[cfg(unix)]
+fn read_only_out_is_refused_unless_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("read-only");
+    let scenario = endless_scenario(&dir);
+    let locked = dir.join("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let can_write = std::fs::write(locked.join("probe"), "x").is_ok();
+    if can_write {
+        eprintln!("skipped: permission bits do not stop this user (root?)");
+    } else {
+        let result = stormcast()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--max-events", "1e18", "--out"])
+            .arg(&locked)
+            .timeout(std::time::Duration::from_secs(120))
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(result.get_output().stderr.clone()).unwrap();
+        assert!(stderr.starts_with(&format!("error: --out {}: ", locked.display())), "{stderr}");
+        assert!(result.get_output().stdout.is_empty());
+    }
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -45,6 +45,7 @@ pub fn scenario(simulation: Simulation, services: Vec<Service>, loads: Vec<Load>
         loads,
         faults: Vec::new(),
         gates: Gates::default(),
+        expect: Vec::new(),
     }
 }
 

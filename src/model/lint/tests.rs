@@ -467,3 +467,176 @@ fn every_example_scenario_lints_without_panicking() {
         assert!(lints.iter().all(|l| !l.message.is_empty() && !l.path.is_empty()), "{}", file.display());
     }
 }
+
+// ---- issue #12: honest figures, budgets that cannot bind, unbounded backoff ----
+
+/// 100 attempts of exponential backoff from 10ms without `max`: the nominal total
+/// saturates `SimDuration` (2^64 ns). The message used to read "may wait up to
+/// 18446744073.71s"; it now says the wait is without bound, and no saturated count
+/// leaks into any message.
+#[test]
+fn a_saturated_wait_is_said_to_be_without_bound() {
+    let db = format!(
+        "timeout = \"400ms\"\nretry = {{ max_attempts = 100, backoff = \"exponential\", base = \"10ms\", on = [\"timeout\"] }}\n{BUDGET}"
+    );
+    let lints = lints_of(&stack("timeout = \"1s\"", &db));
+    assert_eq!(kinds(&lints), [LintKind::RetryAmplification, LintKind::TimeoutInversion, LintKind::BackoffWithoutMax]);
+    let text = rendered(&lints);
+    assert!(!text.contains("18446744"), "{text}");
+    assert!(lints[1].message.contains("may wait without bound (over 584 years) for db/query"), "{text}");
+    assert!(lints[1].message.contains("100 tries x 400ms + over 584 years of backoff"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// A wait that is long but representable is given in years, not in billions of seconds.
+#[test]
+fn a_wait_of_years_is_given_in_years() {
+    assert_eq!(human(YEAR_NS * 31.5), "31.5 years");
+    assert_eq!(human(SATURATED_NS), "over 584 years");
+    assert_eq!(human(3.6e12), "3600s");
+    assert_eq!((up_to(6.1e9), about(6.1e9)), ("up to 6.1s".to_string(), "about 6.1s".to_string()));
+}
+
+/// Three layers of 2^32 - 1 attempts overflow a u64 product: shown as a float, not as
+/// the saturated 18446744073709551615.
+#[test]
+fn an_amplification_beyond_u64_is_shown_in_scientific_notation() {
+    let policy = "[policies.p]\nretry = { max_attempts = 4294967295, backoff = \"exponential\", base = \"10ms\", \
+                  multiplier = 2.0, max = \"1s\", on = [\"error\"] }\nretry_budget = { kind = \"concurrency\", ratio = 0.1 }";
+    let lints = lints_of(&chain("p", policy));
+    let amplification = lints.iter().find(|l| l.kind == LintKind::RetryAmplification).expect("amplification");
+    assert!(amplification.message.starts_with("retry amplification 7.92e28x along"), "{}", amplification.message);
+    assert!(!rendered(&lints).contains("18446744073709551615"), "{}", rendered(&lints));
+}
+
+/// api/get -> db/query under `db-client` (20ms per try, `retry`, `budget`), `rate`/s
+/// for the 60s of HEADER.
+fn budgeted(rate: &str, retry: &str, budget: &str) -> String {
+    format!(
+        r#"
+[services.api.endpoints.get]
+latency = "100us"
+calls = [ {{ to = "db/query", policy = "db-client" }} ]
+[services.db.endpoints.query]
+latency = "2ms"
+
+[policies.db-client]
+timeout = "20ms"
+retry = {retry}
+retry_budget = {budget}
+
+[[load]]
+name = "users"
+target = "api/get"
+rate = {rate}
+"#
+    )
+}
+
+const THREE_TRIES: &str = r#"{ max_attempts = 3, backoff = "exponential", base = "5ms", multiplier = 2.0, max = "100ms", jitter = "full", on = ["timeout"] }"#;
+const TWO_TRIES: &str =
+    r#"{ max_attempts = 2, backoff = "constant", base = "5ms", jitter = "full", on = ["timeout"] }"#;
+
+fn budget_lints(rate: &str, retry: &str, budget: &str) -> Vec<Lint> {
+    lints_of(&budgeted(rate, retry, budget))
+}
+
+/// The documented defaults of every kind, at 100 requests/s, can refuse: quiet.
+#[test]
+fn default_budgets_can_bind() {
+    for budget in [
+        r#"{ kind = "concurrency" }"#,
+        r#"{ kind = "token_bucket" }"#,
+        r#"{ kind = "grpc_throttling" }"#,
+        r#"{ kind = "concurrency", ratio = 0.99, min_concurrency = 11999 }"#,
+        r#"{ kind = "token_bucket", ratio = 1.0, capacity = 11999 }"#,
+    ] {
+        assert_eq!(budget_lints("100", THREE_TRIES, budget), [], "{budget}");
+    }
+}
+
+/// A concurrency budget at ratio 1 lets a retry through for every attempt in flight.
+#[test]
+fn a_concurrency_budget_at_ratio_one_cannot_bind() {
+    let lints = budget_lints("100", THREE_TRIES, r#"{ kind = "concurrency", ratio = 1.0 }"#);
+    assert_eq!(kinds(&lints), [LintKind::RetryBudgetCannotBind]);
+    assert_eq!(lints[0].keys, ["policies.db-client.retry_budget.ratio", "policies.db-client.retry.max_attempts"]);
+    insta::assert_snapshot!(rendered(&lints));
+}
+
+/// min_concurrency above every retry the run can make: 100/s for 60s is 6,000 calls,
+/// 12,000 retries at 3 attempts; 12,000 never refuses, 11,999 could.
+#[test]
+fn a_min_concurrency_beyond_the_runs_retries_cannot_bind() {
+    let lints = budget_lints("100", THREE_TRIES, r#"{ kind = "concurrency", ratio = 0.2, min_concurrency = 12000 }"#);
+    assert_eq!(kinds(&lints), [LintKind::RetryBudgetCannotBind]);
+    assert_eq!(lints[0].keys[0], "policies.db-client.retry_budget.min_concurrency");
+    assert!(
+        lints[0].message.contains("the whole 60s run can make at most about 12000 retries"),
+        "{}",
+        lints[0].message
+    );
+    insta::assert_snapshot!(rendered(&lints));
+}
+
+/// A token bucket that deposits a whole token per first try pays for the one retry of
+/// two attempts; with three attempts it still halves the retries (quiet).
+#[test]
+fn a_token_bucket_that_refunds_every_retry_cannot_bind() {
+    let budget = r#"{ kind = "token_bucket", ratio = 1.0, capacity = 10 }"#;
+    let lints = budget_lints("100", TWO_TRIES, budget);
+    assert_eq!(kinds(&lints), [LintKind::RetryBudgetCannotBind]);
+    assert_eq!(lints[0].keys[0], "policies.db-client.retry_budget.ratio");
+    insta::assert_snapshot!(rendered(&lints));
+    assert_eq!(budget_lints("100", THREE_TRIES, budget), []);
+}
+
+/// A bucket larger than the run's retries never runs dry; the bound counts the load's
+/// peak rate (a spike in its profile), not only its starting rate.
+#[test]
+fn a_token_bucket_too_large_to_drain_cannot_bind() {
+    let budget = r#"{ kind = "token_bucket", ratio = 0.1, capacity = 1e9 }"#;
+    let lints = budget_lints("100", THREE_TRIES, budget);
+    assert_eq!(kinds(&lints), [LintKind::RetryBudgetCannotBind]);
+    assert_eq!(lints[0].keys[0], "policies.db-client.retry_budget.capacity");
+    insta::assert_snapshot!(rendered(&lints));
+    // 20,000 tokens: above 12,000 retries at 100/s, below 36,000 with a 300/s spike.
+    let budget = r#"{ kind = "token_bucket", ratio = 0.1, capacity = 20000 }"#;
+    assert_eq!(kinds(&budget_lints("100", THREE_TRIES, budget)), [LintKind::RetryBudgetCannotBind]);
+    let spiked = budgeted("100", THREE_TRIES, budget)
+        .replace("rate = 100\n", "rate = 100\nprofile = [ { at = \"10s\", rate = 300 } ]\n");
+    assert!(spiked.contains("profile"));
+    assert_eq!(lints_of(&spiked), []);
+}
+
+/// gRPC throttling stops retries once half of max_tokens is lost, one per failure: 1
+/// request/s for 60s with 3 attempts fails at most 180 attempts, fewer than 500.
+#[test]
+fn grpc_throttling_the_run_cannot_exhaust_cannot_bind() {
+    let budget = r#"{ kind = "grpc_throttling", max_tokens = 1000, token_ratio = 0.1 }"#;
+    let lints = budget_lints("1", THREE_TRIES, budget);
+    assert_eq!(kinds(&lints), [LintKind::RetryBudgetCannotBind]);
+    assert_eq!(lints[0].keys[0], "policies.db-client.retry_budget.max_tokens");
+    insta::assert_snapshot!(rendered(&lints));
+    assert_eq!(budget_lints("100", THREE_TRIES, budget), []);
+}
+
+/// Exponential backoff without `max`: quiet while the last retry waits at most 10 x base
+/// (Envoy's default cap; 5 attempts of x2 wait 8 x base last), a warning beyond (6
+/// attempts: 16 x base), and quiet again with a `max`.
+#[test]
+fn exponential_backoff_without_max_warns_once_it_outgrows_ten_bases() {
+    let retry = |attempts: u32, max: &str| {
+        format!(
+            "{{ max_attempts = {attempts}, backoff = \"exponential\", base = \"10ms\", multiplier = 2.0{max}, jitter = \"full\", on = [\"timeout\"] }}"
+        )
+    };
+    let budget = r#"{ kind = "concurrency" }"#;
+    assert_eq!(budget_lints("100", &retry(5, ""), budget), []);
+    let lints = budget_lints("100", &retry(6, ""), budget);
+    assert_eq!(kinds(&lints), [LintKind::BackoffWithoutMax]);
+    assert_eq!(lints[0].keys, ["policies.db-client.retry.max", "policies.db-client.retry.max_attempts"]);
+    assert!(lints[0].message.contains("the last of its 5 retries waits 160ms before jitter"), "{}", lints[0].message);
+    insta::assert_snapshot!(rendered(&lints));
+    assert_eq!(budget_lints("100", &retry(6, ", max = \"1s\""), budget), []);
+}
