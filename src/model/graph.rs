@@ -14,6 +14,8 @@ use super::service::{EndpointRef, ServiceId};
 /// (and, inside, like a service's `endpoints`).
 #[derive(Clone, Debug)]
 pub struct CallGraph {
+    /// Mean one-way network delay (`[simulation] network`), added twice per call.
+    pub network_ns: f64,
     /// Estimated mean response of each endpoint with no queueing: its own work plus,
     /// per step, the slowest member's expected call time (probability x (callee's
     /// response + two network delays)), each call capped by its policy's wait bound.
@@ -84,7 +86,7 @@ impl CallGraph {
                 stack.extend(step.calls().iter().map(|c| c.to));
             }
         }
-        CallGraph { response_ns, callees, service_reached, endpoint_called, policy_used }
+        CallGraph { network_ns, response_ns, callees, service_reached, endpoint_called, policy_used }
     }
 
     /// The unloaded mean response of a service: its slowest endpoint's (a service

@@ -28,6 +28,8 @@
 use std::fmt;
 
 use super::Scenario;
+use super::fault::FaultTarget;
+use super::graph::CallGraph;
 use super::load::LoadKind;
 use super::outcome::Outcome;
 use super::policy::{Backoff, BreakerWindow, Policy, PolicyId, RetryBudget};
@@ -79,6 +81,10 @@ pub enum LintKind {
     BreakerCannotOpen,
     /// A count-window breaker with `min_calls` > window size (capped by Resilience4j).
     BreakerMinCallsCapped,
+    /// Something the scenario defines that nothing uses: a service no load or call
+    /// reaches, an endpoint nobody calls, a named policy nobody uses, a fault that
+    /// cannot change anything. (In a `--change` or `--set` this is an error instead.)
+    Unused,
 }
 
 impl LintKind {
@@ -97,6 +103,7 @@ impl LintKind {
             LintKind::BackoffWithoutMax => "backoff-without-max",
             LintKind::BreakerCannotOpen => "breaker-cannot-open",
             LintKind::BreakerMinCallsCapped => "breaker-min-calls-capped",
+            LintKind::Unused => "unused",
         }
     }
 }
@@ -134,6 +141,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
     cx.timeout_lints(&mut found);
     cx.policy_lints(&mut found);
     cx.breaker_lints(&mut found);
+    cx.unused_lints(&mut found);
     // Stable: within an anchor and a kind, discovery order (file order) is kept.
     found.sort_by_key(|(anchor, l)| (*anchor, l.kind));
     let mut out: Vec<Lint> = Vec::new();
@@ -151,6 +159,8 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
 enum Anchor {
     Load(usize),
     Endpoint(EndpointRef),
+    /// The scenario as a whole (definitions nothing uses), after everything else.
+    Scenario,
 }
 
 /// Which arrival rates [`Context::rates`] estimates.
@@ -178,54 +188,65 @@ struct Hop {
 
 struct Context<'a> {
     s: &'a Scenario,
-    /// Mean one-way network delay, added twice per call.
-    network_ns: f64,
-    /// Estimated mean response time of each endpoint, `[service][endpoint]`.
-    response_ns: Vec<Vec<f64>>,
+    /// Unloaded responses and reachability, from one walk of the call graph.
+    graph: CallGraph,
 }
 
 impl<'a> Context<'a> {
     fn new(s: &'a Scenario) -> Context<'a> {
-        let network_ns = s.simulation.network.as_ref().map_or(0.0, |d| d.mean_ns());
-        let mut cx = Context { s, network_ns, response_ns: Vec::new() };
-        let mut memo: Vec<Vec<Option<f64>>> = s.services.iter().map(|sv| vec![None; sv.endpoints.len()]).collect();
-        for (si, sv) in s.services.iter().enumerate() {
-            for ei in 0..sv.endpoints.len() {
-                cx.response(EndpointRef { service: si, endpoint: ei }, &mut memo);
-            }
-        }
-        cx.response_ns = memo.into_iter().map(|v| v.into_iter().map(|r| r.unwrap_or(0.0)).collect()).collect();
-        cx
+        Context { s, graph: CallGraph::new(s) }
     }
 
     // ---- estimates -------------------------------------------------------------
 
-    /// Mean response of an endpoint: its own work plus, per step, the slowest member's
-    /// expected call time. Validation guarantees the call graph is acyclic.
-    fn response(&self, e: EndpointRef, memo: &mut Vec<Vec<Option<f64>>>) -> f64 {
-        if let Some(r) = memo[e.service][e.endpoint] {
-            return r;
-        }
-        let ep = &self.s.services[e.service].endpoints[e.endpoint];
-        let mut total = ep.latency.mean_ns();
-        for step in &ep.steps {
-            let mut slowest: f64 = 0.0;
-            for c in step.calls() {
-                let callee = self.response(c.to, memo) + 2.0 * self.network_ns;
-                let capped = match self.bound_ns(c.policy) {
-                    Some(b) => callee.min(b),
-                    None => callee,
-                };
-                slowest = slowest.max(c.probability * capped);
-            }
-            total += slowest;
-        }
-        memo[e.service][e.endpoint] = Some(total);
-        total
+    /// Mean response of an endpoint with no queueing (`model::graph`).
+    fn response_of(&self, e: EndpointRef) -> f64 {
+        self.graph.response_ns[e.service][e.endpoint]
     }
 
-    fn response_of(&self, e: EndpointRef) -> f64 {
-        self.response_ns[e.service][e.endpoint]
+    /// Definitions nothing uses (the same reachability validation uses for overlays).
+    fn unused_lints(&self, out: &mut Vec<(Anchor, Lint)>) {
+        let (s, g) = (self.s, &self.graph);
+        let mut add = |message: String, key: String| {
+            out.push((Anchor::Scenario, Lint { kind: LintKind::Unused, path: Vec::new(), keys: vec![key], message }));
+        };
+        for (i, sv) in s.services.iter().enumerate() {
+            if !g.service_reached[i] {
+                add(
+                    format!("service `{}` is used by nothing: no load targets it and no call reaches it", sv.name),
+                    format!("services.{}", sv.name),
+                );
+                continue;
+            }
+            for (_, ep) in sv.endpoints.iter().enumerate().filter(|(e, _)| !g.endpoint_called[i][*e]) {
+                add(
+                    format!(
+                        "endpoint `{}/{}` is used by nothing: no load targets it and no call names it",
+                        sv.name, ep.name
+                    ),
+                    format!("services.{}.endpoints.{}", sv.name, ep.name),
+                );
+            }
+        }
+        // Inline policies carry generated names with `/` or `#` and belong to their call.
+        for p in g.unused_policies().filter(|&p| !s.policies[p].name.contains(['/', '#'])) {
+            let name = &s.policies[p].name;
+            add(
+                format!("policy `{name}` is used by nothing: no load, call or calling service's `client` names it"),
+                format!("policies.{name}"),
+            );
+        }
+        for (i, f) in s.faults.iter().enumerate().filter(|(_, f)| !g.fault_target_reachable(f.target)) {
+            let target = match f.target {
+                FaultTarget::Service(t) => s.services[t].name.clone(),
+                FaultTarget::Endpoint(e) => s.endpoint_name(e),
+                FaultTarget::Edge { from, to } => format!("{}->{}", s.services[from].name, s.services[to].name),
+            };
+            add(
+                format!("fault #{} on `{target}` can change nothing: no load's requests go there", i + 1),
+                format!("fault.{i}.target"),
+            );
+        }
     }
 
     fn policy(&self, id: Option<PolicyId>) -> Option<&'a Policy> {
@@ -233,7 +254,7 @@ impl<'a> Context<'a> {
     }
 
     fn attempts(&self, id: Option<PolicyId>) -> u32 {
-        self.policy(id).and_then(|p| p.retry.as_ref()).map_or(1, |r| r.max_attempts.max(1))
+        self.policy(id).map_or(1, Policy::attempts)
     }
 
     /// How long one try may last: the smaller of `timeout` and `deadline`.
@@ -247,28 +268,18 @@ impl<'a> Context<'a> {
 
     /// The total nominal backoff of all retries, without jitter.
     fn backoff_total(&self, id: Option<PolicyId>) -> SimDuration {
-        let Some(retry) = self.policy(id).and_then(|p| p.retry.as_ref()) else {
-            return SimDuration::ZERO;
-        };
-        (1..retry.max_attempts).fold(SimDuration::ZERO, |sum, k| sum + nominal_delay(&retry.backoff, k))
+        self.policy(id).map_or(SimDuration::ZERO, Policy::backoff_total)
     }
 
-    /// All tries at the full per-try timeout plus the backoff between them (the
-    /// configured upper bound on the wait, before the deadline).
+    /// All tries at the full per-try timeout plus the backoff between them.
     fn tries_total(&self, id: Option<PolicyId>) -> Option<SimDuration> {
-        let timeout = self.policy(id)?.timeout?;
-        let tries = SimDuration::from_nanos(timeout.as_nanos().saturating_mul(u64::from(self.attempts(id))));
-        Some(tries + self.backoff_total(id))
+        self.policy(id)?.tries_total()
     }
 
     /// The longest a caller waits for one call, tries and backoff included; `None`
     /// when nothing bounds it.
     fn bound(&self, id: Option<PolicyId>) -> Option<SimDuration> {
-        let deadline = self.policy(id)?.deadline;
-        match (self.tries_total(id), deadline) {
-            (Some(t), Some(d)) => Some(t.min(d)),
-            (t, d) => t.or(d),
-        }
+        self.policy(id)?.wait_bound()
     }
 
     fn bound_ns(&self, id: Option<PolicyId>) -> Option<f64> {
@@ -515,7 +526,7 @@ impl<'a> Context<'a> {
         let limit_key = self.limit_key(pid);
         let caller_name = self.caller_name(caller);
         let callee_name = self.endpoint(callee);
-        let typical = self.response_of(callee) + 2.0 * self.network_ns;
+        let typical = self.response_of(callee) + 2.0 * self.graph.network_ns;
         // An infinite mean (a Pareto tail with alpha <= 1) says nothing about typical
         // calls: stay quiet rather than guess.
         if !typical.is_finite() {
@@ -570,14 +581,14 @@ impl<'a> Context<'a> {
                 // The callee's response if this one call takes its whole configured bound
                 // and everything else is typical.
                 let Some(bound) = self.bound_ns(c.policy) else { continue };
-                let mut need = ep.latency.mean_ns() + 2.0 * self.network_ns;
+                let mut need = ep.latency.mean_ns() + 2.0 * self.graph.network_ns;
                 for (sj, other) in ep.steps.iter().enumerate() {
                     let mut slowest: f64 = 0.0;
                     for m in other.calls() {
                         let t = if si == sj && std::ptr::eq(m, c) {
                             bound
                         } else {
-                            let callee = self.response_of(m.to) + 2.0 * self.network_ns;
+                            let callee = self.response_of(m.to) + 2.0 * self.graph.network_ns;
                             m.probability * self.bound_ns(m.policy).map_or(callee, |b| callee.min(b))
                         };
                         slowest = slowest.max(t);

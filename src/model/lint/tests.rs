@@ -640,3 +640,41 @@ fn exponential_backoff_without_max_warns_once_it_outgrows_ten_bases() {
     insta::assert_snapshot!(rendered(&lints));
     assert_eq!(budget_lints("100", &retry(6, ", max = \"1s\""), budget), []);
 }
+
+/// What a base file defines and nothing uses is a warning (an overlay gets an error
+/// instead): a service no load reaches, an endpoint nobody calls, a named policy
+/// nobody uses, and a fault on an edge no call takes.
+#[test]
+fn unused_definitions_warn() {
+    let lints = lints_of(
+        r#"
+[services.api.endpoints.get]
+latency = "1ms"
+calls = [ { to = "db/query" } ]
+[services.api.endpoints.admin]
+latency = "1ms"
+[services.db.endpoints.query]
+latency = "1ms"
+[services.orphan.endpoints.idle]
+latency = "1ms"
+[policies.forgotten]
+timeout = "1s"
+[[load]]
+name = "users"
+target = "api/get"
+rate = 10
+[[fault]]
+kind = "partition"
+target = "db->api"
+at = "1s"
+duration = "1s"
+"#,
+    );
+    assert_eq!(kinds(&lints), [LintKind::Unused; 4], "{}", rendered(&lints));
+    insta::assert_snapshot!(rendered(&lints));
+    // Everything used: no such warning.
+    let clean = lints_of(
+        "[services.api.endpoints.get]\nlatency = \"1ms\"\n[[load]]\nname = \"u\"\ntarget = \"api/get\"\nrate = 1\n",
+    );
+    assert!(!kinds(&clean).contains(&LintKind::Unused));
+}
