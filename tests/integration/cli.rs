@@ -441,3 +441,26 @@ fn read_only_out_is_refused_unless_root() {
     }
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// The README's shown output is what the binary prints: every fenced block that starts
+/// with `$ cargo run --release -- run ...` (without `--out`, which only adds files) is
+/// run and compared line for line, so the tour cannot drift from the numbers.
+#[test]
+fn readme_outputs_match_the_binary() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let mut checked = 0;
+    for block in readme.split("```").skip(1).step_by(2) {
+        let block = block.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_start_matches('\n');
+        let Some(rest) = block.strip_prefix("$ cargo run --release -- ") else { continue };
+        let (command, shown) = rest.split_once('\n').unwrap();
+        let mut args: Vec<&str> = command.split_whitespace().collect();
+        if let Some(i) = args.iter().position(|a| *a == "--out") {
+            args.drain(i..i + 2);
+        }
+        let out = stormcast().args(&args).output().unwrap();
+        let printed = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(printed.trim_end(), shown.trim_end(), "README block `{command}` drifted from the binary's output");
+        checked += 1;
+    }
+    assert!(checked >= 1, "the README shows at least one run");
+}
