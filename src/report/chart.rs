@@ -838,10 +838,31 @@ fn draw_load_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, result: &
     draw_legend(area, "loads", &entries)
 }
 
+/// One row per service, with the cause when it was unhealthy (`stats::health`), then
+/// the run's cascade in the same words as the table.
 fn draw_service_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
-    let entries: Vec<(Swatch, String)> =
-        result.services.iter().enumerate().map(|(i, s)| (Swatch::Line(series_colour(i), 2), s.name.clone())).collect();
-    draw_legend(area, "services", &entries)
+    let mut entries: Vec<(Swatch, String)> = result
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let label = match s.health.cause {
+                Some(cause) if s.health.is_unhealthy() => format!("{}: {}", s.name, cause.name()),
+                _ => s.name.clone(),
+            };
+            (Swatch::Line(series_colour(i), 2), label)
+        })
+        .collect();
+    entries.push((Swatch::None, String::new()));
+    let c = &result.cascade;
+    if c.cascade {
+        entries.push((Swatch::None, "cascade".to_string()));
+        entries.push((Swatch::None, format!("from {}", c.origin.join(", "))));
+        entries.push((Swatch::None, format!("to {}", c.blast_radius.join(", "))));
+    } else {
+        entries.push((Swatch::None, "no cascade".to_string()));
+    }
+    draw_legend(area, "services (health)", &entries)
 }
 
 // ---------------------------------------------------------------------------------
