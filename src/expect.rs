@@ -38,27 +38,39 @@ pub fn check_expectations(
         scenario.overlays.iter().filter(|o| o.kind == "change").map(|o| PathBuf::from(&o.source)).collect();
     let base_sets: Vec<String> =
         scenario.overlays.iter().filter(|o| o.kind == "set").map(|o| o.source.clone()).collect();
-    scenario
-        .expect
-        .iter()
-        .map(|e| {
-            let sets: Vec<String> = base_sets.iter().chain(&e.sets).cloned().collect();
-            let variant = if e.sets.is_empty() { scenario.clone() } else { load_with_changes(path, &changes, &sets)? };
-            let (how, output) = match e.run {
-                ExpectRun::Seed(seed) => {
-                    (format!("run --seed {seed}"), serde_json::to_value(simulate(&variant, seed)).expect("serializes"))
-                }
-                ExpectRun::Sweep { seeds } => {
-                    let mut opts = SweepOptions::new(seeds, variant.simulation.seed);
-                    opts.jobs = jobs;
-                    let sweep = run_sweep(&variant, &opts, &|| {});
-                    (format!("sweep --seeds {seeds}"), serde_json::to_value(sweep).expect("serializes"))
-                }
-            };
-            let how = e.sets.iter().fold(how, |h, s| format!("{h} --set {s}"));
-            Ok(judge(e, how, &output))
-        })
-        .collect()
+    // Claims about the same run (seed or sweep, and variant) share it: one simulation
+    // each, in the order first named.
+    let mut runs: Vec<(&ExpectRun, &[String], String, Value)> = Vec::new();
+    let mut outcomes = Vec::with_capacity(scenario.expect.len());
+    for e in &scenario.expect {
+        let known = runs.iter().position(|(run, sets, _, _)| **run == e.run && *sets == e.sets.as_slice());
+        let index = match known {
+            Some(i) => i,
+            None => {
+                let sets: Vec<String> = base_sets.iter().chain(&e.sets).cloned().collect();
+                let variant =
+                    if e.sets.is_empty() { scenario.clone() } else { load_with_changes(path, &changes, &sets)? };
+                let (how, output) = match e.run {
+                    ExpectRun::Seed(seed) => (
+                        format!("run --seed {seed}"),
+                        serde_json::to_value(simulate(&variant, seed)).expect("serializes"),
+                    ),
+                    ExpectRun::Sweep { seeds } => {
+                        let mut opts = SweepOptions::new(seeds, variant.simulation.seed);
+                        opts.jobs = jobs;
+                        let sweep = run_sweep(&variant, &opts, &|| {});
+                        (format!("sweep --seeds {seeds}"), serde_json::to_value(sweep).expect("serializes"))
+                    }
+                };
+                let how = e.sets.iter().fold(how, |h, s| format!("{h} --set {s}"));
+                runs.push((&e.run, e.sets.as_slice(), how, output));
+                runs.len() - 1
+            }
+        };
+        let (_, _, how, output) = &runs[index];
+        outcomes.push(judge(e, how.clone(), output));
+    }
+    Ok(outcomes)
 }
 
 fn judge(e: &Expectation, how: String, output: &Value) -> ExpectOutcome {
