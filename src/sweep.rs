@@ -22,9 +22,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::model::{EndpointRef, OverlaySource, Scenario};
-use crate::sim::simulate;
+use crate::sim::simulate_bounded;
 use crate::stats::health::{Health, HealthCause};
 use crate::stats::risk::{Distribution, Proportion, quantile_sorted, wilson};
+use crate::stats::summary::Stopped;
 use crate::stats::summary::{Named, by_name};
 use crate::stats::{DisturbanceWindow, RunResult};
 
@@ -51,11 +52,14 @@ pub struct SweepOptions {
     /// `stormcast run SCENARIO` with the scenario's source path. The CLI passes its own
     /// when the sweep had `--change` or `--set` options, so the replay includes them.
     pub replay_prefix: Option<String>,
+    /// Stop a seed's run after this many events (`sim::simulate_bounded`); stopped
+    /// seeds are listed in `SweepResult::stopped`. `None`: no limit.
+    pub max_events: Option<u64>,
 }
 
 impl SweepOptions {
     pub fn new(seeds: u64, first_seed: u64) -> Self {
-        SweepOptions { seeds, first_seed, jobs: None, replay_prefix: None }
+        SweepOptions { seeds, first_seed, jobs: None, replay_prefix: None, max_events: None }
     }
 }
 
@@ -87,6 +91,9 @@ pub struct SweepResult {
     pub blast_radius: Option<Distribution>,
     /// Seeds worth a closer look, each with the command that replays it.
     pub replay: Vec<Replay>,
+    /// Seeds whose run was stopped before its end (`SweepOptions::max_events`, or time
+    /// standing still), with why: their figures are partial. Empty in a usable sweep.
+    pub stopped: Vec<StoppedSeed>,
     /// Every seed's key figures, in seed order.
     pub runs: Vec<SeedRun>,
     /// Fault and load-spike windows (the same in every seed: they come from the scenario).
@@ -233,6 +240,14 @@ pub struct SeedRun {
     pub blast_radius: Vec<String>,
 }
 
+/// A seed whose run was stopped early.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoppedSeed {
+    pub seed: u64,
+    #[serde(flatten)]
+    pub stopped: Stopped,
+}
+
 /// Seeds in which a service was unhealthy, by cause.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CauseCounts {
@@ -366,7 +381,8 @@ fn sweep_in_current_pool(
             .map(|i| {
                 let index = done + i as u64;
                 let seed = opts.first_seed.wrapping_add(index);
-                let record = SeedRecord::new(simulate(scenario, seed), &context, index < BAND_SEEDS_MAX);
+                let run = simulate_bounded(scenario, seed, opts.max_events.unwrap_or(u64::MAX));
+                let record = SeedRecord::new(run, &context, index < BAND_SEEDS_MAX);
                 progress();
                 record
             })
@@ -412,6 +428,7 @@ fn services_on_path(scenario: &Scenario, target: EndpointRef) -> Vec<bool> {
 /// One seed, reduced: its row of `runs`, plus what the aggregates need from it.
 struct SeedRecord {
     run: SeedRun,
+    stopped: Option<Stopped>,
     /// Per load: latency of ok requests (to merge across seeds).
     histograms: Vec<Histogram<u64>>,
     /// Per load, per bucket: ok count and p99 (NaN if none); empty past the band cap.
@@ -471,6 +488,7 @@ impl SeedRecord {
         } else {
             (Vec::new(), Vec::new())
         };
+        let stopped = result.stopped.take();
         let run = SeedRun {
             seed: result.seed,
             loads,
@@ -498,6 +516,7 @@ impl SeedRecord {
         let histograms = result.loads.into_iter().map(|l| l.histogram).collect();
         SeedRecord {
             run,
+            stopped,
             histograms,
             band_ok,
             band_p99,
@@ -521,6 +540,7 @@ struct Accumulator {
     bucket_count: usize,
     /// [service] -> one value per seed.
     service_amplification: Vec<Vec<f64>>,
+    stopped: Vec<StoppedSeed>,
     service_unhealthy: Vec<u64>,
     service_causes: Vec<CauseCounts>,
     service_origin: Vec<u64>,
@@ -540,6 +560,7 @@ impl Accumulator {
             band_seeds: 0,
             bucket_count: 0,
             service_amplification: vec![Vec::new(); services],
+            stopped: Vec::new(),
             service_unhealthy: vec![0; services],
             service_causes: vec![CauseCounts::default(); services],
             service_origin: vec![0; services],
@@ -583,6 +604,9 @@ impl Accumulator {
             self.service_origin[s] += u64::from(record.service_origin[s]);
             self.service_in_blast_radius[s] +=
                 u64::from(health.cause == Some(HealthCause::Dependency) && health.impaired);
+        }
+        if let Some(stopped) = record.stopped {
+            self.stopped.push(StoppedSeed { seed: record.run.seed, stopped });
         }
         self.runs.push(record.run);
     }
@@ -706,6 +730,7 @@ impl Accumulator {
             services,
             blast_radius: Distribution::of(&blast),
             replay,
+            stopped: self.stopped,
             runs: self.runs,
             disturbances: crate::stats::recovery::disturbances(scenario),
             bands,

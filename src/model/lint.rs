@@ -29,8 +29,7 @@ use std::fmt;
 
 use super::Scenario;
 use super::fault::FaultTarget;
-use super::graph::CallGraph;
-use super::load::LoadKind;
+use super::graph::{CallGraph, Rates};
 use super::outcome::Outcome;
 use super::policy::{Backoff, BreakerWindow, Policy, PolicyId, RetryBudget};
 use super::resilience::nominal_delay;
@@ -161,13 +160,6 @@ enum Anchor {
     Endpoint(EndpointRef),
     /// The scenario as a whole (definitions nothing uses), after everything else.
     Scenario,
-}
-
-/// Which arrival rates [`Context::rates`] estimates.
-#[derive(Copy, Clone, PartialEq, Eq)]
-enum Rates {
-    Start,
-    Peak,
 }
 
 /// Who makes a call: a load (its users) or an endpoint.
@@ -906,64 +898,8 @@ impl<'a> Context<'a> {
 
     // ---- 5: circuit breakers ----------------------------------------------------
 
-    /// Estimated arrival rates per endpoint (`[service][endpoint]`, per second, all
-    /// instances), closed loops at their upper bound `users / mean think time` (a
-    /// response time only lowers it), and whether a closed loop contributes. Propagated
-    /// in topological order.
-    ///
-    /// [`Rates::Start`]: first tries at the open loops' starting rates, the typical
-    /// traffic. [`Rates::Peak`]: an upper bound for the whole run, at the open loops'
-    /// highest rate with every call (the load's too) making all its attempts, as in an
-    /// outage below it.
     fn rates(&self, which: Rates) -> (Vec<Vec<f64>>, Vec<Vec<bool>>) {
-        let s = self.s;
-        let peak = which == Rates::Peak;
-        let mut rate: Vec<Vec<f64>> = s.services.iter().map(|sv| vec![0.0; sv.endpoints.len()]).collect();
-        let mut closed: Vec<Vec<bool>> = s.services.iter().map(|sv| vec![false; sv.endpoints.len()]).collect();
-        for l in &s.loads {
-            let (r, is_closed) = match &l.kind {
-                LoadKind::Open { rate, profile, .. } if peak => {
-                    (profile.iter().map(|&(_, r)| r).fold(*rate, f64::max), false)
-                }
-                LoadKind::Open { rate, .. } => (*rate, false),
-                LoadKind::Closed { users, think_time } => {
-                    let think = think_time.mean_ns() / 1e9;
-                    (if think > 0.0 { f64::from(*users) / think } else { f64::INFINITY }, true)
-                }
-            };
-            let r = if peak { r * f64::from(self.attempts(l.policy)) } else { r };
-            rate[l.target.service][l.target.endpoint] += r;
-            closed[l.target.service][l.target.endpoint] |= is_closed;
-        }
-        // Kahn's algorithm over the (acyclic) call graph.
-        let mut indegree: Vec<Vec<usize>> = s.services.iter().map(|sv| vec![0; sv.endpoints.len()]).collect();
-        let sites = self.call_sites();
-        for (_, c) in &sites {
-            indegree[c.to.service][c.to.endpoint] += 1;
-        }
-        let mut ready: Vec<EndpointRef> = Vec::new();
-        for (si, degrees) in indegree.iter().enumerate() {
-            for (ei, degree) in degrees.iter().enumerate() {
-                if *degree == 0 {
-                    ready.push(EndpointRef { service: si, endpoint: ei });
-                }
-            }
-        }
-        while let Some(e) = ready.pop() {
-            for step in &s.services[e.service].endpoints[e.endpoint].steps {
-                for c in step.calls() {
-                    let (t, f) = (c.to, rate[e.service][e.endpoint] * c.probability);
-                    let f = if peak { f * f64::from(self.attempts(c.policy)) } else { f };
-                    rate[t.service][t.endpoint] += f;
-                    closed[t.service][t.endpoint] |= closed[e.service][e.endpoint];
-                    indegree[t.service][t.endpoint] -= 1;
-                    if indegree[t.service][t.endpoint] == 0 {
-                        ready.push(t);
-                    }
-                }
-            }
-        }
-        (rate, closed)
+        self.graph.rates(self.s, which)
     }
 
     fn breaker_lints(&self, out: &mut Vec<(Anchor, Lint)>) {

@@ -1084,6 +1084,7 @@ mod tests {
             loads: load_results,
             services: service_results,
             cascade: Default::default(),
+            stopped: None,
             disturbances: vec![
                 DisturbanceWindow {
                     kind: DisturbanceKind::Fault,

@@ -119,7 +119,8 @@ fn full_scenario_resolves_every_key() {
     assert_eq!(mean(1, 0), 2e6);
     assert!((mean(3, 0) - 5e6).abs() < 1.0);
     assert_eq!(mean(3, 1), 20e6);
-    assert_eq!(mean(4, 0), 4e6);
+    // A normal truncated at zero, 4 sigma below its mean: 134 ns above 4 ms.
+    assert!((mean(4, 0) - 4_000_133.83).abs() < 0.01);
     assert!((mean(5, 2) - 3e6).abs() < 1.0);
     assert_eq!(mean(5, 3), 7e6);
     assert!(mean(2, 0) > 20e6 && mean(2, 0) < 200e6);

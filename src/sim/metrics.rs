@@ -697,6 +697,7 @@ impl Metrics {
             services,
             disturbances: windows,
             cascade: Cascade::default(),
+            stopped: None,
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::model::graph::CallGraph;
 use crate::model::resilience::{BreakerState, CircuitBreaker, RetryBudgetState, TokenBucket, retry_delay};
 use crate::model::{Arrival, Balancer, Dist, FaultKind, FaultTarget, LoadKind, Outcome, Policy, Scenario, Step};
 use crate::stats::RunResult;
+use crate::stats::summary::Stopped;
 use metrics::Metrics;
 use rand::RngExt;
 use slotmap::{SlotMap, new_key_type};
@@ -42,10 +43,29 @@ new_key_type! {
 
 /// Runs `scenario` with `seed` and returns what it measured.
 pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
-    let mut sim = Simulator::new(scenario, seed);
-    sim.run();
-    sim.finish()
+    simulate_bounded(scenario, seed, u64::MAX)
 }
+
+/// [`simulate`], stopped early when the engine has handled more than `max_events`
+/// events, or when simulated time has stood still for [`STILL_EVENTS`] events (a loop
+/// at one instant, such as closed-loop users who send again at once while their
+/// requests fail at once). A stopped run still returns what it measured, with
+/// `RunResult::stopped` saying where and why; callers must not report it as a run.
+pub fn simulate_bounded(scenario: &Scenario, seed: u64, max_events: u64) -> RunResult {
+    let mut sim = Simulator::new(scenario, seed);
+    let stopped = sim.run(max_events);
+    let mut result = sim.finish();
+    result.stopped = stopped;
+    result
+}
+
+/// Events checked between two looks at the clock and the event budget (a power of two:
+/// the check costs one mask and one branch per event).
+const CHECK_EVERY: u64 = 1 << 20;
+/// Events handled at one simulated instant after which time is taken to stand still:
+/// no scenario needs millions of events at one instant; a livelock produces them in a
+/// fraction of a second.
+pub const STILL_EVENTS: u64 = 8 * CHECK_EVERY;
 
 /// What happens next. Small and `Copy`: the queue holds many of these.
 #[derive(Copy, Clone, Debug)]
@@ -494,7 +514,7 @@ impl<'a> Simulator<'a> {
         self.sc.policies.len()
     }
 
-    fn run(&mut self) {
+    fn run(&mut self, max_events: u64) -> Option<Stopped> {
         for (l, load) in self.sc.loads.iter().enumerate() {
             match &load.kind {
                 LoadKind::Open { arrival, profile, .. } => {
@@ -519,11 +539,30 @@ impl<'a> Simulator<'a> {
             self.queue.schedule_at(fault.at, Event::FaultStart(i as u32));
             self.queue.schedule_at(fault.end(), Event::FaultEnd(i as u32));
         }
+        let (mut still_since, mut still_at) = (0u64, SimTime::ZERO);
         while let Some((t, event)) = self.queue.pop_before(self.horizon) {
+            let popped = self.queue.popped();
+            if popped & (CHECK_EVERY - 1) == 0 {
+                if t != still_at {
+                    (still_since, still_at) = (popped, t);
+                }
+                let reason = if popped - still_since >= STILL_EVENTS {
+                    Some("simulated time stood still: millions of events at one instant (a loop that takes no time)")
+                } else if popped + self.inline_events > max_events {
+                    Some("the event budget (--max-events) was spent before the end of the run")
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    self.m.advance_to(t, &self.instances, &self.clients, &self.service_clients);
+                    return Some(Stopped { events: popped + self.inline_events, at_s: t.as_secs_f64(), reason });
+                }
+            }
             self.m.advance_to(t, &self.instances, &self.clients, &self.service_clients);
             self.handle(event);
         }
         self.m.advance_to(self.horizon, &self.instances, &self.clients, &self.service_clients);
+        None
     }
 
     fn finish(self) -> RunResult {

@@ -31,6 +31,19 @@ pub struct RunResult {
     pub disturbances: Vec<DisturbanceWindow>,
     /// Whether unhealthiness spread from one service to another (`stats::health`).
     pub cascade: Cascade,
+    /// `null` for a run that reached its end; else where and why it was stopped
+    /// (`sim::simulate_bounded`): its figures cover only the time before that.
+    pub stopped: Option<Stopped>,
+}
+
+/// A run stopped before its end.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stopped {
+    /// Events handled when it stopped.
+    pub events: u64,
+    /// Simulated seconds reached.
+    pub at_s: f64,
+    pub reason: &'static str,
 }
 
 /// A named entry of a JSON object whose keys are names.
