@@ -778,6 +778,8 @@ pub struct VaryPoint {
     pub scenario_hash: String,
     /// Every overlay of this point: the command's `--change`/`--set`, then its values.
     pub overlays: Vec<OverlaySource>,
+    /// Seeds of this point whose run was stopped early (see `SweepResult::stopped`).
+    pub stopped: Vec<StoppedSeed>,
     #[serde(serialize_with = "by_name")]
     pub risks: Vec<LoadRisks>,
     /// Median across seeds of each load's p99, for context; null if no request ended ok.
@@ -830,6 +832,7 @@ pub fn run_vary(points: &[(String, Scenario)], opts: &SweepOptions, progress: &(
             params,
             scenario_hash: sweep.scenario_hash,
             overlays: sweep.overlays,
+            stopped: sweep.stopped,
             p99_ms_median: sweep.loads.iter().map(|l| l.p99_ms.as_ref().map(|d| d.median)).collect(),
             risks: sweep.risks,
         });

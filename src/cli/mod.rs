@@ -57,6 +57,11 @@ enum Command {
         /// it names (exit 1 if one does not hold).
         #[arg(long)]
         expect: bool,
+        /// Print every warning; by default at most 5 of each kind, then a count.
+        #[arg(long)]
+        all_warnings: bool,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Print the topology as Graphviz DOT (pipe into `dot -Tpng`).
     Graph {
@@ -68,34 +73,140 @@ enum Command {
 /// Default `--max-events`: a few minutes of CPU per run at the engine's ~8 million
 /// events per second.
 const DEFAULT_MAX_EVENTS: f64 = 2e9;
+/// Default `--max-total-events`: every run of one command together, about three hours
+/// of CPU on one core.
+const DEFAULT_MAX_TOTAL_EVENTS: f64 = 1e11;
+/// Default `--max-memory`: bytes one run may be estimated to need (a sweep runs one
+/// per thread at a time; the examples need a few megabytes).
+const DEFAULT_MAX_MEMORY: f64 = 2e9;
+/// `--vary` points (all combinations of its values) one command may run.
+const MAX_VARY_POINTS: u64 = 10_000;
 
-/// Guards against scenarios that would run for hours (or forever) because of a typo.
+/// A limit given on the command line: a finite number, at least 1.
+fn positive_limit(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 1.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a limit: give a finite number >= 1, e.g. 2e9")),
+    }
+}
+
+/// Guards against scenarios that would run for hours (or forever), or take gigabytes,
+/// because of a typo: each run's estimate before anything runs, the whole command's
+/// total, and each run itself (stopped where it passes the limit).
 #[derive(clap::Args, Debug)]
 struct Limits {
-    /// Refuse a run whose estimated events exceed this (per seed). The default is a
-    /// few minutes of CPU; raise it for long studies.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS)]
+    /// Refuse a run whose estimated events exceed this (per seed), and stop a run that
+    /// gets there. The default is a few minutes of CPU; raise it for long studies.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS, value_parser = positive_limit)]
     max_events: f64,
+    /// Refuse a command whose runs together (seeds x --vary points x configs) are
+    /// estimated above this many events (default: about three hours of CPU).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_TOTAL_EVENTS, value_parser = positive_limit)]
+    max_total_events: f64,
+    /// Refuse a run whose memory is estimated above this many bytes (per run; a sweep
+    /// runs one per thread at a time).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MEMORY, value_parser = positive_limit)]
+    max_memory: f64,
 }
 
 impl Limits {
-    /// Refuses, before any work, a scenario whose estimated events exceed the limit.
-    fn check(&self, scenario: &Scenario) -> Result<(), Failure> {
+    /// Refuses, before any work, a scenario whose estimated events or memory exceed the
+    /// limits; returns the event estimate.
+    fn check(&self, scenario: &Scenario) -> Result<f64, Failure> {
         let estimate = stormcast::sim::estimate::estimated_events(scenario);
         if estimate.is_nan() || estimate > self.max_events {
             let what = if estimate.is_finite() {
                 format!("about {estimate:.2e} events")
+            } else if estimated_open_loop_overflows(scenario) {
+                "more events than can be counted (a load's rate times the duration overflows)".to_string()
             } else {
-                "an unbounded number of events (a closed loop whose users neither think nor wait?)".to_string()
+                "an unbounded number of events (closed-loop users who send again at once, while their requests can fail at once, loop at one instant)".to_string()
+            };
+            let anyway = if estimate.is_finite() {
+                format!("to run it anyway, pass --max-events {:.0e}", (estimate * 1.5).max(self.max_events))
+            } else {
+                "no --max-events can run it".to_string()
             };
             return Err(Failure::input(format!(
-                "error: {}: one run would take {what}, above --max-events {:.2e} (a few minutes of CPU at ~8 million events/s)\n  = help: check rates, users and durations for a typo; to run it anyway, pass --max-events {:.0e}",
+                "error: {}: one run would take {what}, above --max-events {:.2e} (a few minutes of CPU at ~8 million events/s)\n  = help: check rates, users, think times and durations for a typo; {anyway}",
+                scenario.source, self.max_events,
+            )));
+        }
+        let memory = stormcast::sim::estimate::estimated_memory_bytes(scenario);
+        if memory.is_nan() || memory > self.max_memory {
+            return Err(Failure::input(format!(
+                "error: {}: one run would need about {} of memory, above --max-memory {} (time buckets, instances, client state and queued requests)\n  = help: check the bucket size, instance counts, breaker windows and unbounded queues under heavy load; to run it anyway, pass --max-memory {:.0e}",
                 scenario.source,
-                self.max_events,
-                if estimate.is_finite() { (estimate * 1.5).max(self.max_events) } else { self.max_events * 10.0 },
+                bytes(memory),
+                bytes(self.max_memory),
+                (memory * 1.5).max(self.max_memory),
+            )));
+        }
+        Ok(estimate)
+    }
+
+    /// Refuses a command whose runs together are estimated above `--max-total-events`:
+    /// `per_seed` is the sum of one seed's estimates over its points and configs.
+    fn check_total(&self, per_seed: f64, seeds: u64, what: &str) -> Result<(), Failure> {
+        let total = per_seed * seeds as f64;
+        if total.is_nan() || total > self.max_total_events {
+            return Err(Failure::input(format!(
+                "error: {what} would take about {total:.2e} events in all ({seeds} seeds), above --max-total-events {:.2e} (about {:.0} hours of CPU at ~8 million events/s)\n  = help: fewer seeds or --vary values; to run it anyway, pass --max-total-events {:.0e}",
+                self.max_total_events,
+                total / 8e6 / 3600.0,
+                total * 1.5,
             )));
         }
         Ok(())
+    }
+
+    /// The event budget a run is stopped at.
+    fn cap(&self) -> u64 {
+        self.max_events as u64
+    }
+}
+
+/// Some open-loop load's requests (rate x duration, at any step of its profile) are
+/// beyond an `f64`: the cause of an infinite estimate other than a closed loop.
+fn estimated_open_loop_overflows(scenario: &Scenario) -> bool {
+    let duration_s = scenario.simulation.duration.as_secs_f64();
+    scenario.loads.iter().any(|l| match &l.kind {
+        stormcast::model::LoadKind::Open { rate, profile, .. } => {
+            profile.iter().map(|&(_, r)| r).chain([*rate]).any(|r| !(r * duration_s).is_finite())
+        }
+        stormcast::model::LoadKind::Closed { .. } => false,
+    })
+}
+
+/// A run stopped before its end is not a result: exit 2 with where and why.
+fn refuse_stopped(source: &str, seed: u64, stopped: &stormcast::stats::summary::Stopped) -> Failure {
+    Failure::input(format!(
+        "error: {source}: the run of seed {seed} was stopped after {} events at {} s of simulated time: {}\n  = help: nothing was written; look for closed-loop users with no think time, or raise --max-events",
+        stopped.events, stopped.at_s, stopped.reason
+    ))
+}
+
+/// `4.2 GB`: a byte count for messages.
+fn bytes(n: f64) -> String {
+    match n {
+        n if n >= 1e12 => format!("{:.1} TB", n / 1e12),
+        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
+        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
+        n => format!("{:.0} kB", n / 1e3),
+    }
+}
+
+/// Writes to stdout; a reader that went away (`stormcast graph big.toml | head -1`)
+/// ends the program quietly with success, as Unix tools do, instead of a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(2);
     }
 }
 
@@ -208,10 +319,24 @@ struct Seeding {
 }
 
 impl Seeding {
-    fn options(&self, seeds: u64, scenario: &Scenario) -> stormcast::sweep::SweepOptions {
-        let mut opts = stormcast::sweep::SweepOptions::new(seeds, self.first_seed.unwrap_or(scenario.simulation.seed));
+    /// The sweep options; seeds past `u64::MAX` are refused rather than wrapped.
+    fn options(
+        &self,
+        seeds: u64,
+        scenario: &Scenario,
+        limits: &Limits,
+    ) -> Result<stormcast::sweep::SweepOptions, Failure> {
+        let first = self.first_seed.unwrap_or(scenario.simulation.seed);
+        if first.checked_add(seeds - 1).is_none() {
+            return Err(Failure::input(format!(
+                "error: seeds {first} .. {first} + {seeds} - 1 run past the largest seed ({}); pass a smaller --first-seed",
+                u64::MAX
+            )));
+        }
+        let mut opts = stormcast::sweep::SweepOptions::new(seeds, first);
         opts.jobs = self.jobs.map(|j| j as usize);
-        opts
+        opts.max_events = Some(limits.cap());
+        Ok(opts)
     }
 }
 
@@ -287,7 +412,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
         Command::Compare(args) => compare(args),
-        Command::Check { scenario, overlay, expect } => check(&scenario, &overlay, expect),
+        Command::Check { scenario, overlay, expect, all_warnings, limits } => {
+            check(&scenario, &overlay, &limits, expect, all_warnings)
+        }
         Command::Graph { scenario } => graph(&scenario),
     };
     match result {
@@ -310,13 +437,16 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     args.limits.check(&scenario)?;
     check_out(args.out.as_deref())?;
     let seed = args.seed.unwrap_or(scenario.simulation.seed);
-    let result = stormcast::sim::simulate(&scenario, seed);
+    let result = stormcast::sim::simulate_bounded(&scenario, seed, args.limits.cap());
+    if let Some(stopped) = &result.stopped {
+        return Err(refuse_stopped(&scenario.source, seed, stopped));
+    }
     if let Some(dir) = &args.out {
         write_run_outputs(&result, dir)?;
     }
     match args.format {
-        Format::Table => print!("{}", table::run_table(&result)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&result).expect("run results serialize")),
+        Format::Table => emit(&table::run_table(&result)),
+        Format::Json => emit(&(serde_json::to_string_pretty(&result).expect("run results serialize") + "\n")),
     }
     Ok(())
 }
@@ -354,20 +484,24 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         return vary(args);
     }
     let scenario = args.overlay.load(&args.scenario)?;
-    args.limits.check(&scenario)?;
+    let estimate = args.limits.check(&scenario)?;
+    args.limits.check_total(estimate, args.seeds, "this sweep")?;
     check_out(args.out.as_deref())?;
-    let mut opts = args.seeding.options(args.seeds, &scenario);
+    let mut opts = args.seeding.options(args.seeds, &scenario, &args.limits)?;
     opts.replay_prefix = Some(args.overlay.replay_prefix(&args.scenario, &[]));
     let bar = progress_bar(args.seeds, args.seeding.quiet, "sweep");
     let result = stormcast::sweep::run_sweep(&scenario, &opts, &|| bar.inc(1));
     bar.finish_and_clear();
+    if let Some(s) = result.stopped.first() {
+        return Err(refuse_stopped(&scenario.source, s.seed, &s.stopped));
+    }
     if let Some(dir) = &args.out {
         create_out_dir(dir)?;
         write_json(&dir.join("sweep.json"), &result)?;
         stormcast::report::sweep_chart::sweep_charts(&result, dir)
             .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
     }
-    print!("{}", table::sweep_table(&result));
+    emit(&table::sweep_table(&result));
     Ok(())
 }
 
@@ -394,10 +528,12 @@ fn parse_vary(spec: &str) -> Result<(String, Vec<String>), Failure> {
     if step <= 0.0 || b < a {
         return Err(Failure::input(format!("error: --vary {spec}: END must be >= START and STEP > 0")));
     }
-    let count = ((b - a) / step + 1e-9).floor() as u64 + 1;
-    if count > 1000 {
-        return Err(Failure::input(format!("error: --vary {spec}: {count} values; at most 1000")));
+    // Counted as a float first: a tiny step or a huge range must not overflow.
+    let count = ((b - a) / step + 1e-9).floor() + 1.0;
+    if count.is_nan() || count > 1000.0 {
+        return Err(Failure::input(format!("error: --vary {spec}: {count:.3e} values; at most 1000")));
     }
+    let count = count as u64;
     let values = (0..count)
         .map(|i| {
             let v = a + step * i as f64;
@@ -412,6 +548,13 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
         return Err(Failure::input("error: --vary takes one or two keys"));
     }
     let axes: Vec<(String, Vec<String>)> = args.vary.iter().map(|v| parse_vary(v)).collect::<Result<_, _>>()?;
+    let points: u64 = axes.iter().map(|(_, values)| values.len() as u64).product();
+    if points > MAX_VARY_POINTS {
+        return Err(Failure::input(format!(
+            "error: --vary: {points} points ({}); at most {MAX_VARY_POINTS} in one command\n  = help: use a coarser STEP, or split the range over several commands",
+            axes.iter().map(|(k, v)| format!("{} values of {k}", v.len())).collect::<Vec<_>>().join(" x ")
+        )));
+    }
     // Every combination, the first key varying slowest.
     let mut combos: Vec<Vec<String>> = vec![Vec::new()];
     for (key, values) in &axes {
@@ -430,21 +573,28 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
         .iter()
         .map(|sets| Ok((sets.join(", "), args.overlay.load_with(&args.scenario, sets)?)))
         .collect::<Result<_, Failure>>()?;
+    let mut per_seed = 0.0;
     for (_, scenario) in &points {
-        args.limits.check(scenario)?;
+        per_seed += args.limits.check(scenario)?;
     }
+    args.limits.check_total(per_seed, args.seeds, &format!("this --vary over {} points", points.len()))?;
     check_out(args.out.as_deref())?;
-    let opts = args.seeding.options(args.seeds, &points[0].1);
+    let opts = args.seeding.options(args.seeds, &points[0].1, &args.limits)?;
     let bar = progress_bar(args.seeds * points.len() as u64, args.seeding.quiet, "vary");
     let result = stormcast::sweep::run_vary(&points, &opts, &|| bar.inc(1));
     bar.finish_and_clear();
+    for (point, (_, scenario)) in result.points.iter().zip(&points) {
+        if let Some(s) = point.stopped.first() {
+            return Err(refuse_stopped(&format!("{} ({})", scenario.source, point.label), s.seed, &s.stopped));
+        }
+    }
     if let Some(dir) = &args.out {
         create_out_dir(dir)?;
         write_json(&dir.join("vary.json"), &result)?;
         stormcast::report::sweep_chart::vary_charts(&result, dir, Some(args.threshold))
             .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
     }
-    print!("{}", table::vary_table(&result, args.threshold));
+    emit(&table::vary_table(&result, args.threshold));
     Ok(())
 }
 
@@ -452,8 +602,8 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
     let base = load(&args.base)?;
     let proposed_path = args.proposed.as_deref().unwrap_or(&args.base);
     let proposed = args.overlay.load(proposed_path)?;
-    args.limits.check(&base)?;
-    args.limits.check(&proposed)?;
+    let per_seed = args.limits.check(&base)? + args.limits.check(&proposed)?;
+    args.limits.check_total(per_seed, args.seeds, "this compare (both configs)")?;
     check_out(args.out.as_deref())?;
     let mut gates = stormcast::compare::proposed_gates(&proposed);
     let overrides = [
@@ -471,13 +621,18 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
             *gate = Some(v);
         }
     }
-    let mut opts = args.seeding.options(args.seeds, &base);
+    let mut opts = args.seeding.options(args.seeds, &base, &args.limits)?;
     let base_prefix = Overlay::default().replay_prefix(&args.base, &[]);
     let proposed_prefix = args.overlay.replay_prefix(proposed_path, &[]);
     opts.replay_prefix = Some(proposed_prefix.clone());
     let bar = progress_bar(2 * args.seeds, args.seeding.quiet, "compare");
     let mut result = stormcast::compare::run_compare(&base, &proposed, &opts, &gates, &|| bar.inc(1));
     bar.finish_and_clear();
+    for (sweep, source) in [(&result.base, &base.source), (&result.proposed, &proposed.source)] {
+        if let Some(s) = sweep.stopped.first() {
+            return Err(refuse_stopped(source, s.seed, &s.stopped));
+        }
+    }
     result.set_replay_prefixes(&base_prefix, &proposed_prefix);
     let base_label = args.base.display().to_string();
     let proposed_label = match (&args.proposed, args.overlay.changes.is_empty() && args.overlay.sets.is_empty()) {
@@ -499,7 +654,7 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
         write_atomic(&dir.join("report.md"), report.as_bytes())
             .map_err(|e| Failure::input(format!("error: cannot write report.md: {e}")))?;
     }
-    print!("{}", table::compare_table(&result));
+    emit(&table::compare_table(&result));
     match result.exit_code(args.allow_ungated) {
         0 => Ok(()),
         code => Err(Failure { code: code as u8, message: String::new() }),
@@ -552,18 +707,25 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure
         .map_err(|e| Failure::input(format!("error: cannot write {}: {e}", path.display())))
 }
 
-fn check(path: &Path, overlay: &Overlay, expect: bool) -> Result<(), Failure> {
+/// Warnings of one kind printed before the rest are counted instead.
+const WARNINGS_PER_KIND: usize = 5;
+
+fn check(path: &Path, overlay: &Overlay, limits: &Limits, expect: bool, all_warnings: bool) -> Result<(), Failure> {
     let s = overlay.load(path)?;
+    // What `run` would refuse, `check` refuses too, with the same message.
+    let events = limits.check(&s)?;
+    let memory = stormcast::sim::estimate::estimated_memory_bytes(&s);
     let endpoints: usize = s.services.iter().map(|s| s.endpoints.len()).sum();
-    println!(
-        "ok: {}: {} services, {} endpoints, {} policies, {} loads, {} faults",
+    emit(&format!(
+        "ok: {}: {} services, {} endpoints, {} policies, {} loads, {} faults; one run: about {events:.2e} events, {}\n",
         path.display(),
         s.services.len(),
         endpoints,
         s.policies.len(),
         s.loads.len(),
-        s.faults.len()
-    );
+        s.faults.len(),
+        bytes(memory),
+    ));
     // With a change, say which warnings it brings in and which the base had already.
     let changed = !(overlay.changes.is_empty() && overlay.sets.is_empty());
     let base_lints: Vec<String> = if changed {
@@ -571,13 +733,33 @@ fn check(path: &Path, overlay: &Overlay, expect: bool) -> Result<(), Failure> {
     } else {
         Vec::new()
     };
-    for l in stormcast::model::lint::lint(&s) {
+    let lints = stormcast::model::lint::lint(&s);
+    let mut shown: Vec<(stormcast::model::lint::LintKind, usize)> = Vec::new();
+    for l in &lints {
+        let seen = match shown.iter_mut().find(|(k, _)| *k == l.kind) {
+            Some((_, n)) => n,
+            None => {
+                shown.push((l.kind, 0));
+                &mut shown.last_mut().expect("just pushed").1
+            }
+        };
+        *seen += 1;
+        if !all_warnings && *seen > WARNINGS_PER_KIND {
+            continue;
+        }
         let text = l.to_string();
         match (changed, base_lints.contains(&text)) {
-            (false, _) => println!("{text}"),
-            (true, true) => println!("{text} (also in the base)"),
-            (true, false) => println!("{text} (new in this change)"),
+            (false, _) => emit(&format!("{text}\n")),
+            (true, true) => emit(&format!("{text} (also in the base)\n")),
+            (true, false) => emit(&format!("{text} (new in this change)\n")),
         }
+    }
+    for (kind, n) in shown.iter().filter(|(_, n)| !all_warnings && *n > WARNINGS_PER_KIND) {
+        emit(&format!(
+            "warning: ... and {} more `{}` warnings (--all-warnings prints them all)\n",
+            n - WARNINGS_PER_KIND,
+            kind.name()
+        ));
     }
     if expect {
         return check_expectations(path, &s);
@@ -588,7 +770,7 @@ fn check(path: &Path, overlay: &Overlay, expect: bool) -> Result<(), Failure> {
 /// Runs the `[[expect]]` claims; one line each, exit 1 if any fails.
 fn check_expectations(path: &Path, s: &Scenario) -> Result<(), Failure> {
     if s.expect.is_empty() {
-        println!("expect: {} has no [[expect]] claims", path.display());
+        emit(&format!("expect: {} has no [[expect]] claims\n", path.display()));
         return Ok(());
     }
     let outcomes = stormcast::expect::check_expectations(path, s, None).map_err(|e| Failure::input(e.to_string()))?;
@@ -596,10 +778,10 @@ fn check_expectations(path: &Path, s: &Scenario) -> Result<(), Failure> {
     for o in &outcomes {
         let actual = o.actual.as_ref().map_or("missing".to_string(), |v| v.to_string());
         let mark = if o.ok { "ok  " } else { "FAIL" };
-        println!("expect {mark} {}\n            {} {} = {actual}, wanted {}", o.claim, o.how, o.path, o.detail);
+        emit(&format!("expect {mark} {}\n            {} {} = {actual}, wanted {}\n", o.claim, o.how, o.path, o.detail));
     }
     if failed == 0 {
-        println!("expect: all {} claims hold", outcomes.len());
+        emit(&format!("expect: all {} claims hold\n", outcomes.len()));
         Ok(())
     } else {
         Err(Failure {
@@ -611,7 +793,7 @@ fn check_expectations(path: &Path, s: &Scenario) -> Result<(), Failure> {
 
 fn graph(path: &Path) -> Result<(), Failure> {
     let s = load(path)?;
-    print!("{}", stormcast::report::dot::to_dot(&s));
+    emit(&stormcast::report::dot::to_dot(&s));
     Ok(())
 }
 

@@ -202,10 +202,13 @@ fn serde_issue(e: &toml::de::Error, doc: &DeTable<'_>) -> Issue {
         return Issue::new(span, format!("unknown key `{field}` {context}")).with_help(suggest(field, &valid, "keys"));
     }
     if let Some((found, expected)) = message.strip_prefix("invalid type: ").and_then(|r| r.split_once(", expected ")) {
-        return Issue::new(
-            span,
-            format!("wrong type for `{key}` {context}: found {found}, expected {}", plain(expected)),
-        );
+        // An array item has no key of its own: name it by its place instead.
+        let what = if key.is_empty() {
+            format!("wrong type {}", describe(&path))
+        } else {
+            format!("wrong type for `{key}` {context}")
+        };
+        return Issue::new(span, format!("{what}: found {found}, expected {}", plain(expected)));
     }
     if key.is_empty() {
         Issue::new(span, format!("{message} {context}"))

@@ -162,6 +162,14 @@ fn append_table<'i>(base: &mut DeTable<'i>, additions: DeTable<'i>, path: &str) 
                     items.push(item.clone());
                 }
             }
+            (DeValue::Array(_), _) => {
+                // The base holds an array, the change a table: `[append.x]` for `[[append.x]]`.
+                return Err(Issue::new(
+                    key.span(),
+                    format!("`{here}` is a table, but `{name}` is an array: items are appended as an array of tables"),
+                )
+                .with_help(format!("write `[[{here}]]` (double brackets) for each item to add")));
+            }
             (existing, _) => {
                 let base_path = here.strip_prefix("append.").unwrap_or(&here).to_string();
                 return Err(Issue::new(

@@ -26,6 +26,10 @@ type Span = Range<usize>;
 /// More instances than this would only make per-instance state (queues, breakers per
 /// caller instance) huge; a bigger fleet is better modelled as fewer, larger instances.
 pub const MAX_INSTANCES: u64 = 100_000;
+/// Time buckets per run: each is kept per load and per service and written as a CSV row.
+pub const MAX_BUCKETS: u64 = 1_000_000;
+/// A breaker's window size (calls, or seconds for a time window).
+pub const MAX_BREAKER_WINDOW: u64 = 1_000_000;
 /// Workers are plain counters, so they may be huge; half of `u64` leaves room for sums.
 pub const MAX_WORKERS: u64 = u64::MAX / 2;
 
@@ -500,8 +504,15 @@ impl Validator {
         };
         let s: &RawSimulation = s.get_ref();
         let ctx = "[simulation]";
+        let mut duration_valid = false;
         match &s.duration {
-            Some(d) => sim.duration = self.positive_duration(d, &what("duration", ctx)).unwrap_or(SimDuration::MAX),
+            Some(d) => match self.positive_duration(d, &what("duration", ctx)) {
+                Some(duration) => {
+                    sim.duration = duration;
+                    duration_valid = true;
+                }
+                None => sim.duration = SimDuration::MAX,
+            },
             None => self.error_help(
                 raw.simulation.as_ref().map_or(0..0, span_of),
                 "missing `duration` in [simulation]",
@@ -518,6 +529,19 @@ impl Validator {
         }
         if let Some(b) = &s.bucket {
             sim.bucket = self.positive_duration(b, &what("bucket", ctx)).unwrap_or(sim.bucket);
+        }
+        let buckets = sim.duration.as_nanos().div_ceil(sim.bucket.as_nanos().max(1));
+        if let Some(at) = s.bucket.as_ref().map(|b| b.span()).or(s.duration.as_ref().map(|d| d.span())) {
+            if duration_valid && buckets > MAX_BUCKETS {
+                self.error_help(
+                    at,
+                    format!(
+                        "`bucket` ({}) cuts the {} run into {buckets} time buckets; at most {MAX_BUCKETS} (each is kept per load and service, and written as CSV rows)",
+                        sim.bucket, sim.duration
+                    ),
+                    format!("use `bucket = \"{}\"` or longer", SimDuration::from_nanos(sim.duration.as_nanos().div_ceil(MAX_BUCKETS))),
+                );
+            }
         }
         if let Some(seed) = &s.seed {
             sim.seed = self.count(seed, &what("seed", ctx), 0, u64::MAX, None).unwrap_or(1);
@@ -755,7 +779,20 @@ impl Validator {
     fn circuit_breaker(&mut self, b: &RawCircuitBreaker, ctx: &str) -> CircuitBreakerConfig {
         let windows = [("count", false), ("time", true)];
         let is_time = b.window.as_ref().and_then(|w| self.choice(w, &what("window", ctx), &windows)).unwrap_or(false);
-        let size = self.count_u32(&b.size, &what("size", ctx), defaults::BREAKER_SIZE);
+        let size = match &b.size {
+            // A count window keeps a slot per call, a time window a bucket per second,
+            // per caller instance: bounded so a typo cannot take gigabytes.
+            Some(v) => self
+                .count(
+                    v,
+                    &what("size", ctx),
+                    1,
+                    MAX_BREAKER_WINDOW,
+                    Some("larger windows only cost memory per caller instance"),
+                )
+                .unwrap_or(defaults::BREAKER_SIZE) as u32,
+            None => defaults::BREAKER_SIZE as u32,
+        };
         let rate = |v: &mut Validator, r: &Option<Spanned<f64>>, key: &str, default: f64| match r {
             Some(r) => v.number(r, &what(key, ctx), 0.0, true, 1.0).unwrap_or(default),
             None => default,

@@ -396,7 +396,7 @@ fn unwritable_out_is_refused_before_any_simulation() {
                 .arg(command[0])
                 .arg(&scenario)
                 .args(&command[1..])
-                .args(["--max-events", "1e18", "--out"])
+                .args(["--max-events", "1e18", "--max-total-events", "1e30", "--out"])
                 .arg(&out)
                 .timeout(std::time::Duration::from_secs(120))
                 .assert()

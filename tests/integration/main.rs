@@ -5,6 +5,7 @@ mod compare;
 mod conservation;
 mod determinism;
 mod health;
+mod limits;
 mod notebooks;
 mod policies;
 mod queueing;
