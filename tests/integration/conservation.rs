@@ -88,12 +88,14 @@ fn estimate_tracks_the_examples() {
 
 // ---- random small scenarios ----
 
+/// (instances, workers, queue, error rate, balancer, rate limit per instance)
+type ServiceShape = (u32, u64, Option<u64>, f64, u8, Option<u32>);
+
 /// The knobs of one random scenario; services call only services with a higher index,
 /// so the call graph is a DAG.
 #[derive(Clone, Debug)]
 struct Shape {
-    /// (instances, workers, queue, error rate, balancer, rate limit per instance)
-    services: Vec<(u32, u64, Option<u64>, f64, u8, Option<u32>)>,
+    services: Vec<ServiceShape>,
     calls: Vec<(usize, usize, f64, bool, bool)>,
     /// (timeout, max attempts, breaker, bulkhead, budget, budget kind and jitter)
     policies: Vec<(Option<u64>, u32, bool, bool, bool, u8)>,
