@@ -267,7 +267,9 @@ proptest! {
         if let Some(stopped) = &r.stopped {
             let endless = estimated_events(&sc).is_infinite();
             prop_assert!(endless || !stopped.reason.contains("stood still"), "time stood still: {stopped:?} {shape:?}");
-        } else {
+        } else if !shape.closed {
+            // (A closed loop's users may all hang on a call nothing times out, such as
+            // one into a partition, and send nothing after warmup.)
             prop_assert!(r.loads[0].requests > 0, "the load sent nothing: {:?}", shape);
         }
         assert_conserved(&format!("{shape:?} seed {seed}"), &r);
