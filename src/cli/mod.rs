@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use stormcast::model::Scenario;
-use stormcast::report::output::write_atomic;
+use stormcast::report::output::{OutputFile, write_atomic};
 use stormcast::stats::RunResult;
 
 const AFTER_HELP: &str = "\
@@ -452,15 +452,16 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 }
 
 fn write_run_outputs(result: &RunResult, dir: &Path) -> Result<(), Failure> {
-    let io = |what: &str, e: std::io::Error| Failure::input(format!("error: cannot write {what}: {e}"));
-    create_out_dir(dir)?;
-    write_json(&dir.join("summary.json"), result)?;
-    let csv = stormcast::report::csv::timeseries_csv(result);
-    write_atomic(&dir.join("timeseries.csv"), csv.as_bytes()).map_err(|e| io("timeseries.csv", e))?;
-    let chart_error = |e: stormcast::report::chart::ChartError| Failure::input(format!("error: chart: {e}"));
-    stormcast::report::chart::run_chart_png(result, &dir.join("run.png")).map_err(chart_error)?;
-    stormcast::report::chart::run_chart_svg(result, &dir.join("run.svg")).map_err(chart_error)?;
-    Ok(())
+    let mut files = vec![
+        OutputFile::json("summary.json", result),
+        OutputFile::new("timeseries.csv", stormcast::report::csv::timeseries_csv(result)),
+    ];
+    files.extend(stormcast::report::chart::run_charts(result).map_err(chart_error)?);
+    write_files(dir, &files)
+}
+
+fn chart_error(e: stormcast::report::chart::ChartError) -> Failure {
+    Failure::input(format!("error: chart: {e}"))
 }
 
 /// A progress bar on stderr with an ETA; hidden under `--quiet` and when stderr is not
@@ -496,10 +497,9 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         return Err(refuse_stopped(&scenario.source, s.seed, &s.stopped));
     }
     if let Some(dir) = &args.out {
-        create_out_dir(dir)?;
-        write_json(&dir.join("sweep.json"), &result)?;
-        stormcast::report::sweep_chart::sweep_charts(&result, dir)
-            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
+        let mut files = vec![OutputFile::json("sweep.json", &result)];
+        files.extend(stormcast::report::sweep_chart::sweep_charts(&result).map_err(chart_error)?);
+        write_files(dir, &files)?;
     }
     emit(&table::sweep_table(&result));
     Ok(())
@@ -589,10 +589,9 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
         }
     }
     if let Some(dir) = &args.out {
-        create_out_dir(dir)?;
-        write_json(&dir.join("vary.json"), &result)?;
-        stormcast::report::sweep_chart::vary_charts(&result, dir, Some(args.threshold))
-            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
+        let mut files = vec![OutputFile::json("vary.json", &result)];
+        files.extend(stormcast::report::sweep_chart::vary_charts(&result, Some(args.threshold)).map_err(chart_error)?);
+        write_files(dir, &files)?;
     }
     emit(&table::vary_table(&result, args.threshold));
     Ok(())
@@ -640,19 +639,14 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
         _ => proposed_prefix.trim_start_matches("stormcast run ").to_string(),
     };
     if let Some(dir) = &args.out {
-        create_out_dir(dir)?;
-        write_json(&dir.join("compare.json"), &result)?;
-        let charts = stormcast::report::compare_chart::compare_charts(&result, dir, &base_label, &proposed_label)
-            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
-        let names: Vec<String> = charts
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "png"))
-            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let report = stormcast::report::markdown::compare_report(&result, &base_label, &proposed_label, &names);
-        write_atomic(&dir.join("report.md"), report.as_bytes())
-            .map_err(|e| Failure::input(format!("error: cannot write report.md: {e}")))?;
+        let charts = stormcast::report::compare_chart::compare_charts(&result, &base_label, &proposed_label)
+            .map_err(chart_error)?;
+        let pngs: Vec<&str> = charts.iter().map(|f| f.name.as_str()).filter(|n| n.ends_with(".png")).collect();
+        let report = stormcast::report::markdown::compare_report(&result, &base_label, &proposed_label, &pngs);
+        let mut files = vec![OutputFile::json("compare.json", &result)];
+        files.extend(charts);
+        files.push(OutputFile::new("report.md", report));
+        write_files(dir, &files)?;
     }
     emit(&table::compare_table(&result));
     match result.exit_code(args.allow_ungated) {
@@ -697,14 +691,14 @@ fn ensure_writable_dir(dir: &Path) -> std::io::Result<()> {
     tempfile::Builder::new().prefix(".stormcast-probe-").tempfile_in(dir)?.close()
 }
 
-fn create_out_dir(dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("error: cannot create {}: {e}", dir.display())))
-}
-
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure> {
-    let json = serde_json::to_string_pretty(value).expect("results serialize") + "\n";
-    write_atomic(path, json.as_bytes())
-        .map_err(|e| Failure::input(format!("error: cannot write {}: {e}", path.display())))
+fn write_files(dir: &Path, files: &[OutputFile]) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("error: cannot create {}: {e}", dir.display())))?;
+    for file in files {
+        let path = dir.join(&file.name);
+        write_atomic(&path, &file.bytes)
+            .map_err(|e| Failure::input(format!("error: cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 /// Warnings of one kind printed before the rest are counted instead.

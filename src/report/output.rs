@@ -1,7 +1,27 @@
-//! Writing output files safely: whole or not at all.
+//! The files a command produces, held in memory: every report is rendered whole before
+//! any file is written, and the binary (`cli::output`) writes the set.
 
 use std::io::Write;
 use std::path::Path;
+
+/// One output file: its name in the output folder (no directories) and its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl OutputFile {
+    pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        OutputFile { name: name.into(), bytes: bytes.into() }
+    }
+
+    /// `value` as pretty-printed JSON with a final newline.
+    pub fn json<T: serde::Serialize>(name: impl Into<String>, value: &T) -> Self {
+        let json = serde_json::to_string_pretty(value).expect("results serialize") + "\n";
+        OutputFile::new(name, json)
+    }
+}
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, then
 /// renames it into place, so an interrupted run never leaves a half-written file.
