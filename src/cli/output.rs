@@ -440,4 +440,19 @@ mod tests {
         let _out = OutDir::open(dir.path()).unwrap_or_else(|f| panic!("{}", f.message));
         assert_eq!(listing(dir.path()), [LOCK_FILE]);
     }
+
+    /// Ctrl-C while staging is noted and stops the renames before the first; during the
+    /// renames it is noted and they go on. (The only test that sets the process-wide
+    /// phase; `Working` would exit the test process.)
+    #[test]
+    fn ctrl_c_while_writing_is_noted_not_fatal() {
+        set_phase(Phase::Staging { interrupted: false });
+        on_interrupt();
+        assert!(!start_commit(), "interrupted while staging: nothing is renamed");
+        set_phase(Phase::Staging { interrupted: false });
+        assert!(start_commit());
+        on_interrupt();
+        assert!(matches!(*PHASE.lock().unwrap(), Phase::Committing { interrupted: true }));
+        set_phase(Phase::Working);
+    }
 }

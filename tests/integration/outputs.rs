@@ -95,11 +95,8 @@ fn links_planted_in_out_are_replaced_not_followed() {
         };
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         for victim in &victims {
-            assert_eq!(
-                std::fs::read_to_string(victim).unwrap(),
-                "victim",
-                "{args:?} wrote through a link to {victim:?}"
-            );
+            let untouched = std::fs::read(victim).unwrap() == b"victim";
+            assert!(untouched, "{args:?} wrote through a link to {}", victim.display());
         }
         for name in *files {
             let meta = std::fs::symlink_metadata(out.join(name)).unwrap();
