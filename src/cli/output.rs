@@ -33,8 +33,8 @@ use stormcast::report::output::OutputFile;
 use super::Failure;
 
 /// The file whose advisory lock a command holds while it may write into a folder. It
-/// is left in place (empty): removing it while another command waits to lock it would
-/// let two commands lock two different files of the same name.
+/// is left in place (empty): were it removed at exit, a command that had just opened it
+/// could lock the removed file while a third created and locked a new one.
 pub const LOCK_FILE: &str = ".stormcast.lock";
 
 /// The start of a staging folder's name. One left behind by a command that was killed
