@@ -1,13 +1,15 @@
 //! Command-line interface: clap commands, terminal tables and progress bars. Only the
 //! binary uses this module; the library never prints.
 
+mod output;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use output::OutDir;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use stormcast::model::Scenario;
-use stormcast::report::output::write_atomic;
+use stormcast::report::output::OutputFile;
 use stormcast::stats::RunResult;
 
 const AFTER_HELP: &str = "\
@@ -402,12 +404,8 @@ impl Failure {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Outputs are written only after the work is done, each through a temporary file
-    // and a rename; stopping on Ctrl-C therefore leaves nothing half-written.
-    let _ = ctrlc::set_handler(|| {
-        eprintln!("\ninterrupted: stopped before writing any output");
-        std::process::exit(130);
-    });
+    // Ctrl-C stops at once, except while outputs are being written: see output::on_interrupt.
+    let _ = ctrlc::set_handler(output::on_interrupt);
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
@@ -435,14 +433,14 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
 fn run(args: RunArgs) -> Result<(), Failure> {
     let scenario = args.overlay.load(&args.scenario)?;
     args.limits.check(&scenario)?;
-    check_out(args.out.as_deref())?;
+    let out = check_out(args.out.as_deref())?;
     let seed = args.seed.unwrap_or(scenario.simulation.seed);
     let result = stormcast::sim::simulate_bounded(&scenario, seed, args.limits.cap());
     if let Some(stopped) = &result.stopped {
         return Err(refuse_stopped(&scenario.source, seed, stopped));
     }
-    if let Some(dir) = &args.out {
-        write_run_outputs(&result, dir)?;
+    if let Some(out) = &out {
+        out.write(&run_files(&result)?)?;
     }
     match args.format {
         Format::Table => emit(&table::run_table(&result)),
@@ -451,16 +449,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn write_run_outputs(result: &RunResult, dir: &Path) -> Result<(), Failure> {
-    let io = |what: &str, e: std::io::Error| Failure::input(format!("error: cannot write {what}: {e}"));
-    create_out_dir(dir)?;
-    write_json(&dir.join("summary.json"), result)?;
-    let csv = stormcast::report::csv::timeseries_csv(result);
-    write_atomic(&dir.join("timeseries.csv"), csv.as_bytes()).map_err(|e| io("timeseries.csv", e))?;
-    let chart_error = |e: stormcast::report::chart::ChartError| Failure::input(format!("error: chart: {e}"));
-    stormcast::report::chart::run_chart_png(result, &dir.join("run.png")).map_err(chart_error)?;
-    stormcast::report::chart::run_chart_svg(result, &dir.join("run.svg")).map_err(chart_error)?;
-    Ok(())
+/// Everything `run --out` writes, rendered.
+fn run_files(result: &RunResult) -> Result<Vec<OutputFile>, Failure> {
+    let mut files = vec![
+        OutputFile::json("summary.json", result),
+        OutputFile::new("timeseries.csv", stormcast::report::csv::timeseries_csv(result)),
+    ];
+    files.extend(stormcast::report::chart::run_charts(result).map_err(chart_error)?);
+    Ok(files)
+}
+
+fn chart_error(e: stormcast::report::chart::ChartError) -> Failure {
+    Failure::input(format!("error: chart: {e}"))
 }
 
 /// A progress bar on stderr with an ETA; hidden under `--quiet` and when stderr is not
@@ -486,7 +486,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let scenario = args.overlay.load(&args.scenario)?;
     let estimate = args.limits.check(&scenario)?;
     args.limits.check_total(estimate, args.seeds, "this sweep")?;
-    check_out(args.out.as_deref())?;
+    let out = check_out(args.out.as_deref())?;
     let mut opts = args.seeding.options(args.seeds, &scenario, &args.limits)?;
     opts.replay_prefix = Some(args.overlay.replay_prefix(&args.scenario, &[]));
     let bar = progress_bar(args.seeds, args.seeding.quiet, "sweep");
@@ -495,11 +495,10 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     if let Some(s) = result.stopped.first() {
         return Err(refuse_stopped(&scenario.source, s.seed, &s.stopped));
     }
-    if let Some(dir) = &args.out {
-        create_out_dir(dir)?;
-        write_json(&dir.join("sweep.json"), &result)?;
-        stormcast::report::sweep_chart::sweep_charts(&result, dir)
-            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
+    if let Some(out) = &out {
+        let mut files = vec![OutputFile::json("sweep.json", &result)];
+        files.extend(stormcast::report::sweep_chart::sweep_charts(&result).map_err(chart_error)?);
+        out.write(&files)?;
     }
     emit(&table::sweep_table(&result));
     Ok(())
@@ -578,7 +577,7 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
         per_seed += args.limits.check(scenario)?;
     }
     args.limits.check_total(per_seed, args.seeds, &format!("this --vary over {} points", points.len()))?;
-    check_out(args.out.as_deref())?;
+    let out = check_out(args.out.as_deref())?;
     let opts = args.seeding.options(args.seeds, &points[0].1, &args.limits)?;
     let bar = progress_bar(args.seeds * points.len() as u64, args.seeding.quiet, "vary");
     let result = stormcast::sweep::run_vary(&points, &opts, &|| bar.inc(1));
@@ -588,11 +587,10 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
             return Err(refuse_stopped(&format!("{} ({})", scenario.source, point.label), s.seed, &s.stopped));
         }
     }
-    if let Some(dir) = &args.out {
-        create_out_dir(dir)?;
-        write_json(&dir.join("vary.json"), &result)?;
-        stormcast::report::sweep_chart::vary_charts(&result, dir, Some(args.threshold))
-            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
+    if let Some(out) = &out {
+        let mut files = vec![OutputFile::json("vary.json", &result)];
+        files.extend(stormcast::report::sweep_chart::vary_charts(&result, Some(args.threshold)).map_err(chart_error)?);
+        out.write(&files)?;
     }
     emit(&table::vary_table(&result, args.threshold));
     Ok(())
@@ -604,7 +602,7 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
     let proposed = args.overlay.load(proposed_path)?;
     let per_seed = args.limits.check(&base)? + args.limits.check(&proposed)?;
     args.limits.check_total(per_seed, args.seeds, "this compare (both configs)")?;
-    check_out(args.out.as_deref())?;
+    let out = check_out(args.out.as_deref())?;
     let mut gates = stormcast::compare::proposed_gates(&proposed);
     let overrides = [
         (&mut gates.max_slo_risk, args.max_slo_risk, "--max-slo-risk"),
@@ -639,20 +637,15 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
         (Some(p), true) => p.display().to_string(),
         _ => proposed_prefix.trim_start_matches("stormcast run ").to_string(),
     };
-    if let Some(dir) = &args.out {
-        create_out_dir(dir)?;
-        write_json(&dir.join("compare.json"), &result)?;
-        let charts = stormcast::report::compare_chart::compare_charts(&result, dir, &base_label, &proposed_label)
-            .map_err(|e| Failure::input(format!("error: chart: {e}")))?;
-        let names: Vec<String> = charts
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "png"))
-            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let report = stormcast::report::markdown::compare_report(&result, &base_label, &proposed_label, &names);
-        write_atomic(&dir.join("report.md"), report.as_bytes())
-            .map_err(|e| Failure::input(format!("error: cannot write report.md: {e}")))?;
+    if let Some(out) = &out {
+        let charts = stormcast::report::compare_chart::compare_charts(&result, &base_label, &proposed_label)
+            .map_err(chart_error)?;
+        let pngs: Vec<&str> = charts.iter().map(|f| f.name.as_str()).filter(|n| n.ends_with(".png")).collect();
+        let report = stormcast::report::markdown::compare_report(&result, &base_label, &proposed_label, &pngs);
+        let mut files = vec![OutputFile::json("compare.json", &result)];
+        files.extend(charts);
+        files.push(OutputFile::new("report.md", report));
+        out.write(&files)?;
     }
     emit(&table::compare_table(&result));
     match result.exit_code(args.allow_ungated) {
@@ -661,50 +654,12 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
     }
 }
 
-/// Refuses an `--out` that cannot be written, before any simulation: after the
-/// scenario is validated and its size accepted (so bad input creates no folder), and
-/// before the work whose results would otherwise be lost at the end.
-fn check_out(out: Option<&Path>) -> Result<(), Failure> {
-    let Some(dir) = out else { return Ok(()) };
-    ensure_writable_dir(dir).map_err(|e| {
-        Failure::input(format!(
-            "error: --out {}: cannot write outputs there: {e}\n  = help: pass a folder that can be created and written, or drop --out",
-            dir.display()
-        ))
-    })
-}
-
-/// Makes sure outputs can be written into `dir`: creates it (and its parents) if
-/// missing, then creates and removes a probe file in it.
-///
-/// Actually writing is the only reliable test: permission bits do not stop root, and a
-/// read-only mount, a full disk or an ACL show only when a file is created. When the
-/// nearest existing ancestor of `dir` (or `dir` itself) is not a directory, the error
-/// names it, since "Not a directory" alone does not say which part of the path is a
-/// file. It lives here rather than in `report::output` because the probe's name is
-/// random (`tempfile`), and the library takes nothing from OS entropy.
-fn ensure_writable_dir(dir: &Path) -> std::io::Result<()> {
-    if let Some(existing) = dir.ancestors().filter(|a| !a.as_os_str().is_empty()).find(|a| a.exists())
-        && !existing.is_dir()
-    {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotADirectory,
-            format!("{} is a file, not a directory", existing.display()),
-        ));
-    }
-    std::fs::create_dir_all(dir)?;
-    // Removed when closed; `close` reports a failure to remove it.
-    tempfile::Builder::new().prefix(".stormcast-probe-").tempfile_in(dir)?.close()
-}
-
-fn create_out_dir(dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("error: cannot create {}: {e}", dir.display())))
-}
-
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure> {
-    let json = serde_json::to_string_pretty(value).expect("results serialize") + "\n";
-    write_atomic(path, json.as_bytes())
-        .map_err(|e| Failure::input(format!("error: cannot write {}: {e}", path.display())))
+/// Refuses an `--out` that cannot be written or that another command is writing into,
+/// before any simulation: after the scenario is validated and its size accepted (so bad
+/// input creates no folder), and before the work whose results would otherwise be lost
+/// at the end. The folder stays locked until the command exits.
+fn check_out(out: Option<&Path>) -> Result<Option<OutDir>, Failure> {
+    out.map(OutDir::open).transpose()
 }
 
 /// Warnings of one kind printed before the rest are counted instead.
@@ -795,28 +750,4 @@ fn graph(path: &Path) -> Result<(), Failure> {
     let s = load(path)?;
     emit(&stormcast::report::dot::to_dot(&s));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A missing folder is created and left empty; a file, or a path through a file, is
-    /// refused with the file named, and left alone.
-    #[test]
-    fn writable_dirs_are_created_and_files_refused() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("a/b");
-        ensure_writable_dir(&dir).unwrap();
-        assert!(dir.is_dir());
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the probe is removed");
-        let file = root.path().join("file");
-        std::fs::write(&file, "x").unwrap();
-        for bad in [file.clone(), file.join("out"), file.join("out/deeper")] {
-            let e = ensure_writable_dir(&bad).unwrap_err();
-            assert_eq!(e.kind(), std::io::ErrorKind::NotADirectory, "{bad:?}");
-            assert_eq!(e.to_string(), format!("{} is a file, not a directory", file.display()));
-        }
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
-    }
 }

@@ -282,7 +282,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 3 != 0 || reference.is_empty() {
+            if !x.is_multiple_of(3) || reference.is_empty() {
                 // Few distinct delays, so many events share an instant.
                 let at = q.now().0 + x % 8;
                 q.schedule_at(SimTime(at), seq);

@@ -8,12 +8,13 @@
 //!
 //! The chart takes a [`RunResult`], never the simulator. Text is drawn with the bundled
 //! DejaVu Sans (see [`ensure_font`]), so rendering needs no system fonts, and the same
-//! result always renders to the same bytes.
+//! result always renders to the same bytes. Every chart is drawn into memory
+//! ([`render`]); none of them touches the file system.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use image::ImageEncoder;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
@@ -21,9 +22,10 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::output::OutputFile;
 use crate::stats::{DisturbanceKind, DisturbanceWindow, RunResult};
 
-/// Why a chart could not be written.
+/// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
     /// The bundled font did not parse; this is a build problem, not a user one.
@@ -32,9 +34,9 @@ pub enum ChartError {
     /// The result cannot be drawn, e.g. a bucket width that is not positive.
     #[error("cannot chart this result: {0}")]
     InvalidResult(String),
-    /// The drawing backend failed, e.g. the file could not be written.
-    #[error("drawing chart {path}: {message}")]
-    Draw { path: PathBuf, message: String },
+    /// The drawing backend or the PNG encoder failed.
+    #[error("drawing chart {chart}: {message}")]
+    Draw { chart: String, message: String },
 }
 
 /// The font family every chart draws text with.
@@ -77,23 +79,63 @@ fn breaker_rows(result: &RunResult) -> Vec<usize> {
         .collect()
 }
 
-/// Writes the run chart of `result` as a PNG file at `path`.
-pub fn run_chart_png(result: &RunResult, path: &Path) -> Result<(), ChartError> {
-    ensure_font()?;
-    check(result)?;
-    let root = BitMapBackend::new(path, figure_size(result)).into_drawing_area();
-    draw_and_present(&root, result).map_err(|e| draw_error(path, e))
-}
-
-/// Writes the run chart of `result` as an SVG file at `path`.
+/// Draws the run chart of `result` as `run.png` and `run.svg`.
 ///
 /// The SVG keeps text as `<text>` elements in the `sans-serif` family; positions were
 /// laid out with DejaVu Sans metrics.
-pub fn run_chart_svg(result: &RunResult, path: &Path) -> Result<(), ChartError> {
+pub fn run_charts(result: &RunResult) -> Result<Vec<OutputFile>, ChartError> {
     ensure_font()?;
     check(result)?;
-    let root = SVGBackend::new(path, figure_size(result)).into_drawing_area();
-    draw_and_present(&root, result).map_err(|e| draw_error(path, e))
+    let mut files = Vec::new();
+    render("run", figure_size(result), &mut files, |r| draw_run_chart(r, result), |r| draw_run_chart(r, result))?;
+    Ok(files)
+}
+
+/// Draws one chart twice, as `STEM.png` and `STEM.svg`, into memory, and appends both
+/// files to `files`.
+///
+/// plotters' file backends (`BitMapBackend::new(path, ..)`, `SVGBackend::new(path, ..)`)
+/// open the destination themselves, following a symlink planted there, and write it in
+/// place; drawing into buffers leaves every write to the binary, which writes a
+/// command's files as one set (`cli::output`).
+pub(crate) fn render<P, S>(
+    stem: &str,
+    size: (u32, u32),
+    files: &mut Vec<OutputFile>,
+    png: P,
+    svg: S,
+) -> Result<(), ChartError>
+where
+    P: for<'a, 'b> FnOnce(&'a DrawingArea<BitMapBackend<'b>, Shift>) -> DrawResult<(), BitMapBackend<'b>>,
+    S: for<'a, 'b> FnOnce(&'a DrawingArea<SVGBackend<'b>, Shift>) -> DrawResult<(), SVGBackend<'b>>,
+{
+    let name = format!("{stem}.png");
+    // Zeroed, as `BitMapBackend::new` starts its own buffer.
+    let mut pixels = vec![0u8; 3 * size.0 as usize * size.1 as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        png(&root).and_then(|()| root.present()).map_err(|e| draw_error(&name, e))?;
+    }
+    let bytes =
+        encode_png(&pixels, size).map_err(|e| ChartError::Draw { chart: name.clone(), message: e.to_string() })?;
+    files.push(OutputFile::new(name, bytes));
+    let name = format!("{stem}.svg");
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        svg(&root).and_then(|()| root.present()).map_err(|e| draw_error(&name, e))?;
+    }
+    files.push(OutputFile::new(name, text));
+    Ok(())
+}
+
+/// Encodes 8-bit RGB pixels as PNG exactly as plotters saves a `BitMapBackend` to a
+/// path (`image`'s `PngEncoder` at its defaults: default compression, adaptive
+/// filtering), so the charts keep the bytes they had when plotters wrote the files.
+fn encode_png(pixels: &[u8], (width, height): (u32, u32)) -> image::ImageResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes).write_image(pixels, width, height, image::ColorType::Rgb8)?;
+    Ok(bytes)
 }
 
 fn check(result: &RunResult) -> Result<(), ChartError> {
@@ -111,16 +153,11 @@ pub(crate) fn check_timing(bucket_s: f64, simulated_s: f64, warmup_s: f64) -> Re
     Ok(())
 }
 
-pub(crate) fn draw_error<E: std::error::Error + Send + Sync>(path: &Path, e: DrawingAreaErrorKind<E>) -> ChartError {
-    ChartError::Draw { path: path.to_path_buf(), message: e.to_string() }
+pub(crate) fn draw_error<E: std::error::Error + Send + Sync>(chart: &str, e: DrawingAreaErrorKind<E>) -> ChartError {
+    ChartError::Draw { chart: chart.to_string(), message: e.to_string() }
 }
 
 pub(crate) type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
-fn draw_and_present<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &RunResult) -> DrawResult<(), DB> {
-    draw_run_chart(root, result)?;
-    root.present()
-}
 
 // ---------------------------------------------------------------------------------
 // Colours and text styles.
@@ -935,28 +972,22 @@ mod tests {
 
     const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
 
-    /// A scratch folder unique to this process and test; removed by `Scratch::drop`
-    /// unless `STORMCAST_KEEP_CHARTS` is set, so the images can be looked at.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(test: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("stormcast-chart-{}-{test}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
+    /// The run chart of `result` as (PNG bytes, SVG text). With `STORMCAST_KEEP_CHARTS`
+    /// set, also writes them into a folder named after the test under the system's
+    /// temporary folder, so the images can be looked at.
+    fn rendered(test: &str, result: &RunResult) -> (Vec<u8>, String) {
+        let files = run_charts(result).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["run.png", "run.svg"]);
+        if std::env::var_os("STORMCAST_KEEP_CHARTS").is_some() {
+            let dir = std::env::temp_dir().join(format!("stormcast-chart-{test}"));
             std::fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-        fn path(&self, name: &str) -> PathBuf {
-            self.0.join(name)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            if std::env::var_os("STORMCAST_KEEP_CHARTS").is_none() {
-                let _ = std::fs::remove_dir_all(&self.0);
+            for f in &files {
+                std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
             }
         }
+        let [png, svg] = <[OutputFile; 2]>::try_from(files).unwrap();
+        (png.bytes, String::from_utf8(svg.bytes).unwrap())
     }
 
     fn load(name: &str, buckets: Vec<LoadBucket>) -> LoadResult {
@@ -1115,49 +1146,53 @@ mod tests {
 
     /// What a blank white chart of the same size compresses to: a rendered chart must
     /// be clearly larger, which proves something (lines, text) was drawn.
-    fn blank_png_len(scratch: &Scratch) -> u64 {
-        let path = scratch.path("blank.png");
-        {
-            let root = BitMapBackend::new(&path, (WIDTH, BASE_HEIGHT)).into_drawing_area();
-            root.fill(&WHITE).unwrap();
-            root.present().unwrap();
-        }
-        std::fs::metadata(&path).unwrap().len()
+    fn blank_png_len() -> usize {
+        let mut files = Vec::new();
+        render("blank", (WIDTH, BASE_HEIGHT), &mut files, |r| r.fill(&WHITE), |r| r.fill(&WHITE)).unwrap();
+        files[0].bytes.len()
     }
 
     #[test]
     fn renders_png_and_svg_with_text_and_byte_identical_twice() {
-        let scratch = Scratch::new("basic");
         let result = synthetic(&["shoppers", "browse"], &["checkout", "payment", "catalog"]);
 
-        let png = scratch.path("run.png");
-        let png_again = scratch.path("run-again.png");
-        run_chart_png(&result, &png).unwrap();
-        run_chart_png(&result, &png_again).unwrap();
-        let png_bytes = std::fs::read(&png).unwrap();
-        assert_eq!(png_bytes[..8], PNG_SIGNATURE);
-        let blank = blank_png_len(&scratch);
-        assert!(png_bytes.len() as u64 > 4 * blank, "chart PNG is {} bytes, a blank one {blank}", png_bytes.len());
-        assert!(png_bytes == std::fs::read(&png_again).unwrap(), "PNG renders differ");
+        let (png, svg) = rendered("basic", &result);
+        let (png_again, svg_again) = rendered("basic", &result);
+        assert_eq!(png[..8], PNG_SIGNATURE);
+        let blank = blank_png_len();
+        assert!(png.len() > 4 * blank, "chart PNG is {} bytes, a blank one {blank}", png.len());
+        assert!(png == png_again, "PNG renders differ");
 
-        let svg = scratch.path("run.svg");
-        let svg_again = scratch.path("run-again.svg");
-        run_chart_svg(&result, &svg).unwrap();
-        run_chart_svg(&result, &svg_again).unwrap();
-        let svg_text = std::fs::read_to_string(&svg).unwrap();
-        assert!(svg_text.starts_with("<svg"));
-        let texts = svg_texts(&svg_text);
+        assert!(svg.starts_with("<svg"));
+        let texts = svg_texts(&svg);
         for name in ["shoppers", "browse", "checkout", "payment", "catalog"] {
             assert!(texts.iter().any(|t| t == name), "SVG lacks the text {name}");
         }
         assert!(texts.iter().any(|t| t.contains("checkout-cascade")));
         assert!(texts.iter().any(|t| t.contains("latency x20 on payment")));
-        assert!(svg_text == std::fs::read_to_string(&svg_again).unwrap(), "SVG renders differ");
+        assert!(svg == svg_again, "SVG renders differ");
+    }
+
+    /// Drawing into memory gives the bytes plotters' file backends wrote: the same PNG
+    /// encoder settings, the same SVG text.
+    #[test]
+    fn in_memory_charts_match_plotters_files() {
+        let result = synthetic(&["shoppers", "browse"], &["checkout", "payment", "catalog"]);
+        let (png, svg) = rendered("files", &result);
+        let dir = tempfile::tempdir().unwrap();
+        let (png_path, svg_path) = (dir.path().join("run.png"), dir.path().join("run.svg"));
+        {
+            let root = BitMapBackend::new(&png_path, figure_size(&result)).into_drawing_area();
+            draw_run_chart(&root, &result).and_then(|()| root.present()).unwrap();
+            let root = SVGBackend::new(&svg_path, figure_size(&result)).into_drawing_area();
+            draw_run_chart(&root, &result).and_then(|()| root.present()).unwrap();
+        }
+        assert!(png == std::fs::read(&png_path).unwrap(), "PNG bytes differ from plotters' own file");
+        assert!(svg == std::fs::read_to_string(&svg_path).unwrap(), "SVG differs from plotters' own file");
     }
 
     #[test]
     fn renders_twelve_services_and_long_names() {
-        let scratch = Scratch::new("many");
         let services = [
             "edge-gateway",
             "auth",
@@ -1180,43 +1215,36 @@ mod tests {
             }
         }
         assert_eq!(figure_size(&result), (WIDTH, BASE_HEIGHT + 8 * BREAKER_ROW_H));
-        let png = scratch.path("many.png");
-        run_chart_png(&result, &png).unwrap();
-        assert!(std::fs::metadata(&png).unwrap().len() > blank_png_len(&scratch));
-        let svg = scratch.path("many.svg");
-        run_chart_svg(&result, &svg).unwrap();
-        let texts = svg_texts(&std::fs::read_to_string(&svg).unwrap());
-        assert!(texts.iter().any(|t| t == "notifications"));
+        let (png, svg) = rendered("many", &result);
+        assert!(png.len() > blank_png_len());
+        assert!(svg_texts(&svg).iter().any(|t| t == "notifications"));
     }
 
     #[test]
     fn edge_cases_render_without_error() {
-        let scratch = Scratch::new("edges");
         // No loads, no services, no disturbances.
         let mut empty = synthetic(&[], &[]);
         empty.disturbances.clear();
-        run_chart_png(&empty, &scratch.path("empty.png")).unwrap();
+        rendered("empty", &empty);
         // All latencies missing, and a window reaching past the end of the run.
         let mut gaps = synthetic(&["only"], &["one"]);
         for b in &mut gaps.loads[0].buckets {
             b.latency_ms_p99 = None;
         }
         gaps.disturbances[1].end_s = 500.0;
-        run_chart_svg(&gaps, &scratch.path("gaps.svg")).unwrap();
+        rendered("gaps", &gaps);
         // A bucket width of zero cannot be drawn.
         let mut bad = synthetic(&["only"], &["one"]);
         bad.bucket_s = 0.0;
-        assert!(matches!(run_chart_png(&bad, &scratch.path("bad.png")), Err(ChartError::InvalidResult(_))));
+        assert!(matches!(run_charts(&bad), Err(ChartError::InvalidResult(_))));
     }
 
     #[test]
     fn latency_switches_to_log_scale_beyond_two_decades() {
-        let scratch = Scratch::new("log");
         let result = synthetic(&["shoppers", "browse"], &["checkout", "payment", "catalog"]);
-        let svg = scratch.path("log.svg");
-        run_chart_svg(&result, &svg).unwrap();
+        let (_, svg) = rendered("log", &result);
         // Synthetic p99s range from 4 ms to 2 s: more than two decades.
-        assert!(std::fs::read_to_string(&svg).unwrap().contains("(log scale)"));
+        assert!(svg.contains("(log scale)"));
     }
 
     #[test]

@@ -7,8 +7,6 @@
 //! They take a [`CompareResult`], never the simulator, and reuse the sweep charts'
 //! layout, font and shading.
 
-use std::path::{Path, PathBuf};
-
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
@@ -17,12 +15,13 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart::{
     CAPTION_SIZE, ChartError, DrawResult, LEGEND_SIZE, SHADE_ALPHA, SMALL_SIZE, SUBTLE_TEXT, Swatch, WARMUP_ALPHA,
-    WARMUP_SHADE, draw_legend, ensure_font, fit_text, format_number, nice_ceiling, note, shade_colour, text,
+    WARMUP_SHADE, draw_legend, ensure_font, fit_text, format_number, nice_ceiling, note, render, shade_colour, text,
     text_coloured,
 };
+use super::output::OutputFile;
 use super::sweep_chart::{
-    Chart, FAN_ROW_H, LEGEND_W, PROVENANCE_H, TITLE_H, WIDTH, X_LABEL_AREA, Y_LABEL_AREA, create_dir, draw_estimate,
-    footnote, forest_area, forest_chart, forest_value_heading, mesh, percent, provenance, render, shade, title,
+    Chart, FAN_ROW_H, LEGEND_W, PROVENANCE_H, TITLE_H, WIDTH, X_LABEL_AREA, Y_LABEL_AREA, draw_estimate, footnote,
+    forest_area, forest_chart, forest_value_heading, mesh, percent, provenance, shade, title,
 };
 use crate::compare::{CompareResult, RiskDifference};
 use crate::sweep::{Band, LoadBands, SweepResult};
@@ -31,41 +30,36 @@ use crate::sweep::{Band, LoadBands, SweepResult};
 pub const BASE_COLOUR: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 pub const PROPOSED_COLOUR: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
 
-/// Writes `compare-fan` and `compare-risk` into `dir` (created if needed), each as PNG
-/// and SVG, and returns the paths written. `base_label` and `proposed_label` name the
-/// configs in the legends.
+/// Draws `compare-fan` and `compare-risk`, each as PNG and SVG. `base_label` and
+/// `proposed_label` name the configs in the legends.
 pub fn compare_charts(
     result: &CompareResult,
-    dir: &Path,
     base_label: &str,
     proposed_label: &str,
-) -> Result<Vec<PathBuf>, ChartError> {
+) -> Result<Vec<OutputFile>, ChartError> {
     ensure_font()?;
     for sweep in [&result.base, &result.proposed] {
         if !(sweep.bucket_s.is_finite() && sweep.bucket_s > 0.0) {
             return Err(ChartError::InvalidResult(format!("bucket width must be positive, got {} s", sweep.bucket_s)));
         }
     }
-    create_dir(dir)?;
     let labels = Labels { base: base_label, proposed: proposed_label };
-    let mut written = Vec::new();
+    let mut files = Vec::new();
     render(
-        dir,
         "compare-fan",
         fan_size(result),
-        &mut written,
+        &mut files,
         |r| draw_fan(r, result, &labels),
         |r| draw_fan(r, result, &labels),
     )?;
     render(
-        dir,
         "compare-risk",
         risk_size(result),
-        &mut written,
+        &mut files,
         |r| draw_risk(r, result, &labels),
         |r| draw_risk(r, result, &labels),
     )?;
-    Ok(written)
+    Ok(files)
 }
 
 struct Labels<'a> {

@@ -7,7 +7,6 @@
 //! warmup and disturbance windows, and legend column on the right.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
@@ -17,9 +16,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart::{
     AXIS_DESC_SIZE, CAPTION_SIZE, ChartError, DrawResult, FAULT_SHADE, FAULT_TEXT, LEGEND_SIZE, RowAxis, SHADE_ALPHA,
-    SMALL_SIZE, SUBTLE_TEXT, Swatch, TICK_SIZE, TITLE_SIZE, WARMUP_ALPHA, WARMUP_SHADE, draw_error, draw_legend,
-    ensure_font, fit_text, format_number, nice_ceiling, note, series_colour, shade_colour, text, text_coloured,
+    SMALL_SIZE, SUBTLE_TEXT, Swatch, TICK_SIZE, TITLE_SIZE, WARMUP_ALPHA, WARMUP_SHADE, draw_legend, ensure_font,
+    fit_text, format_number, nice_ceiling, note, render, series_colour, shade_colour, text, text_coloured,
 };
+use super::output::OutputFile;
 use crate::stats::{DisturbanceKind, Proportion};
 use crate::sweep::{Band, RiskKind, SweepResult, VaryResult, tipping_point};
 
@@ -42,73 +42,30 @@ pub(crate) fn risk_colour(kind: RiskKind) -> RGBColor {
 
 pub(crate) const PATH_CASCADE_COLOUR: RGBColor = RGBColor(0xbc, 0x8a, 0x5e);
 
-/// Writes `fan`, `risk` and `recovery` charts of `result` into `dir` (created if
-/// needed), each as PNG and SVG, and returns the paths written.
-pub fn sweep_charts(result: &SweepResult, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+/// Draws the `fan`, `risk` and `recovery` charts of `result`, each as PNG and SVG.
+pub fn sweep_charts(result: &SweepResult) -> Result<Vec<OutputFile>, ChartError> {
     ensure_font()?;
     check(result)?;
-    create_dir(dir)?;
-    let mut written = Vec::new();
-    render(dir, "fan", fan_size(result), &mut written, |r| draw_fan(r, result), |r| draw_fan(r, result))?;
-    render(dir, "risk", risk_size(result), &mut written, |r| draw_risk(r, result), |r| draw_risk(r, result))?;
-    render(
-        dir,
-        "recovery",
-        recovery_size(result),
-        &mut written,
-        |r| draw_recovery(r, result),
-        |r| draw_recovery(r, result),
-    )?;
-    Ok(written)
+    let mut files = Vec::new();
+    render("fan", fan_size(result), &mut files, |r| draw_fan(r, result), |r| draw_fan(r, result))?;
+    render("risk", risk_size(result), &mut files, |r| draw_risk(r, result), |r| draw_risk(r, result))?;
+    render("recovery", recovery_size(result), &mut files, |r| draw_recovery(r, result), |r| draw_recovery(r, result))?;
+    Ok(files)
 }
 
-/// Writes the `vary` chart of `result` into `dir` as PNG and SVG: risk with its
-/// interval against the parameter for one varied key, or a grid of risk per pair of
-/// values for two. `threshold` draws the line a risk must stay under, and marks the
-/// tipping points.
-pub fn vary_charts(result: &VaryResult, dir: &Path, threshold: Option<f64>) -> Result<Vec<PathBuf>, ChartError> {
+/// Draws the `vary` chart of `result` as PNG and SVG: risk with its interval against
+/// the parameter for one varied key, or a grid of risk per pair of values for two.
+/// `threshold` draws the line a risk must stay under, and marks the tipping points.
+pub fn vary_charts(result: &VaryResult, threshold: Option<f64>) -> Result<Vec<OutputFile>, ChartError> {
     ensure_font()?;
-    create_dir(dir)?;
-    let mut written = Vec::new();
+    let mut files = Vec::new();
     let size = vary_size(result);
-    render(dir, "vary", size, &mut written, |r| draw_vary(r, result, threshold), |r| draw_vary(r, result, threshold))?;
-    Ok(written)
-}
-
-pub(crate) fn create_dir(dir: &Path) -> Result<(), ChartError> {
-    std::fs::create_dir_all(dir).map_err(|e| ChartError::Draw { path: dir.to_path_buf(), message: e.to_string() })
+    render("vary", size, &mut files, |r| draw_vary(r, result, threshold), |r| draw_vary(r, result, threshold))?;
+    Ok(files)
 }
 
 fn check(result: &SweepResult) -> Result<(), ChartError> {
     super::chart::check_timing(result.bucket_s, result.simulated_s, result.warmup_s)
-}
-
-/// Draws one chart twice, as `STEM.png` and `STEM.svg`.
-pub(crate) fn render<P, S>(
-    dir: &Path,
-    stem: &str,
-    size: (u32, u32),
-    written: &mut Vec<PathBuf>,
-    png: P,
-    svg: S,
-) -> Result<(), ChartError>
-where
-    P: for<'a, 'b> FnOnce(&'a DrawingArea<BitMapBackend<'b>, Shift>) -> DrawResult<(), BitMapBackend<'b>>,
-    S: for<'a, 'b> FnOnce(&'a DrawingArea<SVGBackend<'b>, Shift>) -> DrawResult<(), SVGBackend<'b>>,
-{
-    let path = dir.join(format!("{stem}.png"));
-    {
-        let root = BitMapBackend::new(&path, size).into_drawing_area();
-        png(&root).and_then(|_| root.present()).map_err(|e| draw_error(&path, e))?;
-    }
-    written.push(path);
-    let path = dir.join(format!("{stem}.svg"));
-    {
-        let root = SVGBackend::new(&path, size).into_drawing_area();
-        svg(&root).and_then(|_| root.present()).map_err(|e| draw_error(&path, e))?;
-    }
-    written.push(path);
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------

@@ -531,17 +531,18 @@ impl Validator {
             sim.bucket = self.positive_duration(b, &what("bucket", ctx)).unwrap_or(sim.bucket);
         }
         let buckets = sim.duration.as_nanos().div_ceil(sim.bucket.as_nanos().max(1));
-        if let Some(at) = s.bucket.as_ref().map(|b| b.span()).or(s.duration.as_ref().map(|d| d.span())) {
-            if duration_valid && buckets > MAX_BUCKETS {
-                self.error_help(
-                    at,
-                    format!(
-                        "`bucket` ({}) cuts the {} run into {buckets} time buckets; at most {MAX_BUCKETS} (each is kept per load and service, and written as CSV rows)",
-                        sim.bucket, sim.duration
-                    ),
-                    format!("use `bucket = \"{}\"` or longer", SimDuration::from_nanos(sim.duration.as_nanos().div_ceil(MAX_BUCKETS))),
-                );
-            }
+        if let Some(at) = s.bucket.as_ref().map(|b| b.span()).or(s.duration.as_ref().map(|d| d.span()))
+            && duration_valid
+            && buckets > MAX_BUCKETS
+        {
+            self.error_help(
+                at,
+                format!(
+                    "`bucket` ({}) cuts the {} run into {buckets} time buckets; at most {MAX_BUCKETS} (each is kept per load and service, and written as CSV rows)",
+                    sim.bucket, sim.duration
+                ),
+                format!("use `bucket = \"{}\"` or longer", SimDuration::from_nanos(sim.duration.as_nanos().div_ceil(MAX_BUCKETS))),
+            );
         }
         if let Some(seed) = &s.seed {
             sim.seed = self.count(seed, &what("seed", ctx), 0, u64::MAX, None).unwrap_or(1);

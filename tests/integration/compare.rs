@@ -169,33 +169,29 @@ fn compare_json_is_identical_for_any_thread_count() {
     assert!(v["gates"][0]["gate"].is_string() && v["gates"][0]["reason"].is_string());
 }
 
-/// The charts are written as PNG and SVG, and the report links them.
+/// The charts are drawn as PNG and SVG, and the report links them.
 #[test]
 fn charts_and_report_are_written() {
     let result = run_compare(&checkout(3), &checkout(4), &opts(4, 2), &all_gates(), &|| {});
-    let dir = std::env::temp_dir().join(format!("stormcast-compare-charts-{}", std::process::id()));
-    let written = compare_chart::compare_charts(&result, &dir, "base", "proposed").unwrap();
-    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let files = compare_chart::compare_charts(&result, "base", "proposed").unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["compare-fan.png", "compare-fan.svg", "compare-risk.png", "compare-risk.svg"]);
-    for p in &written {
-        assert!(std::fs::metadata(p).unwrap().len() > 1000, "{p:?} is nearly empty");
+    for f in &files {
+        assert!(f.bytes.len() > 1000, "{} is nearly empty", f.name);
     }
     let md = markdown::compare_report(&result, "base", "proposed", &["compare-fan.png", "compare-risk.png"]);
     assert!(md.contains("![compare-fan](compare-fan.png)"));
     assert!(md.contains("| gate | load | limit |"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn write_outputs(result: &CompareResult, dir: &Path, base: &str, proposed: &str) {
     std::fs::create_dir_all(dir).unwrap();
-    let written = compare_chart::compare_charts(result, dir, base, proposed).unwrap();
-    let charts: Vec<String> = written
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let refs: Vec<&str> = charts.iter().map(String::as_str).collect();
-    std::fs::write(dir.join("report.md"), markdown::compare_report(result, base, proposed, &refs)).unwrap();
+    let files = compare_chart::compare_charts(result, base, proposed).unwrap();
+    for f in &files {
+        std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
+    }
+    let charts: Vec<&str> = files.iter().map(|f| f.name.as_str()).filter(|n| n.ends_with(".png")).collect();
+    std::fs::write(dir.join("report.md"), markdown::compare_report(result, base, proposed, &charts)).unwrap();
     std::fs::write(dir.join("compare.json"), serde_json::to_string_pretty(result).unwrap()).unwrap();
 }
 

@@ -209,7 +209,7 @@ fn build(shape: &Shape) -> Scenario {
         // Zero think time included: a closed loop that can fail at once may spin, which
         // the engine must stop (time standing still) rather than loop forever.
         let think = stormcast::engine::SimDuration::from_nanos(1000 * u64::from(shape.think_or_spike));
-        let think_time = if shape.think_or_spike % 2 == 0 {
+        let think_time = if shape.think_or_spike.is_multiple_of(2) {
             Dist::constant(think)
         } else {
             Dist::exponential(ms(20)).expect("positive")

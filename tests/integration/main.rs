@@ -7,6 +7,7 @@ mod determinism;
 mod health;
 mod limits;
 mod notebooks;
+mod outputs;
 mod policies;
 mod queueing;
 mod robustness;

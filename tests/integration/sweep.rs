@@ -172,34 +172,35 @@ fn vary_finds_the_tipping_point() {
 #[test]
 fn sweep_charts_render_deterministically() {
     let result = run_sweep(&checkout(3), &opts(12, 2), &|| {});
-    let dir = std::env::temp_dir().join(format!("stormcast-sweep-charts-{}", std::process::id()));
-    let again = dir.join("again");
-    std::fs::create_dir_all(&again).unwrap();
-    let written = sweep_chart::sweep_charts(&result, &dir).unwrap();
-    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    for name in ["fan.png", "fan.svg", "risk.png", "risk.svg", "recovery.png", "recovery.svg"] {
-        assert!(names.iter().any(|n| n == name), "{name} not written: {names:?}");
-    }
-    sweep_chart::sweep_charts(&result, &again).unwrap();
-    for name in &names {
-        let bytes = std::fs::read(dir.join(name)).unwrap();
-        if name.ends_with(".png") {
-            assert_eq!(bytes[..8], [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]);
+    let files = sweep_chart::sweep_charts(&result).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["fan.png", "fan.svg", "risk.png", "risk.svg", "recovery.png", "recovery.svg"]);
+    let again = sweep_chart::sweep_charts(&result).unwrap();
+    for (file, again) in files.iter().zip(&again) {
+        if file.name.ends_with(".png") {
+            assert_eq!(file.bytes[..8], [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]);
         } else {
-            let svg = String::from_utf8(bytes.clone()).unwrap();
-            assert!(svg.contains("<text") && svg.contains("shoppers"), "{name} lacks text");
+            let svg = String::from_utf8(file.bytes.clone()).unwrap();
+            assert!(svg.contains("<text") && svg.contains("shoppers"), "{} lacks text", file.name);
         }
-        assert!(bytes == std::fs::read(again.join(name)).unwrap(), "{name} renders differ");
+        assert!(file == again, "{} renders differ", file.name);
     }
 
     let points: Vec<(String, Scenario)> =
         [2, 3].iter().map(|&n| (format!("services.payment.instances={n}"), checkout(n))).collect();
     let vary = run_vary(&points, &opts(4, 2), &|| {});
-    let written = sweep_chart::vary_charts(&vary, &dir, Some(0.05)).unwrap();
-    assert_eq!(written.len(), 2);
-    let svg = std::fs::read_to_string(dir.join("vary.svg")).unwrap();
-    assert!(svg.contains("services.payment.instances"));
-    let _ = std::fs::remove_dir_all(&dir);
+    let files = sweep_chart::vary_charts(&vary, Some(0.05)).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["vary.png", "vary.svg"]);
+    assert!(String::from_utf8(files[1].bytes.clone()).unwrap().contains("services.payment.instances"));
+}
+
+/// Writes `files` into `dir` (created if needed), for the sample writers below.
+fn write_into(dir: &std::path::Path, files: &[stormcast::report::output::OutputFile]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in files {
+        std::fs::write(dir.join(&f.name), &f.bytes).unwrap();
+    }
 }
 
 /// Writes sample charts and `sweep.json` into `$STORMCAST_SWEEP_SAMPLES` when it is
@@ -212,11 +213,11 @@ fn write_samples_when_asked() {
     let result = run_sweep(&checkout(3), &opts(seeds, 2), &|| {});
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("sweep.json"), serde_json::to_string_pretty(&result).unwrap()).unwrap();
-    sweep_chart::sweep_charts(&result, &dir).unwrap();
+    write_into(&dir, &sweep_chart::sweep_charts(&result).unwrap());
     let points: Vec<(String, Scenario)> =
         [3, 4, 5, 6, 8].iter().map(|&n| (format!("services.payment.instances={n}"), capacity(n))).collect();
     let vary = run_vary(&points, &opts(seeds / 2, 2), &|| {});
-    sweep_chart::vary_charts(&vary, &dir, Some(0.1)).unwrap();
+    write_into(&dir, &sweep_chart::vary_charts(&vary, Some(0.1)).unwrap());
     let grid_dir = dir.join("grid");
     let points: Vec<(String, Scenario)> = [3, 4, 5]
         .iter()
@@ -229,5 +230,5 @@ fn write_samples_when_asked() {
         })
         .collect();
     let vary = run_vary(&points, &opts(seeds / 4, 2), &|| {});
-    sweep_chart::vary_charts(&vary, &grid_dir, Some(0.1)).unwrap();
+    write_into(&grid_dir, &sweep_chart::vary_charts(&vary, Some(0.1)).unwrap());
 }
