@@ -128,7 +128,10 @@ MU, C_WORKERS = 100.0, 4
 sim["erlang_mean_ms"] = [1000 * (erlang_c(r, MU, C_WORKERS) / (C_WORKERS * MU - r) + 1 / MU) for r in sim.rate]
 sim["erlang_p99_ms"] = [1000 * sojourn_quantile(0.99, r, MU, C_WORKERS) for r in sim.rate]
 # The scenario's own comment: at 320/s, mean 17.45 ms and p99 68.9 ms.
+at320 = sim.loc[sim.rate == 320].iloc[0]
 print(sim.loc[sim.rate == 320, ["erlang_mean_ms", "erlang_p99_ms"]].round(2).to_string(index=False))
+assert abs(at320.erlang_mean_ms - 17.45) < 0.01, "the scenario's comment: Erlang C at 320/s gives a mean of 17.45 ms"
+assert abs(at320.erlang_p99_ms - 68.9) < 0.05, "the scenario's comment: Erlang C at 320/s gives a p99 of 68.9 ms"
 sim.round(2)'''),
 (C, '''rho = np.linspace(0.05, 0.975, 200)
 fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -143,24 +146,69 @@ ax.set_title("M/M/4, 10 ms service: latency against utilization")
 ax.axvline(0.8, color="grey", lw=0.8, ls=":")
 ax.legend()
 plt.show()'''),
+(C, '''# The claims of "What you see" below, checked: CI executes this notebook, so the text
+# cannot drift from the numbers (seed 1, deterministic).
+SERVICE_MS = 10.0
+low, at50, at80 = sim.iloc[0], sim.loc[sim.rate == 200].iloc[0], sim.loc[sim.rate == 320].iloc[0]
+at90, top = sim.loc[sim.rate == 360].iloc[0], sim.iloc[-1]
+assert (sim[sim.utilization <= 0.6].mean_ms < 1.15 * SERVICE_MS).all(), \\
+    "up to about 60% utilization the mean sojourn stays close to the 10 ms service time"
+assert at80.mean_ms > 1.5 * SERVICE_MS, "noticeably slower at 80% (the introduction)"
+slope_below = (at80.mean_ms - at50.mean_ms) / (at80.utilization - at50.utilization)
+slope_above = (at90.mean_ms - at80.mean_ms) / (at90.utilization - at80.utilization)
+assert slope_above > 3 * slope_below, "past 80% the mean bends upward"
+assert top.utilization > 0.93 and top.mean_ms > 3 * SERVICE_MS, "near 95% the mean is many times the service time"
+wait_ratio = (top.mean_ms - SERVICE_MS) / (at90.mean_ms - SERVICE_MS)
+assert 1.6 <= wait_ratio <= 2.5, f"from 90% to 95% the spare capacity halves and the wait doubles (x{wait_ratio:.2f})"
+assert 40 <= low.p99_ms <= 52 and 170 <= top.p99_ms <= 210, "p99 goes from about 46 ms at 30% to about 190 ms at 95%"
+assert 9.5 <= low.mean_ms <= 11 and 44 <= top.mean_ms <= 55, "the mean goes from 10 ms to about 49 ms"
+assert top.p99_ms - low.p99_ms > 3 * (top.mean_ms - low.mean_ms), "p99 climbs by many more milliseconds than the mean"
+for col in ["mean_ms", "p99_ms"]:
+    assert 3.8 <= top[col] / low[col] <= 5.4, f"on the log scale both curves rise by a similar factor, 4 to 5 ({col})"
+err_mean = (sim.mean_ms / sim.erlang_mean_ms - 1).abs()
+err_p99 = (sim.p99_ms / sim.erlang_p99_ms - 1).abs()
+calm = sim.utilization <= 0.9
+assert err_mean[calm].max() < 0.05 and err_p99[calm].max() < 0.05, \\
+    "up to 90% utilization the simulation is within 5% of Erlang C"
+assert max(err_mean[~calm].max(), err_p99[~calm].max()) > max(err_mean[calm].max(), err_p99[calm].max()), \\
+    "at high utilization the points scatter more"
+assert 0.12 <= 1 - top.p99_ms / top.erlang_p99_ms <= 0.28, "the p99 at 95% is about 20% below Erlang C"
+in_system = top.rate * top.mean_ms / 1000
+assert 15 <= in_system <= 23, f"Little's law at 95%: about 19 requests in the system at once ({in_system:.1f})"
+print("checked: the knee, the tail, the fit to Erlang C and Little's law")'''),
 (M, """## What you see
 
 - **The knee.** Up to about 60% utilization, the mean sojourn stays close to the 10 ms
   service time: an arrival usually finds a free worker. Past 80% it bends upward, and
   near 95% it is many times the service time. The waiting term is `P(wait)/(c*mu - lam)`,
   and `c*mu - lam` (the spare capacity) goes to zero: latency grows like `1/(1 - rho)`.
-- **The tail bends first.** p99 climbs earlier and faster than the mean: the unlucky 1%
-  arrive when a burst has already filled the queue. SLOs are written on tails, so the
-  knee of the p99 curve is the one that matters for capacity planning.
-- **The simulation sits on the formula** (each point is one 600 s run; at high
-  utilization the points scatter more because long busy periods make the estimate noisy:
-  one run is an anecdote, lesson 4 sweeps seeds).
+  From 90% to 95% utilization the spare capacity halves, and the wait doubles.
+- **The tail pays in milliseconds.** p99 climbs by many more milliseconds than the mean:
+  from about 46 ms at 30% utilization to about 190 ms at 95%, while the mean goes from
+  10 ms to about 49 ms. (On the log scale both rise by a similar factor, 4 to 5: near
+  saturation both are mostly waiting.) The unlucky 1% arrive when a burst has already
+  filled the queue. SLOs are written on tails, so the p99 curve is the one to read for
+  capacity planning.
+- **The simulation sits on the formula** (each point is one 600 s run): within 5% of
+  Erlang C up to 90% utilization. Above it the points scatter more (here the p99 at 95% is
+  about 20% below the formula) because long busy periods make the estimate noisy: one run
+  is an anecdote, lesson 4 sweeps seeds.
 - **Little's law** ties it together: the number in the system is `lam * W`. At 95%
-  utilization each arrival waits long, so many requests are in the queue at once; a
-  bounded queue would start rejecting here (see `scenarios/load-shedding.toml`).
+  utilization, 380/s x 49 ms is about 19 requests in the system at once for 4 workers:
+  most of them wait in the queue, and a bounded queue would start rejecting here (see
+  `scenarios/load-shedding.toml`).
 
 Try: raise the number of workers with `--set services.station.workers=8` and double the
-rate: the same utilization gives a *lower* wait (economies of scale in pooling)."""),
+rate: the same utilization gives a *lower* wait (economies of scale in pooling). The
+next cell does it."""),
+(C, '''pooled = json.loads(stormcast("run", "scenarios/mmc-queue.toml", "--seed", 1,
+                              "--set", "services.station.workers=8", "--set", "load.0.rate=760",
+                              "--format", "json"))["services"]["station"]
+print(f"4 workers at 380/s: utilization {top.utilization:.3f}, mean sojourn {top.mean_ms:.1f} ms")
+print(f"8 workers at 760/s: utilization {pooled['utilization']:.3f}, mean sojourn {pooled['sojourn_ms']['mean']:.1f} ms")
+assert abs(pooled["utilization"] - top.utilization) < 0.01, "8 workers at twice the rate: the same utilization"
+assert pooled["sojourn_ms"]["mean"] - SERVICE_MS < 0.8 * (top.mean_ms - SERVICE_MS), \\
+    "the same utilization with 8 workers gives a lower wait"'''),
 ], "01-queueing-basics.ipynb")
 
 # ---------------------------------------------------------------------------------
@@ -179,7 +227,9 @@ same with a token-bucket retry budget (10% of first tries)."""),
 The spike lasts 5 s (20 s to 25 s). We vary its height with
 `--set load.0.profile.0.rate=...` and read the users' `recovery_s` from `summary.json`:
 seconds from the end of the spike until goodput is back to 95% of its level, or `null`
-if it never comes back."""),
+if it never comes back. The table also shows the attempts per request that reached the
+database over the run (`db arrivals / users requests`): the users do not retry, the api
+does, so the load's own `amplification` in `summary.json` stays at 1."""),
 (C, '''SPIKES = [1500, 1800, 1950, 2100, 2300, 2500, 3000]
 rows = []
 for spike in SPIKES:
@@ -189,11 +239,14 @@ for spike in SPIKES:
         ("token budget 10%", lambda: stormcast("run", "scenarios/retry-storm-budget.toml", "--seed", 1,
                                                "--set", f"load.0.profile.0.rate={spike}", "--format", "json")),
     ]:
-        u = json.loads(runner())["loads"]["users"]
+        s = json.loads(runner())
+        u, db, api = s["loads"]["users"], s["services"]["db"]["health"], s["services"]["api"]["health"]
         rows.append({"spike_rate": spike, "config": label, "recovery_s": u["recovery_s"],
-                     "success": u["success_rate"], "attempts_per_request": u["amplification"]})
+                     "success": u["success_rate"], "db_attempts_per_request": s["services"]["db"]["arrivals"] / u["requests"],
+                     "cascade": s["cascade"]["cascade"], "db_cause": db["cause"],
+                     "api_cause": api["cause"], "api_impaired": api["impaired"]})
 rec = pd.DataFrame(rows)
-rec.pivot(index="spike_rate", columns="config", values=["recovery_s", "attempts_per_request"])'''),
+rec.pivot(index="spike_rate", columns="config", values=["recovery_s", "db_attempts_per_request"]).round(3)'''),
 (C, '''NEVER = 60  # plotted height for "never recovered" (the run ends 55 s after the spike)
 fig, ax = plt.subplots(figsize=(8, 4))
 for (label, g), m in zip(rec.groupby("config"), ["o", "s"]):
@@ -208,10 +261,38 @@ ax.set_ylabel("recovery after the spike, s")
 ax.set_title("retry-storm.toml: spike size against recovery")
 ax.legend()
 plt.show()'''),
-(M, """**What you see:** below the database's capacity (about 2000/s) both configurations
-shrug the spike off. Above it, the configuration without a budget never recovers,
-although the spike lasted only 5 s and the load afterwards is back to half the
-capacity. With the budget, the same spikes cost a few seconds.
+(C, '''# The claims of "What you see" below, checked: CI executes this notebook (seed 1, deterministic).
+by = rec.set_index(["config", "spike_rate"])
+NO, BUDGET = "no budget", "token budget 10%"
+assert by.loc[(NO, 1500), "recovery_s"] == 0 and by.loc[(BUDGET, 1500), "recovery_s"] == 0, \\
+    "a 1500/s spike leaves both configurations unharmed"
+storms = [s for s in SPIKES if s >= 1800]
+assert all(pd.isna(by.loc[(NO, s), "recovery_s"]) for s in storms), \\
+    "without a budget, every spike from 1800/s on (below the db's capacity too) never recovers"
+assert 0.95 < by.loc[(BUDGET, 1800), "success"] < 0.995, \\
+    "with the budget, a 1800/s spike still costs 1-2% of the run's requests (timeouts below capacity)"
+budget_rec = [by.loc[(BUDGET, s), "recovery_s"] for s in SPIKES]
+assert all(pd.notna(r) and r <= 10 for r in budget_rec), "with the budget, every spike costs a few seconds at most"
+assert 5 <= budget_rec[-1] <= 9 and budget_rec == sorted(budget_rec), \\
+    "recovery grows with the spike, up to about 7 s at 3000/s"
+assert all(3.2 <= by.loc[(NO, s), "db_attempts_per_request"] <= 3.6 for s in storms), \\
+    "without a budget the database sees about 3.4 attempts per request over the run"
+assert all(by.loc[(BUDGET, s), "db_attempts_per_request"] <= 1.05 for s in SPIKES), \\
+    "with the budget the database sees about 1.0 attempts per request"
+for s in storms:
+    r = by.loc[(NO, s)]
+    assert not r.cascade and r.db_cause == "overload" and r.api_cause == "dependency" and not r.api_impaired, \\
+        "the storm is an overload, not a cascade: db unhealthy by overload, the api only relays"
+print("checked: recovery against spike size, attempts per request, health")'''),
+(M, """**What you see:** only the smallest spike (1500/s) leaves both configurations unharmed.
+Without a budget, every larger spike starts a storm that never ends, even 1800/s, below
+the database's capacity (about 2000/s), although the spike lasted only 5 s and the load
+afterwards is back to half the capacity: near capacity some requests already wait longer
+than the 20 ms timeout (with the budget you can see them: a 1800/s spike still costs 1-2%
+of the run's requests), and without a budget their retries push the load over the edge.
+With the budget, every spike costs a few seconds at most: recovery grows with the spike,
+up to about 7 s at 3000/s. Over the run the database sees about 3.4 attempts per request
+without the budget and about 1.0 with it.
 
 The mechanism: during the spike the queue at `db` grows, waits exceed the 20 ms
 timeout, and the client gives up and retries, but **the server is not told**: it still
@@ -221,7 +302,12 @@ queue cannot drain, every request keeps timing out, and the storm sustains itsel
 without the trigger. That is a metastable state: two stable states (healthy and
 storm) for the same offered load, and a temporary push moves the system from one to the
 other. The budget caps retries at 10% of first tries, so the load can never exceed
-1.1x the offered load, and the backlog drains."""),
+1.1x the offered load, and the backlog drains.
+
+stormcast's health verdict calls the storm an overload, not a cascade (README, "Health
+and cascades"): the database is unhealthy by `overload`, and the api, unhealthy because
+of it (`dependency`) but with its own workers free (not impaired), only relays its
+failures."""),
 (M, """## Attempts per request over time
 
 `timeseries.csv` has one row per bucket (1 s) per load and per service. For a load,
@@ -237,10 +323,13 @@ series = {
     "no budget": timeseries("run", "scenarios/retry-storm.toml", "--seed", 1),
     "token budget 10%": timeseries("run", "scenarios/retry-storm-budget.toml", "--seed", 1),
 }
+per_second = {}
 fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
 for label, ts in series.items():
     users = ts[(ts.scope == "load") & (ts.name == "users")].set_index("time_s")
     db = ts[(ts.scope == "service") & (ts.name == "db")].set_index("time_s")
+    per_second[label] = pd.DataFrame({"ok": users.ok, "db_arrivals": db.arrivals, "db_utilization": db.utilization,
+                                      "attempts": db.arrivals / users.arrivals.clip(lower=1)})
     axes[0].plot(users.index, users.ok, label=f"{label}: users ok/s")
     axes[1].plot(db.index, db.arrivals / users.arrivals.clip(lower=1), label=label)
 for ax in axes:
@@ -251,15 +340,53 @@ axes[1].set_xlabel("simulated time, s (spike shaded)")
 axes[0].legend(); axes[1].legend()
 axes[0].set_title("goodput and retry amplification, seed 1")
 plt.show()'''),
+(C, '''# The claims below and in the mechanism above, checked.
+storm, budget = per_second["no budget"], per_second["token budget 10%"]
+assert storm.ok.loc[21:].max() < 10, "without a budget, goodput drops to zero at the spike and stays there"
+after = storm.loc[26:]
+assert 3.7 <= after.attempts.mean() <= 4.1 and after.attempts.min() >= 3.5, \\
+    "without a budget, attempts per request jump to about 4 (max_attempts) and stay there"
+assert 3600 <= after.db_arrivals.mean() <= 4400, "the offered load at the db becomes ~4000/s"
+assert storm.db_utilization.loc[21:].min() >= 0.99, "the database is busy 100% of the time"
+assert budget.attempts.max() <= 1.11, "with the budget, attempts per request never exceed 1.1"
+assert budget.ok.loc[21:24].max() < 10, "with the budget, goodput drops to zero during the spike as well"
+back = budget.index[(budget.index >= 25) & (budget.ok >= 0.95 * budget.ok.loc[10:19].mean())].min()
+assert 2 <= back - 25 <= 6, f"with the budget, goodput is back about 4 s after the spike ({back - 25} s)"
+print("checked: goodput and attempts per request over time")'''),
 (M, """**What you see:** without a budget, goodput drops to zero at the spike and stays
 there, while attempts per request jump to about 4 (`max_attempts`) and stay there: the
 database is busy 100% of the time serving requests whose clients already left. With the
-budget, attempts per request barely leave 1.0 and goodput returns right after the spike.
+budget, goodput drops to zero during the spike as well (the queue is full of requests
+that will time out), but attempts per request never exceed 1.1 (the budget's 10%), and
+goodput is back about 4 s after the spike, once the backlog has drained.
 
 Things to try: `--set policies.db-client.retry.backoff=exponential` with
 `--set policies.db-client.retry.base=50ms` (backoff alone delays the retries but does
-not cap them), or `--set policies.db-client.deadline_propagation=true` (the server
-skips queued work whose caller gave up: the zombie work disappears)."""),
+not cap them: the storm still never ends), or
+`--set policies.db-client.deadline_propagation=true` (the server skips queued work whose
+caller gave up: most of the zombie work disappears, and the storm ends with the spike).
+The next cell runs both."""),
+(C, '''tries = {
+    "as written": stormcast("run", "scenarios/retry-storm.toml", "--seed", 1, "--format", "json"),
+    "exponential backoff, base 50ms": stormcast("run", "scenarios/retry-storm.toml", "--seed", 1,
+                                                "--set", "policies.db-client.retry.backoff=exponential",
+                                                "--set", "policies.db-client.retry.base=50ms", "--format", "json"),
+    "deadline propagation": stormcast("run", "scenarios/retry-storm.toml", "--seed", 1,
+                                      "--set", "policies.db-client.deadline_propagation=true", "--format", "json"),
+}
+tried = pd.DataFrame({label: {"recovery_s": s["loads"]["users"]["recovery_s"],
+                              "success": s["loads"]["users"]["success_rate"],
+                              "db attempts per request": s["services"]["db"]["arrivals"] / s["loads"]["users"]["requests"],
+                              "db wasted work s": s["services"]["db"]["wasted_work_s"],
+                              "db skipped": s["services"]["db"]["skipped"]}
+                      for label, s in ((k, json.loads(v)) for k, v in tries.items())}).T
+backoff, deadline = tried.loc["exponential backoff, base 50ms"], tried.loc["deadline propagation"]
+assert pd.isna(backoff.recovery_s) and backoff["db attempts per request"] >= 3, \\
+    "backoff alone delays the retries but does not cap them: the storm still never ends"
+assert pd.notna(deadline.recovery_s) and deadline.recovery_s <= 1, "with deadline propagation the storm ends with the spike"
+assert deadline["db skipped"] > 0 and deadline["db wasted work s"] < 0.15 * tried.loc["as written", "db wasted work s"], \\
+    "with deadline propagation most of the zombie work disappears"
+tried'''),
 ], "02-retries-and-metastability.ipynb")
 
 # ---------------------------------------------------------------------------------
@@ -318,18 +445,53 @@ pd.DataFrame({label: {"success": s["loads"]["users"]["success_rate"],
                       "db skipped": s["services"]["db"]["skipped"],
                       "api rejected": s["services"]["api"]["rejected"]}
               for label, (s, _) in variants.items()}).T'''),
+(C, '''# The claims of "What you see" below, checked: CI executes this notebook (seed 1, deterministic).
+written, ts_written = variants["as written (db timeout 3s)"]
+t, api_util = series(ts_written, "service", "api", "utilization")
+t, ok = series(ts_written, "load", "users", "ok")
+fault = (t >= 31) & (t < 50)
+assert api_util[fault].min() >= 0.95, "as written, the api's workers are pinned at 100% during the fault"
+assert 100 <= written["services"]["api"]["wasted_work_s"] < 1000, "hundreds of worker-seconds of wasted work at the api"
+assert 1000 <= written["services"]["api"]["rejected"] < 10000, "the api rejects thousands of pages"
+assert ok[fault].mean() < 0.5 * ok[(t >= 10) & (t < 30)].mean(), "goodput falls by more than half"
+assert written["cascade"] == {"cascade": True, "origin": ["db"], "blast_radius": ["api"], "relayed": ["edge"]}, \\
+    "a cascade from the db (its fault) to the api (impaired); the edge only relays"
+success = {label: s["loads"]["users"]["success_rate"] for label, (s, _) in variants.items()}
+retry2, _ = variants["db timeout 300ms, 2 attempts"]
+single, _ = variants["db timeout 300ms, 1 attempt"]
+assert 0 < success["as written (db timeout 3s)"] - success["db timeout 300ms, 2 attempts"] < 0.05, \\
+    "a 300 ms db timeout with the retry does not help; it is slightly worse"
+assert retry2["services"]["api"]["retries_sent"] > 500, "with the retry, slow queries are sent twice"
+assert 100 <= retry2["services"]["db"]["wasted_work_s"] < 1000, "the database does hundreds of seconds of work nobody reads"
+assert max(success, key=success.get) == "db timeout 300ms, 1 attempt", "the same timeout without the retry is the best of the four"
+assert single["services"]["api"]["wasted_work_s"] == 0, "without the retry: no wasted work at the api"
+assert 100 <= single["services"]["db"]["wasted_work_s"] < 1000, \\
+    "without the retry the database's wasted work stays in the hundreds of seconds"
+assert single["services"]["api"]["rejected"] == min(s["services"]["api"]["rejected"] for s, _ in variants.values()), \\
+    "without the retry: fewer rejections"
+deadline, ts_deadline = variants["deadline propagation"]
+assert ts_deadline.equals(ts_written) and success["deadline propagation"] == success["as written (db timeout 3s)"], \\
+    "deadline propagation changes nothing here (its line covers the first one)"
+assert deadline["services"]["db"]["skipped"] == 0 and deadline["services"]["db"]["queue_max"] == 0, \\
+    "db skipped is 0: nothing ever queues at the database for it to skip"
+print("checked: the timeout cascade and its variants")'''),
 (M, """**What you see:** as written, the api's workers are pinned at 100% during the fault,
 many of them holding calls to the database for pages nobody waits for any more (the
 edge left after 1 s: hundreds of worker-seconds of wasted work at the api). The api's
 queue fills and it rejects thousands of pages, even those whose cache call would be
-instant: goodput falls by more than half.
+instant: goodput falls by more than half. stormcast's health verdict calls it a cascade
+(`summary.json` `cascade`): the database is unhealthy by its fault (the origin), the api
+is unhealthy because of it *and* impaired (its workers are all busy: the blast radius),
+and the edge only relays the failures.
 
 A 300 ms db timeout *with the retry* does not help; it is slightly worse. Every slow
 query is sent twice, the database does hundreds of seconds of work nobody reads, and an
 api worker is still held for up to 300 + 100 + 300 ms. The same timeout *without* the
 retry is the best of the four: no wasted work at the api, fewer rejections, higher
-success. Deadline propagation changes nothing here (its line covers the first one,
-and `db skipped` is 0): the api's 60 workers are fewer than the database's 80, so every
+success (the database still finishes every query the api gave up on, so its wasted work
+stays in the hundreds of seconds: a timeout frees the caller, not the callee).
+Deadline propagation changes nothing here (its line covers the first one, and
+`db skipped` is 0): the api's 60 workers are fewer than the database's 80, so every
 query is served at once and nothing ever queues at the database for it to skip. It pays
 off where the callee queues.
 
@@ -361,14 +523,44 @@ for label, (s, _) in {"with breaker": with_breaker, "without breaker": without}.
     u = s["loads"]["users"]
     print(f"{label:16s} p99 {u['latency_ms']['p99']:7.1f} ms  success {u['success_rate']:.4f}  "
           f"breaker opens {s['services']['frontend']['breaker_opens']}")'''),
+(C, '''# The claims of "What you see" below, checked.
+import tomllib
+frontend = tomllib.loads((SCENARIOS / "breaker.toml").read_text())["services"]["frontend"]
+(s_with, ts_with), (s_without, ts_without) = with_breaker, without
+t, p99_without = series(ts_without, "load", "users", "latency_ms_p99")
+in_fault = (t >= 30) & (t < 50)
+assert 450 <= np.median(p99_without[in_fault]) <= 600 and (p99_without[in_fault] > 200).all(), \\
+    "without the breaker, p99 sits at ~500 ms (over the 200 ms SLO) for 20 s"
+t, util_without = series(ts_without, "service", "frontend", "utilization")
+workers = frontend["instances"] * frontend["workers"]
+busy_fault = workers * util_without[(t >= 31) & (t < 50)].mean()
+busy_before = workers * util_without[(t >= 10) & (t < 30)].mean()
+assert 120 <= busy_fault <= 180, f"300/s x 0.5 s = 150 busy workers during the fault ({busy_fault:.0f})"
+assert 4 <= busy_before <= 11, f"instead of about 7 before it ({busy_before:.1f})"
+t, p99_with = series(ts_with, "load", "users", "latency_ms_p99")
+t, open_with = series(ts_with, "service", "frontend", "breakers_open")
+t, recs_calls = series(ts_with, "service", "recs", "arrivals")
+assert (open_with[(t >= 31) & (t < 50)] == 1).all(), "with the breaker, it opens during the fault"
+assert recs_calls[(t >= 32) & (t < 50)].mean() < 0.1 * recs_calls[(t >= 10) & (t < 30)].mean(), \\
+    "the open breaker refuses recs calls at once"
+back = t[(t >= 30) & (p99_with < 200)].min()
+assert back - 30 <= 2, f"p99 drops back within two seconds ({back - 30:.0f} s)"
+bumps = ((p99_with > 200) & (t >= 33) & (t < 52)).sum()
+assert bumps >= 2, "during the fault the probes fail and it re-opens (the short bumps in p99)"
+assert s_with["services"]["frontend"]["breaker_opens"] >= 2 * frontend["instances"], "it re-opens: more than one open per instance"
+assert (open_with[t >= 55] == 0).all(), "after the fault the probes succeed and it closes"
+assert abs(s_with["loads"]["users"]["success_rate"] - s_without["loads"]["users"]["success_rate"]) < 0.001, \\
+    "goodput hardly differs"
+print("checked: the breaker on an optional dependency")'''),
 (M, """**What you see:** without the breaker, every page waits the full 500 ms for recs during
 the fault: p99 sits at ~500 ms (over the 200 ms SLO) for 20 s, and the frontend holds a
-worker per waiting page (Little's law: 300/s x 0.5 s = 150 busy workers instead of ~1).
-With the breaker, after 10 failures in the window it **opens** and refuses recs calls
-at once (`short_circuited`): the page renders without recommendations and p99 drops back
-within a second. Every 5 s it goes **half-open** and lets 5 probes through; during the
-fault they fail and it re-opens (the short bumps in p99), after the fault they succeed
-and it **closes**. Goodput hardly differs: recs is optional, so the breaker buys
+worker per waiting page (Little's law: 300/s x 0.5 s = 150 busy workers instead of about
+7 before the fault). With the breaker, after 10 failures in the window it **opens** and
+refuses recs calls at once (`short_circuited`): the page renders without
+recommendations and p99 drops back within two seconds (pages already waiting on recs
+when it opens still finish late). Every 5 s it goes **half-open** and lets 5 probes
+through; during the fault they fail and it re-opens (the short bumps in p99), after the
+fault they succeed and it **closes**. Goodput hardly differs: recs is optional, so the breaker buys
 *latency* (and worker headroom), not success rate here."""),
 (M, """## A breaker with the wrong scope
 
@@ -389,6 +581,23 @@ ax.axhline(0.75, color="grey", ls=":", lw=1); ax.text(2, 0.77, "75%: what a 1-of
 ax.axvspan(30, 50, color="orange", alpha=0.2)
 ax.set_ylim(-0.05, 1.05); ax.set_ylabel("users ok / arrivals per second"); ax.set_xlabel("simulated time, s (crash shaded)")
 ax.legend(loc="lower left"); plt.show()'''),
+(C, '''# The claims of "What you see" below, checked.
+sharded_frontend = tomllib.loads((SCENARIOS / "sharded-breaker.toml").read_text())["services"]["frontend"]
+(s20, ts20), (s50, ts50) = shard["breaker at 20% failures"], shard["breaker at 50% failures"]
+
+def success_during_crash(ts):
+    t, ok = series(ts, "load", "users", "ok")
+    t, arr = series(ts, "load", "users", "arrivals")
+    crash = (t >= 31) & (t < 50)
+    return ok[crash].sum() / arr[crash].sum()
+
+assert success_during_crash(ts20) < 0.05, "with the 20% threshold, success drops to about zero during the crash"
+assert s20["services"]["frontend"]["breaker_opens"] > sharded_frontend["instances"], \\
+    "each half-open probe window sees the dead shard again and re-opens it"
+assert s50["services"]["frontend"]["breaker_opens"] == 0, "with a 50% threshold the breaker stays closed"
+assert 0.70 <= success_during_crash(ts50) <= 0.80, "with a 50% threshold the outage costs what it should (25%)"
+print(f"success during the crash: {success_during_crash(ts20):.1%} (20% threshold), "
+      f"{success_during_crash(ts50):.1%} (50% threshold)")'''),
 (M, """**What you see:** with the 20% threshold, the 25% failure rate opens the breaker, which
 then refuses calls to the three *healthy* shards too: success drops to about zero during
 the crash instead of 75%, and each half-open probe window sees the dead shard again and
@@ -412,8 +621,9 @@ an api of N x 8 workers)."""),
 (M, """## Sweep the replica count
 
 40 seeds per value (seeds 1..40, the same seeds for every value: common random numbers),
-api instances from 2 to 8. With 40 clean seeds the upper end of a 95% Wilson interval
-is about 3.7/40 = 9%, so we can show a risk below a 10% threshold."""),
+api instances from 2 to 8. With `n` clean seeds the upper end of a 95% Wilson interval
+is `1.96^2 / (n + 1.96^2)`: 3.84/(40 + 3.84) = 8.8% for 40, so we can show a risk below a
+10% threshold."""),
 (C, '''out = OUT / "capacity"
 text = stormcast("sweep", "scenarios/capacity.toml", "--seeds", 40, "--first-seed", 1,
                  "--threshold", 0.1, "--vary", "services.api.instances=2..8",
@@ -445,19 +655,46 @@ ax.set_ylabel("risk across 40 seeds (95% Wilson interval)")
 ax.set_title("capacity.toml: risk against replicas")
 ax.legend(); plt.show()
 print("tipping point for the SLO risk:", tipping)'''),
+(C, '''# The claims of "What you see" below (and of the introduction), checked: CI executes this
+# notebook (seeds 1..40, deterministic).
+slo_p = slo.set_index("replicas").p
+assert (slo_p[slo_p.index <= 4] == 1).all() and (slo_p[slo_p.index >= 5] == 0).all(), \\
+    "up to 4 replicas every seed violates the SLO, from 5 none does: 100% to 0% between adjacent counts"
+clean = risks[risks.p == 0]
+assert len(clean) > 0 and (abs(clean.high - 0.088) < 0.001).all(), "0 of 40 seeds: the interval still reaches 8.8%"
+slo_line = next(line for line in text.splitlines() if "tipping point (SLO violated" in line)
+assert tipping is not None and slo_line.rstrip().endswith(f"services.api.instances={tipping}"), \\
+    "our tipping point follows the same rule `stormcast sweep` prints"
+Z2 = 1.959964 ** 2
+clean_seeds_for_5pct = next(n for n in range(1, 1000) if Z2 / (n + Z2) < 0.05)
+assert clean_seeds_for_5pct == 73, "to claim a risk below 5% you need 73 clean seeds"
+assert (risks[risks.risk == "metastable_risk"].p == 0).all(), "metastable risk stays at zero"
+assert (risks[risks.risk == "cascade_risk"].p == 0).all(), "cascade risk stays at zero"
+overloaded = json.loads(stormcast("run", "scenarios/capacity.toml", "--seed", 1,
+                                  "--set", "services.api.instances=3", "--format", "json"))
+api_health = overloaded["services"]["api"]["health"]
+print("3 replicas, seed 1: api", api_health["state"], "by", api_health["cause"], "- cascade:", overloaded["cascade"]["cascade"])
+assert api_health["state"] == "unhealthy" and api_health["cause"] == "overload" and not overloaded["cascade"]["cascade"], \\
+    "an api overloaded by the sale is unhealthy by its own overload: not a cascade"'''),
 (M, """## What you see
 
 - **Not a smooth curve but a cliff.** The api serves about `N * 8 / 20 ms = 400 N`
-  requests/s. Below the spike's 1500/s (N <= 3) every seed violates the SLO; well above
-  it, no seed does. In between, some seeds violate and some do not: whether a 10 s
-  burst overflows the 40-slot queues depends on the luck of the arrivals and service
-  times. That band is where one run would mislead you either way.
+  requests/s. Up to N = 4 (1600/s, barely above the sale's 1500/s: 94% busy) every seed
+  violates the SLO; from N = 5 (75% busy) none does: 100% to 0% between adjacent counts,
+  with no count in between where some seeds violate and some do not. Here one run per
+  count would show the same step; the sweep tells you that it holds on every seed and
+  how sure you can be. Where the margin is thinner, such a band can appear (whether a
+  10 s burst overflows the 40-slot queues then depends on the luck of the arrivals and
+  service times), and there one run would mislead you either way.
 - **The interval, not the point, decides.** A value where 0 of 40 seeds failed still
-  has a 95% interval up to ~9%. The tipping point is the first replica count whose
+  has a 95% interval up to 8.8%. The tipping point is the first replica count whose
   *upper* end lies below the threshold, the same rule `stormcast sweep` prints. To claim
-  a risk below 5% you need about 75 clean seeds.
+  a risk below 5% you need 73 clean seeds (the first `n` with `3.84/(n + 3.84)` < 5%).
 - **Metastable risk stays at zero here**: the shoppers' retries have a token budget, so
   even the overloaded configurations recover once the sale ends (compare lesson 2).
+- **So does the cascade risk**: nothing spreads from one service to another. An api
+  overloaded by the sale is unhealthy by its own `overload` (the cell above shows it for
+  3 replicas), which is not a cascade; lesson 3's timeout cascade is one.
 
 Try: add a second key, `--vary load.0.profile.0.rate=1000..2000:500`, for a grid of
 replicas against spike size (`vary.png` shows it as a heat map)."""),
@@ -477,19 +714,24 @@ shop with a flash sale and a slow payment provider. Two proposed changes:
 - `scenarios/changes/extra-replica.toml`: one more payment replica.
 
 `stormcast compare BASE --change FILE --seeds N --out DIR` writes `compare.json` and
-`report.md` and exits 0 when every gate passes, 1 when a gate fails or is inconclusive."""),
+`report.md`. Its verdict is `pass` (exit 0) when every gate passes, `fail` or
+`inconclusive` (exit 1) when a gate fails or cannot be decided with these seeds, and
+`unchanged` (exit 0) when the change alters nothing that is simulated. This notebook
+meets all four."""),
 (C, SETUP),
 (M, """## The harmful change"""),
-(C, '''def compare(change, seeds=30):
-    out = OUT / Path(change).stem
+(C, '''def compare(change, *options, seeds=30, exit_code=(0, 1)):
+    """Compare shop.toml with CHANGE applied; `exit_code` lists the exit codes expected."""
+    out = OUT / f"{Path(change).stem}-{len(list(OUT.iterdir()))}"
     # exit 1 means "a gate failed or is inconclusive": a result, not an error
-    stormcast("compare", "scenarios/shop.toml", "--change", change, "--seeds", seeds,
-              "--out", out, ok=(0, 1))
+    stormcast("compare", "scenarios/shop.toml", "--change", change, "--seeds", seeds, *options,
+              "--out", out, ok=exit_code)
     return json.loads((out / "compare.json").read_text()), (out / "report.md").read_text()
 
 
-harmful, harmful_report = compare("scenarios/changes/remove-retry-budget.toml")
+harmful, harmful_report = compare("scenarios/changes/remove-retry-budget.toml", exit_code=(1,))
 print("verdict:", harmful["verdict"], "-", harmful["message"])
+assert harmful["verdict"] == "fail", "the harmful change fails its gates (exit 1)"
 
 
 def gates_table(result):
@@ -502,7 +744,7 @@ gates_table(harmful).round(3)'''),
 (C, '''def risk_table(result):
     rows = []
     for load, risks in result["risk_differences"].items():
-        for name in ["slo_risk", "metastable_risk", "cascade_risk"]:
+        for name in ["slo_risk", "metastable_risk", "cascade_risk", "path_cascade_risk"]:
             r = risks[name]
             rows.append({"load": load, "risk": name, "base": r["base"]["p"], "proposed": r["proposed"]["p"],
                          "diff": r["diff"], "diff low": r["low"], "diff high": r["high"],
@@ -515,8 +757,8 @@ risk_table(harmful).round(3)'''),
 
 Seed `s` of the base and seed `s` of the proposed config share their arrivals, latencies
 and fault (every component draws from its own random stream), so the per-seed
-difference removes most of the seed-to-seed noise. `paired.LOAD.per_seed` holds each
-seed's pair."""),
+difference removes much of the seed-to-seed noise (the harmless change below measures
+how much). `paired.LOAD.per_seed` holds each seed's pair."""),
 (C, '''def plot_pairs(result, title):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, load in zip(axes, ["shoppers", "browsers"]):
@@ -536,37 +778,138 @@ plot_pairs(harmful, "remove-retry-budget.toml")
 pd.DataFrame(harmful["paired"]["shoppers"]["per_seed"])[
     ["seed", "base_success_rate", "proposed_success_rate", "base_recovery_s", "proposed_recovery_s",
      "base_amplification", "proposed_amplification"]].head(8)'''),
+(C, '''# The claims of "What you see" below, checked: CI executes this notebook (seeds 1..30, deterministic).
+rt = risk_table(harmful).set_index(["load", "risk"])
+gate = gates_table(harmful).set_index(["gate", "load"])
+for risk in ["slo_risk", "metastable_risk"]:
+    r = rt.loc[("shoppers", risk)]
+    assert r.base == 0 and r["seeds worse"] >= 27 and r["seeds better"] == 0, \\
+        "the proposed config violates the SLO and never recovers on (nearly) every seed where the base was clean"
+for g in ["max_slo_risk_increase", "max_metastable_risk_increase"]:
+    row = gate.loc[(g, "shoppers")]
+    assert row.verdict == "fail" and row.low > 5 * row.limit, \\
+        "the SLO-risk and never-recovered-risk increases are far above their limits, with intervals that exclude zero"
+paired = harmful["paired"]["shoppers"]
+assert paired["amplification"]["proposed_mean"] > 1.3, "attempts per request rise well above 1"
+band_t = np.array(harmful["proposed"]["bands"]["shoppers"]["time_s"])
+goodput_proposed = np.array(harmful["proposed"]["bands"]["shoppers"]["goodput"]["median"])
+goodput_base = np.array(harmful["base"]["bands"]["shoppers"]["goodput"]["median"])
+calm = (band_t >= 10) & (band_t < 30)
+assert abs(goodput_proposed[calm].mean() / goodput_base[calm].mean() - 1) < 0.05, \\
+    "before the provider's slowdown (30 s) the proposed config serves like the base"
+collapse = band_t[(band_t >= 30) & (goodput_proposed < 1)].min()
+assert collapse < 45 and (goodput_proposed[band_t >= collapse] < 1).all(), \\
+    "the success rate collapses during the provider's slowdown and the median goodput stays at zero to the end"
+browsers = harmful["paired"]["browsers"]["p99_ms"]
+assert 60 <= browsers["base_mean"] <= 100 and 800 <= browsers["proposed_mean"] <= 1300, \\
+    "browsers are hurt too: their p99 goes from about 80 ms to about 1 s"
+assert rt.loc[("browsers", "slo_risk")].base == 0 and rt.loc[("browsers", "slo_risk")].proposed == 1, \\
+    "every seed violates the browsers' SLO"
+services = harmful["proposed"]["services"]
+assert services["payment"]["origin"]["p"] == 1 and services["payment"]["causes"]["fault"] == harmful["seeds"], \\
+    "on every seed payment, unhealthy by its fault, is the origin of the cascade"
+assert {name for name, v in services.items() if v["in_blast_radius"]["p"] > 0} == {"web", "edge"} \\
+    and all(services[name]["in_blast_radius"]["p"] == 1 for name in ["web", "edge"]), \\
+    "on every seed the blast radius is web and edge"
+assert all(rt.loc[(load, "cascade_risk")].base == 0 and rt.loc[(load, "cascade_risk")].proposed == 1
+           for load in ["shoppers", "browsers", "batch"]), "cascade_risk jumps from 0 to 100% on every load, batch included"
+assert rt.loc[("batch", "path_cascade_risk")].proposed == 0, "path_cascade_risk stays 0 for batch"
+p99 = paired["p99_ms"]
+assert 100 <= p99["mean_diff"] <= 200, "the shoppers' p99 rises by about 150 ms"
+assert 0.18 <= paired["p99_relative"]["mean_diff"] <= 0.25, "the shoppers' p99 rises by +21%"
+median_base = harmful["base"]["loads"]["shoppers"]["p99_ms"]["median"]
+median_proposed = harmful["proposed"]["loads"]["shoppers"]["p99_ms"]["median"]
+assert 725 <= median_base <= 735 and 860 <= median_proposed <= 920, \\
+    "the median p99 goes from 730 ms to about 890 ms over 30 seeds"
+assert gate.loc[("max_p99_increase", "shoppers")].verdict == "fail", "enough to fail the 10% p99 gate"
+assert 0.15 <= paired["success_rate"]["proposed_mean"] / paired["success_rate"]["base_mean"] <= 0.25, \\
+    "the success rate falls to a fifth"
+print("checked: the harmful change")'''),
 (M, """**What you see:** the change fails its gates. On the shoppers' load the proposed config
 violates the SLO and never recovers on (nearly) every seed where the base was clean:
 the SLO-risk and never-recovered-risk increases are far above their limits, with
 intervals that exclude zero. Attempts per request rise well above 1 and the success
-rate collapses after the provider's slowdown. The mechanism is lesson 2's at scale: the
-shorter per-try timeout turns slow-but-successful payments into timeouts, the provider
-keeps working on the abandoned tries (zombie work), each timeout is retried with no
-budget to cap it, and payment's queue never drains. Browsers, which never call payment,
-are hurt too: the web tier's workers are held by checkouts waiting on payment.
-Note how little p99 alone says: the shoppers' p99 of *successful* requests rises by a
-few hundred milliseconds (median 732 ms to about 900 ms over 30 seeds), a change that
-might pass for noise, while the success rate falls to a fifth: most slow requests fail
-instead of being counted. Always read p99 with the success rate and the risks; the
-gates do.
+rate collapses during the provider's slowdown (30 s to 45 s) and never comes back: the
+median goodput across seeds stays at zero to the end of the run. The mechanism is lesson
+2's at scale: the shorter per-try timeout turns slow-but-successful payments into
+timeouts, the provider keeps working on the abandoned tries (zombie work), each timeout
+is retried with no budget to cap it, and payment's queue never drains. Browsers, which
+never call payment, are hurt too (their p99 goes from about 80 ms to about 1 s, and
+every seed violates their SLO): the web tier's workers are held by checkouts waiting on
+payment.
+
+The health verdicts name it: on every seed payment, unhealthy by its fault, is the
+origin of a cascade whose blast radius is web and edge, unhealthy because of it *and*
+impaired. `cascade_risk` counts a cascade anywhere in the run, so it jumps from 0 to 100%
+on every load, batch included; `path_cascade_risk`, a cascade among the services the
+load reaches, stays 0 for batch, which never touches them.
+
+Note how little p99 alone says: the shoppers' p99 of *successful* requests rises by
+about 150 ms (+21%: the median goes from 730 ms to about 890 ms over 30 seeds), enough
+to fail the 10% p99 gate but a modest-looking number, while the success rate falls to a
+fifth: most slow requests fail instead of being counted. Always read p99 with the
+success rate and the risks; the gates do.
 
 `report.md` is the text to paste into the pull request:"""),
 (C, '''print(harmful_report[:3000])'''),
 (M, """## The harmless change"""),
-(C, '''harmless, _ = compare("scenarios/changes/extra-replica.toml")
+(C, '''harmless, _ = compare("scenarios/changes/extra-replica.toml", exit_code=(0,))
 print("verdict:", harmless["verdict"], "-", harmless["message"])
 plot_pairs(harmless, "extra-replica.toml")
 gates_table(harmless).round(3)'''),
+(C, '''# The claims of "What you see" below, checked.
+assert harmless["verdict"] == "pass", "every gate passes (exit 0)"
+outcomes = risk_table(harmless).query("risk in ['slo_risk', 'metastable_risk']")
+assert (outcomes["diff"] == 0).all() and (outcomes["seeds worse"] == 0).all() and (outcomes["seeds better"] == 0).all(), \\
+    "no seed changes its SLO or recovery outcome: the paired risk differences are exactly zero, no discordant seeds"
+shoppers_diff = pd.DataFrame(harmless["paired"]["shoppers"]["per_seed"]).p99_ms_diff
+assert (shoppers_diff < 0).mean() > 0.5 and abs(harmless["paired"]["shoppers"]["p99_relative"]["mean_diff"]) < 0.02, \\
+    "the shoppers' p99 differences are small and mostly negative"
+browsers_diff = pd.DataFrame(harmless["paired"]["browsers"]["per_seed"]).p99_ms_diff
+assert browsers_diff.abs().max() < 1.5, "the browsers' per-seed differences are at or near zero (within about 1 ms)"
+for load in ["shoppers", "browsers"]:
+    pairs = pd.DataFrame(harmless["paired"][load]["per_seed"])
+    mismatched = pairs.proposed_p99_ms.shift(-1) - pairs.base_p99_ms  # seed s+1 against seed s
+    ratio = mismatched.std() / pairs.p99_ms_diff.std()
+    assert 1.3 <= ratio <= 2.8, f"seed s against seed s+1 varies 1.5 to 2.5 times as much as the pairs ({load}: x{ratio:.2f})"
+slo_gates = gates_table(harmless).query("gate == 'max_slo_risk'")
+assert (slo_gates.value == 0).all() and ((slo_gates.high - 0.114).abs() < 0.001).all(), \\
+    "with 30 seeds and no violation the 95% Wilson interval still reaches 11.4%"
+print("checked: the harmless change")'''),
 (M, """**What you see:** every gate passes. No seed changes its SLO or recovery outcome (the
 paired risk differences are exactly zero, with no discordant seeds), and the shoppers'
 p99 differences are small and mostly negative: a fourth replica means less queueing at
 payment during the fault and the sale. The browsers do not call payment, so their
-per-seed differences are at or near zero: common random numbers at work.
+per-seed differences are at or near zero (within about 1 ms): common random numbers at
+work. Pairing is what keeps these differences small: seed `s` of one config against seed
+`s+1` of the other varies 1.5 to 2.5 times as much, on both loads.
 
 Why `max_slo_risk` is 0.15 in `shop.toml` and not 0.05: with 30 seeds and no violation
 the 95% Wilson interval still reaches 11.4%, so a 5% gate would be *inconclusive*
-however good the config is. Gate at 5% and you must run at least 73 seeds (0 of 73 has an upper end of 5.0%)."""),
+however good the config is. Gate at 5% and you must run at least 73 seeds (0 of 73 has
+an upper end of 5.0%, 0 of 72 does not). The next cell asks `compare` itself, with
+`--max-slo-risk 0.05`:"""),
+(C, '''strict, _ = compare("scenarios/changes/extra-replica.toml", "--max-slo-risk", 0.05, exit_code=(1,))
+print("verdict:", strict["verdict"], "-", strict["message"])
+assert strict["verdict"] == "inconclusive" and strict["seeds_needed"] == 73, \\
+    "a 5% gate is inconclusive with 30 clean seeds; it takes 73"
+Z2 = 1.959964 ** 2
+assert round(100 * Z2 / (73 + Z2), 1) == 5.0 and Z2 / (72 + Z2) > 0.05, "0 of 73 has an upper end of 5.0%, 0 of 72 does not"'''),
+(M, """## A change that changes nothing
+
+A proposed config can look different and simulate exactly like the base: here the
+"change" sets payment to the 3 instances it already has. `compare` says so with the
+verdict `unchanged` (exit 0): every paired difference is exactly zero, and the verdict
+does not depend on the gates (with 5 seeds the `max_slo_risk` gates cannot be decided)."""),
+(C, '''out = OUT / "unchanged"
+stormcast("compare", "scenarios/shop.toml", "--set", "services.payment.instances=3", "--seeds", 5, "--out", out)
+same = json.loads((out / "compare.json").read_text())
+print("verdict:", same["verdict"], "-", same["message"])
+assert same["verdict"] == "unchanged", "a change that alters nothing simulated: verdict unchanged, exit 0"
+assert all(pair["p99_ms_diff"] == 0 and pair["success_rate_diff"] == 0
+           for load in same["paired"].values() for pair in load["per_seed"]), "every paired difference is exactly zero"
+assert all(g["verdict"] == "inconclusive" for g in same["gates"] if g["gate"] == "max_slo_risk"), \\
+    "with 5 seeds the max_slo_risk gates cannot be decided"'''),
 ], "05-pre-merge-what-if.ipynb")
 
 # ---------------------------------------------------------------------------------
