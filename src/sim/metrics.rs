@@ -554,6 +554,7 @@ impl Metrics {
 
     /// `late`: the caller had already given up, so nobody hears the answer.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(super) fn service_done(
         &mut self,
         s: usize,
