@@ -4,6 +4,7 @@ mod cli;
 mod compare;
 mod conservation;
 mod determinism;
+mod docs;
 mod health;
 mod limits;
 mod notebooks;
