@@ -23,7 +23,7 @@
 //! fewest seeds at which its interval, recomputed by the same method with the observed
 //! rates, mean and spread held, would lie on one side of its limit.
 
-use crate::stats::summary::{Named, by_name};
+use crate::stats::summary::{FormatVersion, Named, by_name};
 use serde::Serialize;
 
 use crate::model::{Gates, Scenario};
@@ -63,6 +63,8 @@ pub struct ReplayPrefixes {
 /// proposed config's file order.
 #[derive(Clone, Debug, Serialize)]
 pub struct CompareResult {
+    /// Always [`FORMAT_VERSION`](crate::stats::summary::FORMAT_VERSION).
+    pub format_version: FormatVersion,
     pub seeds: u64,
     pub first_seed: u64,
     pub stormcast_version: String,
@@ -484,6 +486,7 @@ pub fn compare_sweeps(
         overall(&gate_results)
     };
     CompareResult {
+        format_version: FormatVersion,
         seeds,
         first_seed: proposed.first_seed,
         stormcast_version: env!("CARGO_PKG_VERSION").to_string(),

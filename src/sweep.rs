@@ -26,7 +26,7 @@ use crate::sim::simulate_bounded;
 use crate::stats::health::{Health, HealthCause};
 use crate::stats::risk::{Distribution, Proportion, quantile_sorted, wilson};
 use crate::stats::summary::Stopped;
-use crate::stats::summary::{Named, by_name};
+use crate::stats::summary::{FormatVersion, Named, by_name};
 use crate::stats::{DisturbanceWindow, RunResult};
 
 /// Seeds per thread in one chunk: enough to keep every thread busy while a slow seed
@@ -68,6 +68,8 @@ impl SweepOptions {
 /// Loads and services appear in file order; serialization order is the field order.
 #[derive(Clone, Debug, Serialize)]
 pub struct SweepResult {
+    /// Always [`FORMAT_VERSION`](crate::stats::summary::FORMAT_VERSION).
+    pub format_version: FormatVersion,
     pub seeds: u64,
     pub first_seed: u64,
     pub scenario: String,
@@ -716,6 +718,7 @@ impl Accumulator {
             })
             .collect();
         SweepResult {
+            format_version: FormatVersion,
             seeds: n,
             first_seed: opts.first_seed,
             scenario: scenario.source.clone(),
@@ -761,6 +764,8 @@ fn shell_quote(s: &str) -> String {
 /// The risks of each scenario variant of a `--vary` sweep, in the order given.
 #[derive(Clone, Debug, Serialize)]
 pub struct VaryResult {
+    /// Always [`FORMAT_VERSION`](crate::stats::summary::FORMAT_VERSION).
+    pub format_version: FormatVersion,
     pub seeds: u64,
     pub first_seed: u64,
     pub stormcast_version: String,
@@ -838,6 +843,7 @@ pub fn run_vary(points: &[(String, Scenario)], opts: &SweepOptions, progress: &(
         });
     }
     VaryResult {
+        format_version: FormatVersion,
         seeds: opts.seeds,
         first_seed: opts.first_seed,
         stormcast_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -1103,6 +1103,7 @@ mod tests {
             service_results.push(service(name, buckets));
         }
         RunResult {
+            format_version: crate::stats::summary::FormatVersion,
             seed: 42,
             stormcast_version: "0.1.0".to_string(),
             scenario: "checkout-cascade".to_string(),

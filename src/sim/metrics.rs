@@ -10,7 +10,7 @@ use crate::model::resilience::BreakerState;
 use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
 use crate::stats::health::{Cascade, Health};
 use crate::stats::recovery::{disturbances, recovery_s};
-use crate::stats::summary::SojournSummary;
+use crate::stats::summary::{FormatVersion, SojournSummary};
 use crate::stats::{LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket, ServiceResult};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -685,6 +685,7 @@ impl Metrics {
             })
             .collect();
         RunResult {
+            format_version: FormatVersion,
             seed,
             stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
             scenario: sc.source.clone(),

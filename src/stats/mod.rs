@@ -9,5 +9,6 @@ pub mod summary;
 pub use health::{Cascade, Health, HealthCause, HealthState};
 pub use risk::{Distribution, Proportion, wilson};
 pub use summary::{
-    DisturbanceKind, DisturbanceWindow, LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket, ServiceResult,
+    DisturbanceKind, DisturbanceWindow, FORMAT_VERSION, FormatVersion, LatencySummary, LoadBucket, LoadResult,
+    RunResult, ServiceBucket, ServiceResult,
 };

@@ -9,9 +9,29 @@ use crate::stats::health::{Cascade, Health};
 use hdrhistogram::Histogram;
 use serde::{Serialize, Serializer, ser::SerializeMap};
 
+/// The version of the JSON outputs' format: the first field, `format_version`, of
+/// `summary.json`, `sweep.json`, `vary.json` and `compare.json`, and the `const` of that
+/// field in `schemas/`. Raised whenever a field is added, removed, renamed, retyped or
+/// changes meaning: the schemas forbid fields they do not describe, so a reader can check
+/// this number and know which schemas the file follows (docs/outputs.md).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Serializes as [`FORMAT_VERSION`]. The first field of every JSON output is of this
+/// type, so no constructor can write another number.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct FormatVersion;
+
+impl Serialize for FormatVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(FORMAT_VERSION)
+    }
+}
+
 /// Everything one run of one scenario at one seed measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunResult {
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: FormatVersion,
     pub seed: u64,
     pub stormcast_version: String,
     pub scenario: String,

@@ -13,5 +13,6 @@ mod policies;
 mod queueing;
 mod robustness;
 mod scenarios;
+mod schemas;
 mod support;
 mod sweep;

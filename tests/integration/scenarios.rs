@@ -1,4 +1,5 @@
-//! Every file in `scenarios/` loads and runs, so none can rot.
+//! Every file in `scenarios/` loads and runs, so none can rot, and its summary follows
+//! `schemas/summary.schema.json`.
 
 use std::path::PathBuf;
 use stormcast::sim::simulate;
@@ -40,6 +41,10 @@ fn every_scenario_loads_and_runs() {
         for l in &r.loads {
             assert!(l.requests > 0, "{}: load {} sent nothing", path.display(), l.name);
         }
+        // Its summary.json follows schemas/summary.schema.json (the other outputs are
+        // validated in `schemas`, on a small scenario).
+        let summary = serde_json::to_value(&r).expect("summaries serialize");
+        crate::schemas::assert_valid("summary", &summary, &format!("the summary of {}", path.display()));
     }
 }
 
