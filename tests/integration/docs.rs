@@ -157,7 +157,10 @@ fn doc_commands(doc: &str) -> Vec<(String, Vec<String>)> {
         }
         let t = t.strip_prefix("$ ").unwrap_or(t);
         if in_sh && let Some(rest) = t.strip_prefix("stormcast ") {
-            out.push((t.to_string(), shell_words(rest)));
+            // The command itself: up to a pipe, a redirection or a comment.
+            let rest =
+                rest.split([' ']).take_while(|w| !["|", ">", "#", "\\"].contains(w)).collect::<Vec<_>>().join(" ");
+            out.push((t.to_string(), shell_words(&rest)));
         }
     }
     out
@@ -190,11 +193,19 @@ fn inputs(words: &[String]) -> Vec<String> {
     out
 }
 
+/// Every `stormcast` command the README and docs show in `sh` blocks parses, and its
+/// scenario and overlays load (the scenario reference's own, and the others').
 #[test]
 fn every_command_in_the_doc_parses_and_its_inputs_load() {
     let doc = doc();
-    let commands = doc_commands(&doc);
+    let mut commands = doc_commands(&doc);
     assert!(commands.len() >= 4, "expected the doc's commands, found {commands:?}");
+    for other in ["README.md", "docs/outputs.md", "docs/performance.md"] {
+        let text = std::fs::read_to_string(root().join(other)).unwrap();
+        let found = doc_commands(&text);
+        assert!(!found.is_empty() || other != "README.md", "README shows stormcast commands");
+        commands.extend(found);
+    }
     for (line, words) in &commands {
         let sub = words.first().map(String::as_str).unwrap_or_default();
         assert!(SUBCOMMANDS.contains(&sub), "`{line}`: unknown subcommand `{sub}`");
