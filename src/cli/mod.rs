@@ -17,7 +17,7 @@ Examples:
   stormcast run scenarios/checkout.toml --out out/checkout     table on stdout; JSON, CSV and charts in out/
   stormcast sweep scenarios/retry-storm.toml --seeds 200      risks across seeds with 95% intervals
   stormcast check scenarios/checkout.toml                     validate (located errors, exit 2 if invalid)
-  stormcast graph scenarios/checkout.toml | dot -Tpng > g.png
+  stormcast graph scenarios/checkout.toml --format png > g.png   (or: | dot -Tpng > g.png)
 
 Exit codes: 0 success; 1 compare: a gate failed or was undecided, or no gate was set; 2 bad input or usage.
 Same scenario and seed give byte-identical output on any machine and thread count.";
@@ -65,10 +65,16 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
-    /// Print the topology as Graphviz DOT (pipe into `dot -Tpng`).
+    /// Print the topology: Graphviz DOT (pipe into `dot -Tpng`), or a picture drawn
+    /// without Graphviz (`--format svg` or `png`, the bytes on stdout: redirect them
+    /// into a file).
     Graph {
         /// The scenario file (TOML).
         scenario: PathBuf,
+        /// dot: Graphviz source (the default, as before); svg, png: a layered picture of
+        /// the call graph (loads on the left, services by call depth, faults in red).
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
     },
 }
 
@@ -201,9 +207,14 @@ fn bytes(n: f64) -> String {
 /// Writes to stdout; a reader that went away (`stormcast graph big.toml | head -1`)
 /// ends the program quietly with success, as Unix tools do, instead of a panic.
 fn emit(text: &str) {
+    emit_bytes(text.as_bytes());
+}
+
+/// `emit` for bytes that need not be text (a PNG).
+fn emit_bytes(bytes: &[u8]) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
@@ -390,6 +401,16 @@ enum Format {
     Json,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum GraphFormat {
+    /// Graphviz DOT source.
+    Dot,
+    /// An SVG picture, drawn by stormcast.
+    Svg,
+    /// A PNG picture, drawn by stormcast.
+    Png,
+}
+
 /// A failure with its exit code. Messages are complete; main prints them as they are.
 pub struct Failure {
     code: u8,
@@ -413,7 +434,7 @@ pub fn main() -> ExitCode {
         Command::Check { scenario, overlay, expect, all_warnings, limits } => {
             check(&scenario, &overlay, &limits, expect, all_warnings)
         }
-        Command::Graph { scenario } => graph(&scenario),
+        Command::Graph { scenario, format } => graph(&scenario, format),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -642,9 +663,11 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
             .map_err(chart_error)?;
         let pngs: Vec<&str> = charts.iter().map(|f| f.name.as_str()).filter(|n| n.ends_with(".png")).collect();
         let report = stormcast::report::markdown::compare_report(&result, &base_label, &proposed_label, &pngs);
+        let comment = stormcast::report::markdown::compare_comment(&result, &base_label, &proposed_label, &pngs);
         let mut files = vec![OutputFile::json("compare.json", &result)];
         files.extend(charts);
         files.push(OutputFile::new("report.md", report));
+        files.push(OutputFile::new("comment.md", comment));
         out.write(&files)?;
     }
     emit(&table::compare_table(&result));
@@ -746,8 +769,13 @@ fn check_expectations(path: &Path, s: &Scenario) -> Result<(), Failure> {
     }
 }
 
-fn graph(path: &Path) -> Result<(), Failure> {
+fn graph(path: &Path, format: GraphFormat) -> Result<(), Failure> {
+    use stormcast::report::topology;
     let s = load(path)?;
-    emit(&stormcast::report::dot::to_dot(&s));
+    match format {
+        GraphFormat::Dot => emit(&stormcast::report::dot::to_dot(&s)),
+        GraphFormat::Svg => emit_bytes(&topology::topology_svg(&s).map_err(chart_error)?),
+        GraphFormat::Png => emit_bytes(&topology::topology_png(&s).map_err(chart_error)?),
+    }
     Ok(())
 }

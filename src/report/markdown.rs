@@ -15,6 +15,18 @@ pub const REPLAY_LINES_MAX: usize = 10;
 /// The Markdown report of a comparison. `base_label` and `proposed_label` name the two
 /// configs (e.g. file names); `charts` are image paths relative to the report.
 pub fn compare_report(result: &CompareResult, base_label: &str, proposed_label: &str, charts: &[&str]) -> String {
+    report(result, base_label, proposed_label, charts, true)
+}
+
+/// `comment.md`: the report for a pull-request comment, where an image or a link with a
+/// path relative to the report cannot render (it would resolve against the PR page):
+/// the same text without images or links, and a line naming the charts and where they
+/// are (the `--out` folder; in CI, the uploaded artifact).
+pub fn compare_comment(result: &CompareResult, base_label: &str, proposed_label: &str, charts: &[&str]) -> String {
+    report(result, base_label, proposed_label, charts, false)
+}
+
+fn report(result: &CompareResult, base_label: &str, proposed_label: &str, charts: &[&str], images: bool) -> String {
     let mut md = String::new();
     let total = result.gates.len();
     let failed = result.gates_with(GateVerdict::Fail);
@@ -61,7 +73,16 @@ pub fn compare_report(result: &CompareResult, base_label: &str, proposed_label: 
         md.push('\n');
     }
 
-    if !charts.is_empty() {
+    if !charts.is_empty() && !images {
+        let names: Vec<String> = charts.iter().map(|c| format!("`{c}`")).collect();
+        let _ = writeln!(
+            md,
+            "The charts ({}), `report.md` with them and `compare.json` are in the `--out` folder of this \
+             compare (in CI, its uploaded artifact).\n",
+            names.join(", ")
+        );
+    }
+    if !charts.is_empty() && images {
         let _ = writeln!(md, "### Charts\n");
         for chart in charts {
             let alt = chart.rsplit('/').next().unwrap_or(chart).rsplit_once('.').map_or(*chart, |(stem, _)| stem);

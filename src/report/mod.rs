@@ -7,3 +7,4 @@ pub mod dot;
 pub mod markdown;
 pub mod output;
 pub mod sweep_chart;
+pub mod topology;

@@ -91,6 +91,21 @@ fn graph_prints_dot() {
     assert!(dot.contains("payment"));
 }
 
+/// `graph --format png|svg` writes the picture's bytes to stdout (`> topology.png`), the
+/// same as the library draws; a reader that stops early ends it quietly.
+#[test]
+fn graph_draws_png_and_svg_on_stdout() {
+    let scenario = stormcast::scenario::load_file(std::path::Path::new("scenarios/checkout.toml")).unwrap();
+    let out = stormcast().args(["graph", "scenarios/checkout.toml", "--format", "png"]).assert().success();
+    let png = out.get_output().stdout.clone();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert_eq!(png, stormcast::report::topology::topology_png(&scenario).unwrap());
+    let out = stormcast().args(["graph", "scenarios/checkout.toml", "--format", "svg"]).assert().success();
+    let svg = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains(">\npayment\n</text>"), "{svg}");
+    stormcast().args(["graph", "scenarios/checkout.toml", "--format", "gif"]).assert().code(2);
+}
+
 #[test]
 fn help_explains_commands_and_options() {
     let out = stormcast().arg("--help").assert().success();

@@ -184,6 +184,40 @@ fn charts_and_report_are_written() {
     assert!(md.contains("| gate | load | limit |"));
 }
 
+/// `comment.md` renders in a pull-request comment: parsed as GitHub-flavoured Markdown,
+/// it has no image and no link (a relative path would resolve against the PR page),
+/// its tables are tables, it says where the charts are, and it is `report.md` otherwise.
+#[test]
+fn the_comment_renders_without_images_or_relative_links() {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let result = run_compare(&checkout(3), &checkout(4), &opts(4, 2), &all_gates(), &|| {});
+    let charts = ["compare-fan.png", "compare-risk.png"];
+    let comment = markdown::compare_comment(&result, "base", "proposed", &charts);
+    let report = markdown::compare_report(&result, "base", "proposed", &charts);
+    let tables = |md: &str| {
+        let mut tables = 0;
+        for event in Parser::new_ext(md, Options::ENABLE_TABLES) {
+            match event {
+                Event::Start(Tag::Image { dest_url, .. }) => panic!("image {dest_url} in the comment"),
+                Event::Start(Tag::Link { dest_url, .. }) => panic!("link {dest_url} in the comment"),
+                Event::Start(Tag::Table(_)) => tables += 1,
+                _ => {}
+            }
+        }
+        tables
+    };
+    let comment_tables = tables(&comment);
+    // The gates, the paired metrics (one table per load) and the risks.
+    assert!(comment_tables >= 3, "{comment_tables} tables in:\n{comment}");
+    assert!(comment.contains("`compare-fan.png`, `compare-risk.png`"), "{comment}");
+    assert!(report.contains("![compare-fan](compare-fan.png)"));
+    let without_charts: String =
+        report.split("### Charts\n\n![compare-fan](compare-fan.png)\n![compare-risk](compare-risk.png)\n\n").collect();
+    let without_note: String =
+        comment.lines().filter(|l| !l.starts_with("The charts (")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(without_charts.replace("\n\n\n", "\n\n"), without_note.replace("\n\n\n", "\n\n"));
+}
+
 fn write_outputs(result: &CompareResult, dir: &Path, base: &str, proposed: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let files = compare_chart::compare_charts(result, base, proposed).unwrap();

@@ -29,7 +29,15 @@ const COMMANDS: [(&[&str], &[&str]); 4] = [
     ),
     (
         &["compare", "scenarios/retry-storm-budget.toml", "--set", "services.db.workers=5", "--seeds", "2"],
-        &["compare.json", "compare-fan.png", "compare-fan.svg", "compare-risk.png", "compare-risk.svg", "report.md"],
+        &[
+            "compare.json",
+            "compare-fan.png",
+            "compare-fan.svg",
+            "compare-risk.png",
+            "compare-risk.svg",
+            "report.md",
+            "comment.md",
+        ],
     ),
 ];
 
