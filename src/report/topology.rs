@@ -851,6 +851,42 @@ mod tests {
         }
     }
 
+    /// Services may call each other both ways through different endpoints (the endpoint
+    /// graph stays acyclic): the cycle is broken by drawing one edge backwards, and
+    /// every other rule still holds.
+    #[test]
+    fn a_cycle_between_services_is_drawn_with_one_edge_reversed() {
+        let text = r#"
+[simulation]
+duration = "10s"
+[services.a]
+workers = 4
+[services.a.endpoints.x]
+latency = "1ms"
+calls = [ { to = "b/y" } ]
+[services.a.endpoints.w]
+latency = "1ms"
+[services.b]
+workers = 4
+[services.b.endpoints.y]
+latency = "1ms"
+calls = [ { to = "a/w" } ]
+[[load]]
+name   = "users"
+target = "a/x"
+rate   = 10
+"#;
+        let s = load_str("cycle.toml", text).expect("valid: no endpoint cycle");
+        let layout = layout(&s).unwrap();
+        let reversed: Vec<_> = layout.edges.iter().filter(|e| e.reversed).collect();
+        assert_eq!(reversed.len(), 1);
+        let back = reversed[0];
+        assert_eq!((layout.nodes[back.from].name.as_str(), layout.nodes[back.to].name.as_str()), ("b", "a"));
+        assert!(layout.nodes[back.from].layer > layout.nodes[back.to].layer);
+        assert_eq!(layout, super::layout(&s).unwrap(), "deterministic");
+        assert!(topology_png(&s).unwrap().starts_with(b"\x89PNG"));
+    }
+
     #[test]
     fn layers_follow_the_calls() {
         for name in ["checkout.toml", "shop.toml", "microservice.toml"] {
