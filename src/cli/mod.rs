@@ -20,7 +20,9 @@ Examples:
   stormcast graph scenarios/checkout.toml --format png > g.png   (or: | dot -Tpng > g.png)
 
 Exit codes: 0 success; 1 compare: a gate failed or was undecided, or no gate was set; 2 bad input or usage.
-Same scenario and seed give byte-identical output on any machine and thread count.";
+Same scenario and seed give byte-identical output on any machine and thread count.
+Concepts (load, attempt, call, goodput, recovery, metastable, health, cascade): docs/concepts.md;
+scenario keys: docs/scenario-format.md; output fields: docs/outputs.md.";
 
 /// Predicts whether a change to a microservice platform makes an outage spread.
 ///
