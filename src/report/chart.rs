@@ -23,6 +23,7 @@ use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::output::OutputFile;
+use crate::stats::health::HealthCause;
 use crate::stats::{DisturbanceKind, DisturbanceWindow, RunResult};
 
 /// Why a chart could not be drawn.
@@ -883,7 +884,13 @@ fn draw_service_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, result
         .iter()
         .enumerate()
         .map(|(i, s)| {
+            // A dependency says whether it was impaired (part of the cascade, whose
+            // origin the rows below name) or only relayed: the table's words, short
+            // enough for the legend beside a long name.
             let label = match s.health.cause {
+                Some(HealthCause::Dependency) if s.health.is_unhealthy() => {
+                    format!("{}: {}", s.name, if s.health.impaired { "impaired" } else { "relayed" })
+                }
                 Some(cause) if s.health.is_unhealthy() => format!("{}: {}", s.name, cause.name()),
                 _ => s.name.clone(),
             };
