@@ -15,12 +15,11 @@
 //! per-bucket values behind the fan chart's bands, which are capped at
 //! [`BAND_SEEDS_MAX`] seeds (see [`LoadBands`]).
 
-use std::collections::BTreeSet;
-
 use hdrhistogram::Histogram;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::model::graph::{reachable, services_of};
 use crate::model::{EndpointRef, OverlaySource, Scenario};
 use crate::sim::simulate_bounded;
 use crate::stats::health::{Health, HealthCause};
@@ -412,19 +411,7 @@ impl Context {
 
 /// The services a request to `target` can reach: its own and every callee's, transitively.
 fn services_on_path(scenario: &Scenario, target: EndpointRef) -> Vec<bool> {
-    let mut on_path = vec![false; scenario.services.len()];
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![target];
-    while let Some(e) = stack.pop() {
-        if !seen.insert(e) {
-            continue;
-        }
-        on_path[e.service] = true;
-        for step in &scenario.services[e.service].endpoints[e.endpoint].steps {
-            stack.extend(step.calls().iter().map(|c| c.to));
-        }
-    }
-    on_path
+    services_of(&reachable(scenario, [target]))
 }
 
 /// One seed, reduced: its row of `runs`, plus what the aggregates need from it.

@@ -123,6 +123,11 @@ impl Limits {
     /// Refuses, before any work, a scenario whose estimated events or memory exceed the
     /// limits; returns the event estimate.
     fn check(&self, scenario: &Scenario) -> Result<f64, Failure> {
+        self.estimates(scenario).map(|(events, _)| events)
+    }
+
+    /// [`Limits::check`], returning both estimates: one run's events and memory bytes.
+    fn estimates(&self, scenario: &Scenario) -> Result<(f64, f64), Failure> {
         let estimate = stormcast::sim::estimate::estimated_events(scenario);
         if estimate.is_nan() || estimate > self.max_events {
             let what = if estimate.is_finite() {
@@ -152,7 +157,7 @@ impl Limits {
                 (memory * 1.5).max(self.max_memory),
             )));
         }
-        Ok(estimate)
+        Ok((estimate, memory))
     }
 
     /// Refuses a command whose runs together are estimated above `--max-total-events`:
@@ -693,8 +698,7 @@ const WARNINGS_PER_KIND: usize = 5;
 fn check(path: &Path, overlay: &Overlay, limits: &Limits, expect: bool, all_warnings: bool) -> Result<(), Failure> {
     let s = overlay.load(path)?;
     // What `run` would refuse, `check` refuses too, with the same message.
-    let events = limits.check(&s)?;
-    let memory = stormcast::sim::estimate::estimated_memory_bytes(&s);
+    let (events, memory) = limits.estimates(&s)?;
     let endpoints: usize = s.services.iter().map(|s| s.endpoints.len()).sum();
     emit(&format!(
         "ok: {}: {} services, {} endpoints, {} policies, {} loads, {} faults; one run: about {events:.2e} events, {}\n",

@@ -75,19 +75,7 @@ impl CallGraph {
                 }
             }
         }
-        // Reached: a walk from every load target along calls.
-        let mut service_reached = vec![false; s.services.len()];
-        let mut seen: Vec<Vec<bool>> = s.services.iter().map(|sv| vec![false; sv.endpoints.len()]).collect();
-        let mut stack: Vec<EndpointRef> = s.loads.iter().map(|l| l.target).collect();
-        while let Some(e) = stack.pop() {
-            if std::mem::replace(&mut seen[e.service][e.endpoint], true) {
-                continue;
-            }
-            service_reached[e.service] = true;
-            for step in &s.services[e.service].endpoints[e.endpoint].steps {
-                stack.extend(step.calls().iter().map(|c| c.to));
-            }
-        }
+        let service_reached = services_of(&reachable(s, s.loads.iter().map(|l| l.target)));
         CallGraph { order, network_ns, response_ns, callees, service_reached, endpoint_called, policy_used }
     }
 
@@ -159,6 +147,27 @@ impl CallGraph {
     pub fn unused_policies(&self) -> impl Iterator<Item = PolicyId> + '_ {
         self.policy_used.iter().enumerate().filter(|(_, used)| !**used).map(|(p, _)| p)
     }
+}
+
+/// The endpoints a request to any of `roots` can reach, `[service][endpoint]`: the roots
+/// and every callee, transitively.
+pub fn reachable(s: &Scenario, roots: impl IntoIterator<Item = EndpointRef>) -> Vec<Vec<bool>> {
+    let mut seen: Vec<Vec<bool>> = s.services.iter().map(|sv| vec![false; sv.endpoints.len()]).collect();
+    let mut stack: Vec<EndpointRef> = roots.into_iter().collect();
+    while let Some(e) = stack.pop() {
+        if std::mem::replace(&mut seen[e.service][e.endpoint], true) {
+            continue;
+        }
+        for step in &s.services[e.service].endpoints[e.endpoint].steps {
+            stack.extend(step.calls().iter().map(|c| c.to));
+        }
+    }
+    seen
+}
+
+/// Per service: some endpoint of it is marked in `endpoints` (as [`reachable`] gives).
+pub fn services_of(endpoints: &[Vec<bool>]) -> Vec<bool> {
+    endpoints.iter().map(|e| e.iter().any(|&x| x)).collect()
 }
 
 /// Which arrival rates [`CallGraph::rates`] estimates.

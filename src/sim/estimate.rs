@@ -50,7 +50,7 @@
 //! instances, per-caller client state (breaker windows included), and the requests an
 //! unbounded queue accumulates when its peak offered load exceeds what it can serve.
 
-use crate::model::graph::{CallGraph, Rates};
+use crate::model::graph::{CallGraph, Rates, reachable};
 use crate::model::{Dist, EndpointRef, FaultKind, LoadKind, Policy, Scenario, Step};
 use crate::stats::{LoadBucket, ServiceBucket};
 
@@ -106,27 +106,19 @@ fn can_fail_at_once(s: &Scenario, target: EndpointRef, policy: Option<usize>) ->
     if refuses(policy) {
         return true;
     }
-    let mut seen: Vec<Vec<bool>> = s.services.iter().map(|sv| vec![false; sv.endpoints.len()]).collect();
-    let mut stack = vec![target];
-    while let Some(e) = stack.pop() {
-        if std::mem::replace(&mut seen[e.service][e.endpoint], true) {
-            continue;
-        }
-        let svc = &s.services[e.service];
-        let faulted = s.faults.iter().any(|f| {
-            f.target.service() == e.service && matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Errors { .. })
-        });
-        if svc.queue.is_some() || svc.rate_limit.is_some() || faulted {
-            return true;
-        }
-        for c in svc.endpoints[e.endpoint].steps.iter().flat_map(Step::calls) {
-            if refuses(c.policy) {
-                return true;
-            }
-            stack.push(c.to);
-        }
-    }
-    false
+    let reached = reachable(s, [target]);
+    s.services.iter().enumerate().any(|(i, svc)| {
+        let endpoints: Vec<_> = svc.endpoints.iter().zip(&reached[i]).filter(|(_, r)| **r).map(|(e, _)| e).collect();
+        let faulted = s
+            .faults
+            .iter()
+            .any(|f| f.target.service() == i && matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Errors { .. }));
+        !endpoints.is_empty()
+            && (svc.queue.is_some()
+                || svc.rate_limit.is_some()
+                || faulted
+                || endpoints.iter().flat_map(|e| &e.steps).flat_map(Step::calls).any(|c| refuses(c.policy)))
+    })
 }
 
 /// Arrivals of an open-loop load: the integral of its piecewise-constant rate.
