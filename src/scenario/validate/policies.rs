@@ -1,0 +1,392 @@
+//! Policies: every way a call gets one. Named policies (`[policies.NAME]`, indices 0..
+//! of `Scenario::policies` in file order), inline tables (appended as they are met,
+//! named after their owner: `frontend/checkout#2`, `api#client`, `load/NAME`), a
+//! service's `client` (the policy of its calls that name none), a call's or a load's
+//! `policy`, a load's `deadline_propagation` (a derived policy), the documented
+//! defaults, and the policies an overlay defines that nothing uses.
+
+use super::{MAX_BREAKER_WINDOW, Span, Validator, span_of, what};
+use crate::engine::SimDuration;
+use crate::model::graph::CallGraph;
+use crate::model::{
+    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId, Retry,
+    RetryBudget,
+};
+use crate::scenario::error::suggest;
+use crate::scenario::raw::{
+    RawCall, RawCircuitBreaker, RawLoad, RawPolicy, RawPolicyRef, RawRetry, RawRetryBudget, RawScenario, RawService,
+};
+use toml::Spanned;
+
+/// Documented defaults (the README repeats them).
+pub mod defaults {
+    /// Resilience4j `RetryConfig.maxAttempts`.
+    pub const MAX_ATTEMPTS: u64 = 3;
+    pub const MULTIPLIER: f64 = 2.0;
+    /// Envoy `retry_budget.budget_percent` (20%) and `min_retry_concurrency` (3).
+    pub const BUDGET_RATIO: f64 = 0.2;
+    pub const BUDGET_MIN_CONCURRENCY: u64 = 3;
+    /// Token bucket budgets: Finagle's `RetryBudget` deposits 20% per request; its
+    /// reserve and the AWS SDK quota are of the order of ten retries, hence 10 tokens.
+    pub const TOKEN_BUCKET_CAPACITY: f64 = 10.0;
+    /// gRFC A6 examples: `maxTokens: 10`, `tokenRatio: 0.1`.
+    pub const GRPC_MAX_TOKENS: f64 = 10.0;
+    pub const GRPC_TOKEN_RATIO: f64 = 0.1;
+    /// Resilience4j `CircuitBreakerConfig` defaults.
+    pub const BREAKER_SIZE: u64 = 100;
+    pub const BREAKER_MIN_CALLS: u64 = 100;
+    pub const BREAKER_FAILURE_RATE: f64 = 0.5;
+    pub const BREAKER_SLOW_CALL_RATE: f64 = 1.0;
+    pub const BREAKER_SLOW_CALL_SECS: u64 = 60;
+    pub const BREAKER_OPEN_SECS: u64 = 60;
+    pub const BREAKER_HALF_OPEN_CALLS: u64 = 10;
+    /// Resilience4j `BulkheadConfig.maxConcurrentCalls`.
+    pub const BULKHEAD_MAX_CONCURRENT: u64 = 25;
+}
+
+const BACKOFFS: [&str; 3] = ["none", "constant", "exponential"];
+const JITTERS: [(&str, Jitter); 4] =
+    [("none", Jitter::None), ("full", Jitter::Full), ("equal", Jitter::Equal), ("decorrelated", Jitter::Decorrelated)];
+const BUDGET_KINDS: [&str; 3] = ["concurrency", "token_bucket", "grpc_throttling"];
+
+/// The named policies: `[policies.NAME]` in file order, indices 0.. of `Scenario::policies`.
+pub(super) struct NamedPolicies<'r> {
+    names: Vec<&'r str>,
+}
+
+impl Validator {
+    pub(super) fn named_policies<'r>(&mut self, raw: &'r RawScenario) -> NamedPolicies<'r> {
+        for (name, p) in &raw.policies {
+            self.name(name, "policy");
+            let policy = self.policy(name.get_ref().clone(), p.get_ref(), &format!("policy `{}`", name.get_ref()));
+            self.policies.push(policy);
+        }
+        NamedPolicies { names: raw.policies.keys().map(|k| k.get_ref().as_str()).collect() }
+    }
+
+    /// A service's `client`: the policy of its calls that name none of their own.
+    pub(super) fn client_policy(
+        &mut self,
+        s: &RawService,
+        service: &str,
+        named: &NamedPolicies,
+        ctx: &str,
+    ) -> Option<PolicyId> {
+        s.client.as_ref().and_then(|c| self.policy_ref(c, named, format!("{service}#client"), &what("client", ctx)))
+    }
+
+    /// A call's `policy` (its inline one named `caller#number`), else the caller's `client`.
+    pub(super) fn call_policy(
+        &mut self,
+        c: &RawCall,
+        caller: &str,
+        number: usize,
+        client: Option<PolicyId>,
+        named: &NamedPolicies,
+        ctx: &str,
+    ) -> Option<PolicyId> {
+        match &c.policy {
+            Some(p) => self.policy_ref(p, named, format!("{caller}#{number}"), ctx),
+            None => client,
+        }
+    }
+
+    /// A load's `policy`, with its `deadline_propagation` flag applied.
+    pub(super) fn load_policy(
+        &mut self,
+        r: &RawLoad,
+        name: &str,
+        named: &NamedPolicies,
+        ctx: &str,
+    ) -> Option<PolicyId> {
+        let mut policy = r.policy.as_ref().and_then(|p| self.policy_ref(p, named, format!("load/{name}"), ctx));
+        // `deadline_propagation` on a load is its policy's flag: derive a policy
+        // rather than widen the model's `Load`.
+        if let Some(flag) = &r.deadline_propagation {
+            let flag = *flag.get_ref();
+            let current = policy.map(|id| self.policies[id].deadline_propagation).unwrap_or(false);
+            if current != flag {
+                let mut derived = policy.map(|id| self.policies[id].clone()).unwrap_or_default();
+                derived.name = format!("load/{name}");
+                derived.deadline_propagation = flag;
+                match policy {
+                    // An inline policy is already this load's own: change it in place.
+                    Some(id) if self.policies[id].name == derived.name => self.policies[id] = derived,
+                    _ => {
+                        self.policies.push(derived);
+                        policy = Some(self.policies.len() - 1);
+                    }
+                }
+            }
+        }
+        policy
+    }
+
+    /// Resolves `policy = "name"` or an inline table (appended under `inline_name`).
+    fn policy_ref(
+        &mut self,
+        r: &Spanned<RawPolicyRef>,
+        named: &NamedPolicies,
+        inline_name: String,
+        ctx: &str,
+    ) -> Option<PolicyId> {
+        match r.get_ref() {
+            RawPolicyRef::Name(n) => {
+                let id = named.names.iter().position(|p| p == n);
+                if id.is_none() {
+                    self.error_help(
+                        r.span(),
+                        format!("unknown policy `{n}` in {ctx}"),
+                        suggest(n, &named.names, "policies"),
+                    );
+                }
+                id
+            }
+            RawPolicyRef::Inline(p) => {
+                let policy = self.policy(inline_name, p, &format!("the inline policy of {ctx}"));
+                self.policies.push(policy);
+                Some(self.policies.len() - 1)
+            }
+        }
+    }
+
+    fn policy(&mut self, name: String, p: &RawPolicy, ctx: &str) -> Policy {
+        Policy {
+            name,
+            timeout: self.opt_duration(&p.timeout, &what("timeout", ctx), true),
+            deadline: self.opt_duration(&p.deadline, &what("deadline", ctx), true),
+            deadline_propagation: p.deadline_propagation.as_ref().is_some_and(|b| *b.get_ref()),
+            retry: p.retry.as_ref().and_then(|r| self.retry(r.get_ref(), r.span(), &format!("`retry` of {ctx}"))),
+            retry_budget: p
+                .retry_budget
+                .as_ref()
+                .and_then(|b| self.retry_budget(b.get_ref(), b.span(), &format!("`retry_budget` of {ctx}"))),
+            circuit_breaker: p
+                .circuit_breaker
+                .as_ref()
+                .map(|b| self.circuit_breaker(b.get_ref(), &format!("`circuit_breaker` of {ctx}"))),
+            bulkhead: p.bulkhead.as_ref().map(|b| Bulkhead {
+                max_concurrent: self.count_u32(
+                    &b.get_ref().max_concurrent,
+                    &format!("`max_concurrent` in `bulkhead` of {ctx}"),
+                    defaults::BULKHEAD_MAX_CONCURRENT,
+                ),
+            }),
+        }
+    }
+
+    fn retry(&mut self, r: &RawRetry, span: Span, ctx: &str) -> Option<Retry> {
+        let max_attempts = self.count_u32(&r.max_attempts, &what("max_attempts", ctx), defaults::MAX_ATTEMPTS);
+        // Without `backoff`, a `base` means exponential backoff (what Envoy, gRPC and the
+        // AWS SDKs do); without either, retries go at once.
+        // A bad `backoff` or `jitter` is reported, and the rest still checked as if the
+        // key were absent, so that every mistake in the table shows at once.
+        let backoff_name = match &r.backoff {
+            Some(b) => {
+                let options = BACKOFFS.map(|n| (n, n));
+                self.choice(b, &what("backoff", ctx), &options)
+            }
+            None if r.base.is_some() => Some("exponential"),
+            None => Some("none"),
+        };
+        let base = self.opt_duration(&r.base, &what("base", ctx), true);
+        let jitter = match &r.jitter {
+            Some(j) => self.choice(j, &what("jitter", ctx), &JITTERS),
+            None => Some(Jitter::None),
+        };
+        let (backoff_name, jitter) = (backoff_name.unwrap_or("invalid"), jitter.unwrap_or(Jitter::None));
+        let on = match &r.on {
+            None => OutcomeSet::of(&[Outcome::Timeout, Outcome::Error, Outcome::Rejected, Outcome::Unavailable]),
+            Some(list) => {
+                let mut set = OutcomeSet::EMPTY;
+                let names: Vec<&str> = Outcome::ALL.iter().skip(1).map(|o| o.name()).collect();
+                for item in list.get_ref() {
+                    match Outcome::from_name(item.get_ref()) {
+                        Some(Outcome::Ok) => self.error(item.span(), format!("`on` in {ctx} cannot retry `ok`")),
+                        Some(o) => set = set.with(o),
+                        None => self.error_help(
+                            item.span(),
+                            format!("unknown outcome \"{}\" in `on` of {ctx}", item.get_ref()),
+                            suggest(item.get_ref(), &names, "outcomes"),
+                        ),
+                    }
+                }
+                set
+            }
+        };
+        let present = [
+            ("base", r.base.as_ref().map(span_of)),
+            ("multiplier", r.multiplier.as_ref().map(span_of)),
+            ("max", r.max.as_ref().map(span_of)),
+        ];
+        let owner = format!("`backoff = \"{backoff_name}\"`");
+        let backoff = match backoff_name {
+            "none" => {
+                self.not_applicable(&present, &[], &owner, ctx);
+                if let (Some(j), true) = (&r.jitter, jitter != Jitter::None) {
+                    self.error_help(
+                        j.span(),
+                        format!("`jitter` needs a backoff to spread, but {ctx} has `backoff = \"none\"`"),
+                        "set `backoff` and `base`, or remove `jitter`",
+                    );
+                }
+                Backoff::None
+            }
+            "constant" => {
+                self.not_applicable(&present, &["base"], &owner, ctx);
+                if jitter == Jitter::Decorrelated
+                    && let Some(j) = &r.jitter
+                {
+                    self.error_help(
+                        j.span(),
+                        format!("decorrelated jitter in {ctx} needs `backoff = \"exponential\"`"),
+                        "decorrelated jitter grows the delay from `base` up to `max`, as exponential backoff does",
+                    );
+                }
+                Backoff::Constant { base: self.required(base, r.base.is_none().then(|| span.clone()), "base", ctx)? }
+            }
+            "exponential" => {
+                let base = self.required(base, r.base.is_none().then(|| span.clone()), "base", ctx)?;
+                let multiplier = match &r.multiplier {
+                    Some(m) => self.number(m, &what("multiplier", ctx), 1.0, false, f64::INFINITY)?,
+                    None => defaults::MULTIPLIER,
+                };
+                let max = match &r.max {
+                    Some(m) => {
+                        let max = self.duration(m, &what("max", ctx))?;
+                        if max < base {
+                            self.error(m.span(), format!("`max` ({max}) must not be below `base` ({base}) in {ctx}"));
+                        }
+                        max
+                    }
+                    None => SimDuration::MAX,
+                };
+                Backoff::Exponential { base, multiplier, max }
+            }
+            // Already reported by `choice`.
+            _ => Backoff::None,
+        };
+        Some(Retry { max_attempts, backoff, jitter, on })
+    }
+
+    fn retry_budget(&mut self, b: &RawRetryBudget, span: Span, ctx: &str) -> Option<RetryBudget> {
+        let Some(kind) = &b.kind else {
+            self.error_help(
+                span,
+                format!("missing `kind` in {ctx}"),
+                format!("`kind` is one of: {}", BUDGET_KINDS.join(", ")),
+            );
+            return None;
+        };
+        let kind_name = self.choice(kind, &what("kind", ctx), &BUDGET_KINDS.map(|k| (k, k)))?;
+        let present = [
+            ("ratio", b.ratio.as_ref().map(span_of)),
+            ("min_concurrency", b.min_concurrency.as_ref().map(span_of)),
+            ("capacity", b.capacity.as_ref().map(span_of)),
+            ("max_tokens", b.max_tokens.as_ref().map(span_of)),
+            ("token_ratio", b.token_ratio.as_ref().map(span_of)),
+        ];
+        let owner = format!("a `{kind_name}` retry budget");
+        let ratio = |v: &mut Validator| match &b.ratio {
+            Some(r) => v.probability(r, &what("ratio", ctx)),
+            None => Some(defaults::BUDGET_RATIO),
+        };
+        match kind_name {
+            "concurrency" => {
+                self.not_applicable(&present, &["ratio", "min_concurrency"], &owner, ctx);
+                let ratio = ratio(self)?;
+                let min = match &b.min_concurrency {
+                    Some(m) => self.count(m, &what("min_concurrency", ctx), 0, u64::from(u32::MAX), None)?,
+                    None => defaults::BUDGET_MIN_CONCURRENCY,
+                };
+                Some(RetryBudget::Concurrency { ratio, min_concurrency: u32::try_from(min).unwrap_or(u32::MAX) })
+            }
+            "token_bucket" => {
+                self.not_applicable(&present, &["ratio", "capacity"], &owner, ctx);
+                let ratio = ratio(self)?;
+                let capacity = match &b.capacity {
+                    Some(c) => self.number(c, &what("capacity", ctx), 1.0, false, f64::INFINITY)?,
+                    None => defaults::TOKEN_BUCKET_CAPACITY,
+                };
+                Some(RetryBudget::TokenBucket { ratio, capacity })
+            }
+            _ => {
+                self.not_applicable(&present, &["max_tokens", "token_ratio"], &owner, ctx);
+                // gRFC A6 bounds: 0 < maxTokens <= 1000, tokenRatio > 0.
+                let max_tokens = match &b.max_tokens {
+                    Some(m) => self.number(m, &what("max_tokens", ctx), 0.0, true, 1000.0)?,
+                    None => defaults::GRPC_MAX_TOKENS,
+                };
+                let token_ratio = match &b.token_ratio {
+                    Some(t) => self.number(t, &what("token_ratio", ctx), 0.0, true, f64::INFINITY)?,
+                    None => defaults::GRPC_TOKEN_RATIO,
+                };
+                Some(RetryBudget::GrpcThrottling { max_tokens, token_ratio })
+            }
+        }
+    }
+
+    fn circuit_breaker(&mut self, b: &RawCircuitBreaker, ctx: &str) -> CircuitBreakerConfig {
+        let windows = [("count", false), ("time", true)];
+        let is_time = b.window.as_ref().and_then(|w| self.choice(w, &what("window", ctx), &windows)).unwrap_or(false);
+        let size = match &b.size {
+            // A count window keeps a slot per call, a time window a bucket per second,
+            // per caller instance: bounded so a typo cannot take gigabytes.
+            Some(v) => self
+                .count(
+                    v,
+                    &what("size", ctx),
+                    1,
+                    MAX_BREAKER_WINDOW,
+                    Some("larger windows only cost memory per caller instance"),
+                )
+                .unwrap_or(defaults::BREAKER_SIZE) as u32,
+            None => defaults::BREAKER_SIZE as u32,
+        };
+        let rate = |v: &mut Validator, r: &Option<Spanned<f64>>, key: &str, default: f64| match r {
+            Some(r) => v.number(r, &what(key, ctx), 0.0, true, 1.0).unwrap_or(default),
+            None => default,
+        };
+        CircuitBreakerConfig {
+            window: if is_time { BreakerWindow::Time(size) } else { BreakerWindow::Count(size) },
+            min_calls: self.count_u32(&b.min_calls, &what("min_calls", ctx), defaults::BREAKER_MIN_CALLS),
+            failure_rate: rate(self, &b.failure_rate, "failure_rate", defaults::BREAKER_FAILURE_RATE),
+            slow_call_rate: rate(self, &b.slow_call_rate, "slow_call_rate", defaults::BREAKER_SLOW_CALL_RATE),
+            slow_call_duration: self
+                .opt_duration(&b.slow_call_duration, &what("slow_call_duration", ctx), true)
+                .unwrap_or(SimDuration::from_secs(defaults::BREAKER_SLOW_CALL_SECS)),
+            open_for: self
+                .opt_duration(&b.open_for, &what("open_for", ctx), true)
+                .unwrap_or(SimDuration::from_secs(defaults::BREAKER_OPEN_SECS)),
+            half_open_calls: self.count_u32(
+                &b.half_open_calls,
+                &what("half_open_calls", ctx),
+                defaults::BREAKER_HALF_OPEN_CALLS,
+            ),
+        }
+    }
+
+    /// Errors for the named policies an overlay (spans from `from` on) defines and
+    /// nothing uses.
+    pub(super) fn unused_policies(&mut self, raw: &RawScenario, graph: &CallGraph, from: usize) {
+        let used: Vec<&str> = raw
+            .policies
+            .keys()
+            .enumerate()
+            .filter(|(p, _)| graph.policy_used[*p])
+            .map(|(_, k)| k.get_ref().as_str())
+            .collect();
+        for (p, (name, _)) in raw.policies.iter().enumerate() {
+            if !graph.policy_used[p] && name.span().start >= from {
+                let got = name.get_ref();
+                self.error_help(
+                    name.span(),
+                    format!(
+                        "policy `{got}` is used by nothing: no load, call or service `client` that makes calls names it"
+                    ),
+                    suggest(got, &used, "policies in use"),
+                );
+            }
+        }
+    }
+}
