@@ -483,7 +483,7 @@ fn run_files(result: &RunResult) -> Result<Vec<OutputFile>, Failure> {
         OutputFile::json("summary.json", result),
         OutputFile::new("timeseries.csv", stormcast::report::csv::timeseries_csv(result)),
     ];
-    files.extend(stormcast::report::chart::run_charts(result).map_err(chart_error)?);
+    files.extend(stormcast::report::run_chart::run_charts(result).map_err(chart_error)?);
     Ok(files)
 }
 

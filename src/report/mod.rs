@@ -6,5 +6,6 @@ pub mod csv;
 pub mod dot;
 pub mod markdown;
 pub mod output;
+pub mod run_chart;
 pub mod sweep_chart;
 pub mod topology;

@@ -2,33 +2,34 @@
 //! risks with their Wilson intervals, the distribution of recovery times, and, for
 //! `--vary`, risk against the varied parameter.
 //!
-//! They take a [`SweepResult`] or [`VaryResult`], never the simulator, and share the
-//! run chart's palette (a load has the same colour everywhere), font, shading of
-//! warmup and disturbance windows, and legend column on the right.
-
-use std::ops::Range;
+//! They take a [`SweepResult`] or [`VaryResult`], never the simulator, and are drawn
+//! with the chart toolkit (`report::chart`): the run chart's palette (a load has the
+//! same colour everywhere), font, shading of warmup and disturbance windows, and legend
+//! column on the right.
 
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{
-    AXIS_DESC_SIZE, CAPTION_SIZE, ChartError, DrawResult, FAULT_SHADE, FAULT_TEXT, LEGEND_SIZE, RowAxis, SHADE_ALPHA,
-    SMALL_SIZE, SUBTLE_TEXT, Swatch, TICK_SIZE, TITLE_SIZE, WARMUP_ALPHA, WARMUP_SHADE, draw_legend, ensure_font,
-    fit_text, format_number, nice_ceiling, note, render, series_colour, shade_colour, text, text_coloured,
+use super::chart::band::{FanSide, FanStyle, Layering, band_key, fan_panel};
+use super::chart::forest::{draw_estimate, forest_area, forest_chart, forest_value_heading};
+use super::chart::frame::{
+    Axis, Frame, Panel, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, format_number, mesh, nice_ceiling, note, percent,
+    provenance,
 };
+use super::chart::legend::{Entry, Swatch, draw_legend, gap, window_entries};
+use super::chart::style::{
+    AXIS_DESC_SIZE, CAPTION_SIZE, FAULT_SHADE, FAULT_TEXT, LEGEND_SIZE, NOTE_SIZE, SMALL_SIZE, SUBTLE_TEXT, TICK_SIZE,
+    series_colour, text, text_coloured,
+};
+use super::chart::timeline::{Midpoint, Shading, Timeline};
+use super::chart::{ChartError, DrawResult, check_timing, ensure_font, render};
 use super::output::OutputFile;
-use crate::stats::{DisturbanceKind, Proportion};
-use crate::sweep::{Band, RiskKind, SweepResult, VaryResult, tipping_point};
+use crate::stats::DisturbanceKind;
+use crate::sweep::{RiskKind, SweepResult, VaryResult, tipping_point};
 
-pub(crate) const WIDTH: u32 = 1200;
-pub(crate) const TITLE_H: u32 = 44;
-pub(crate) const LEGEND_W: u32 = 230;
-pub(crate) const Y_LABEL_AREA: u32 = 78;
-pub(crate) const X_LABEL_AREA: u32 = 44;
-pub(crate) const PROVENANCE_H: u32 = 22;
+/// The frame of every sweep chart.
+const FRAME: Frame = SWEEP_FRAME;
 
 /// Colours of the risks, the same in the risk and vary charts (Tableau 10 picks that
 /// no default load colour uses first).
@@ -65,51 +66,11 @@ pub fn vary_charts(result: &VaryResult, threshold: Option<f64>) -> Result<Vec<Ou
 }
 
 fn check(result: &SweepResult) -> Result<(), ChartError> {
-    super::chart::check_timing(result.bucket_s, result.simulated_s, result.warmup_s)
+    check_timing(result.bucket_s, result.simulated_s, result.warmup_s)
 }
 
 // ---------------------------------------------------------------------------------
-// Shared pieces.
-
-pub(crate) type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
-
-pub(crate) fn title<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    subtitle: &str,
-) -> DrawResult<(), DB> {
-    let (w, _) = root.dim_in_pixel();
-    let style = text(TITLE_SIZE);
-    let title = fit_text(root, title, &style, w.saturating_sub(LEGEND_W + 20))?;
-    root.draw_text(&title, &style.pos(Pos::new(HPos::Left, VPos::Center)), (16, TITLE_H as i32 / 2))?;
-    let sub_style = text_coloured(SMALL_SIZE, SUBTLE_TEXT);
-    let subtitle = fit_text(root, subtitle, &sub_style, LEGEND_W + 200)?;
-    root.draw_text(&subtitle, &sub_style.pos(Pos::new(HPos::Right, VPos::Center)), (w as i32 - 12, TITLE_H as i32 / 2))
-}
-
-/// A note in small grey type at the bottom left (the provenance takes the bottom right).
-pub(crate) fn footnote<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, note: &str) -> DrawResult<(), DB> {
-    let (_, h) = root.dim_in_pixel();
-    root.draw_text(note, &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)), (16, h as i32 - 6))
-}
-
-pub(crate) fn provenance<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    version: &str,
-    scenario_hash: &str,
-) -> DrawResult<(), DB> {
-    let mut line = format!("stormcast {version}");
-    if !scenario_hash.is_empty() {
-        let hash: String = scenario_hash.chars().take(12).collect();
-        line.push_str(&format!(" · scenario {hash}"));
-    }
-    let (w, h) = root.dim_in_pixel();
-    root.draw_text(
-        &line,
-        &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Right, VPos::Bottom)),
-        (w as i32 - 6, h as i32 - 6),
-    )
-}
+// Shared by the sweep charts.
 
 fn seeds_label(result: &SweepResult) -> String {
     if result.seeds == 0 {
@@ -119,47 +80,6 @@ fn seeds_label(result: &SweepResult) -> String {
     }
 }
 
-pub(crate) fn percent(v: f64) -> String {
-    let pc = v * 100.0;
-    let s = if pc == 0.0 || pc == 100.0 { format!("{pc:.0}") } else { format!("{pc:.1}") };
-    format!("{}%", if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s })
-}
-
-/// A mesh with the house style; `x_desc` empty leaves the axis undescribed.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn mesh<DB, X, Y>(
-    chart: &mut Chart<'_, DB, X, Y>,
-    x_desc: &str,
-    y_desc: &str,
-    x_labels: usize,
-    y_labels: usize,
-    x_format: &dyn Fn(&X::ValueType) -> String,
-    y_format: &dyn Fn(&Y::ValueType) -> String,
-) -> DrawResult<(), DB>
-where
-    DB: DrawingBackend,
-    X: Ranged + ValueFormatter<X::ValueType>,
-    Y: Ranged + ValueFormatter<Y::ValueType>,
-{
-    let mut mesh = chart.configure_mesh();
-    mesh.x_labels(x_labels)
-        .y_labels(y_labels)
-        .x_label_formatter(x_format)
-        .y_label_formatter(y_format)
-        .label_style(text(TICK_SIZE))
-        .axis_desc_style(text(AXIS_DESC_SIZE))
-        .bold_line_style(RGBColor(0xd8, 0xd8, 0xd8))
-        .light_line_style(RGBColor(0xf0, 0xf0, 0xf0))
-        .axis_style(RGBColor(0x60, 0x60, 0x60));
-    if !x_desc.is_empty() {
-        mesh.x_desc(x_desc);
-    }
-    if !y_desc.is_empty() {
-        mesh.y_desc(y_desc);
-    }
-    mesh.draw()
-}
-
 // ---------------------------------------------------------------------------------
 // Fan chart: per load, goodput and p99 per bucket, median and 5-95% band across seeds.
 
@@ -167,45 +87,30 @@ pub(crate) const FAN_ROW_H: u32 = 290;
 
 fn fan_size(result: &SweepResult) -> (u32, u32) {
     let rows = result.bands.len().max(1) as u32;
-    (WIDTH, TITLE_H + rows * FAN_ROW_H + PROVENANCE_H)
+    (FRAME.width, FRAME.title_h + rows * FAN_ROW_H + FRAME.provenance_h)
 }
 
-/// The time axis shared by every panel.
-struct Timeline {
-    x_end: f64,
-    mid_s: Vec<f64>,
-}
-
-impl Timeline {
-    fn new(result: &SweepResult) -> Self {
-        let starts: &[f64] = result.bands.first().map_or(&[], |b| &b.time_s);
-        let x_end = if result.simulated_s > 0.0 { result.simulated_s } else { 1.0 };
-        let mid_s = starts
-            .iter()
-            .map(|&start| {
-                let end = (start + result.bucket_s).min(x_end);
-                if end > start { (start + end) / 2.0 } else { start + result.bucket_s / 2.0 }
-            })
-            .collect();
-        Timeline { x_end, mid_s }
-    }
-}
+/// Sweep bands are drawn run by run, a load's median over its own band.
+const FAN_STYLE: FanStyle = FanStyle { area_alpha: 0.22, layering: Layering::RunByRun };
 
 fn draw_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepResult) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
-    let (width, height) = root.dim_in_pixel();
-    let timeline = Timeline::new(result);
+    let (width, _) = root.dim_in_pixel();
+    let x_end = if result.simulated_s > 0.0 { result.simulated_s } else { 1.0 };
+    let starts = result.bands.first().map_or(&[][..], |b| &b.time_s);
+    let timeline = Timeline::new(starts.iter().copied(), result.bucket_s, x_end, Midpoint::MeanOfEnds);
+    let shading = Shading { warmup_s: result.warmup_s, disturbances: &result.disturbances };
     let band_seeds = result.bands.first().map_or(0, |b| b.seeds);
     let subtitle = if band_seeds < result.seeds {
         format!("bands over the first {band_seeds} of {}", seeds_label(result))
     } else {
         seeds_label(result)
     };
-    title(root, &format!("{}  —  goodput and p99 across seeds", result.scenario), &subtitle)?;
-    let plot_w = width - LEGEND_W;
+    FRAME.title(root, &format!("{}  —  goodput and p99 across seeds", result.scenario), &subtitle)?;
+    let plot_w = width - FRAME.legend_w;
     let half = plot_w / 2;
     let rows = result.bands.len().max(1) as u32;
-    let ys: Vec<u32> = (0..=rows).map(|r| TITLE_H + r * FAN_ROW_H).collect();
+    let ys: Vec<u32> = (0..=rows).map(|r| FRAME.title_h + r * FAN_ROW_H).collect();
     let cells = root.split_by_breakpoints([half, plot_w], ys);
     // Row-major, 3 columns: title row first (left, middle, right), then one row per load.
     if result.bands.is_empty() {
@@ -214,176 +119,23 @@ fn draw_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRes
     for (l, bands) in result.bands.iter().enumerate() {
         let colour = series_colour(l);
         let row = 3 * (l + 1);
-        fan_panel(
-            &cells[row],
-            &format!("{}: goodput (ok/s)", bands.name),
-            result,
-            &timeline,
-            &bands.goodput,
-            colour,
-            false,
-        )?;
-        fan_panel(
-            &cells[row + 1],
-            &format!("{}: p99 of ok requests (ms)", bands.name),
-            result,
-            &timeline,
-            &bands.p99_ms,
-            colour,
-            true,
-        )?;
+        let side = [FanSide { mid_s: &timeline.mid_s, band: &bands.goodput, colour }];
+        let caption = format!("{}: goodput (ok/s)", bands.name);
+        fan_panel(&cells[row], &caption, &shading, x_end, &side, false, &FAN_STYLE)?;
+        let side = [FanSide { mid_s: &timeline.mid_s, band: &bands.p99_ms, colour }];
+        let caption = format!("{}: p99 of ok requests (ms)", bands.name);
+        fan_panel(&cells[row + 1], &caption, &shading, x_end, &side, true, &FAN_STYLE)?;
     }
 
-    let mut entries: Vec<(Swatch, String)> =
+    let mut entries: Vec<Entry> =
         result.bands.iter().enumerate().map(|(i, b)| (Swatch::Line(series_colour(i), 2), b.name.clone())).collect();
-    entries.push((Swatch::None, String::new()));
-    entries.push((Swatch::Line(RGBColor(0x40, 0x40, 0x40), 2), "median of seeds".to_string()));
-    entries.push((Swatch::Block(RGBColor(0x40, 0x40, 0x40).mix(0.22)), "5–95% of seeds".to_string()));
-    entries.push((Swatch::None, String::new()));
-    for w in &result.disturbances {
-        entries.push((Swatch::Block(shade_colour(w.kind).mix(SHADE_ALPHA * 1.6)), w.label.clone()));
-        entries.push((Swatch::None, format!("  {}–{} s", format_number(w.start_s), format_number(w.end_s))));
-    }
-    entries.push((
-        Swatch::Block(WARMUP_SHADE.mix(WARMUP_ALPHA)),
-        format!("warmup ({} s)", format_number(result.warmup_s)),
-    ));
-    let legend = root.clone().shrink((plot_w as i32, TITLE_H as i32), (LEGEND_W, height - TITLE_H - PROVENANCE_H));
-    draw_legend(&legend, "loads", &entries)?;
-    let (w, h) = root.dim_in_pixel();
-    root.draw_text(
-        "p99 per bucket: over the seeds with an ok request in it",
-        &text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (16, h as i32 - 6),
-    )?;
-    let _ = w;
+    entries.push(gap());
+    entries.extend(band_key(FAN_STYLE.area_alpha));
+    entries.push(gap());
+    entries.extend(window_entries(&result.disturbances, result.warmup_s));
+    draw_legend(&FRAME.legend_area(root), "loads", &entries)?;
+    footnote(root, "p99 per bucket: over the seeds with an ok request in it")?;
     provenance(root, &result.stormcast_version, &result.scenario_hash)
-}
-
-/// One fan panel. Goodput is on a linear axis from 0; latency switches to a log axis
-/// when its values span more than two decades, as in the run chart.
-#[allow(clippy::too_many_arguments)]
-fn fan_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    caption: &str,
-    result: &SweepResult,
-    timeline: &Timeline,
-    band: &Band,
-    colour: RGBColor,
-    latency: bool,
-) -> DrawResult<(), DB> {
-    let values = || band.p5.iter().chain(&band.median).chain(&band.p95).flatten().copied().filter(|v| v.is_finite());
-    let max = values().fold(0.0_f64, f64::max);
-    let min_positive = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
-    if latency && min_positive.is_finite() && max / min_positive > 100.0 {
-        let floor = min_positive / 1.5;
-        let range = floor..max * 1.5;
-        let mut chart = fan_builder(area, &format!("{caption} (log scale)"), timeline, range.clone().log_scale())?;
-        fan_body(&mut chart, result, timeline, band, colour, range, Some(floor))
-    } else {
-        let top = nice_ceiling(max * 1.08).max(1.0);
-        let mut chart = fan_builder(area, caption, timeline, 0.0..top)?;
-        fan_body(&mut chart, result, timeline, band, colour, 0.0..top, None)
-    }
-}
-
-fn fan_builder<'a, DB, Y>(
-    area: &'a DrawingArea<DB, Shift>,
-    caption: &str,
-    timeline: &Timeline,
-    y: Y,
-) -> DrawResult<Chart<'a, DB, RangedCoordf64, Y::CoordDescType>, DB>
-where
-    DB: DrawingBackend,
-    Y: AsRangedCoord,
-{
-    ChartBuilder::on(area)
-        .caption(caption, text(CAPTION_SIZE))
-        .margin_top(6)
-        .margin_left(6)
-        .margin_right(14)
-        .y_label_area_size(Y_LABEL_AREA)
-        .x_label_area_size(X_LABEL_AREA)
-        .build_cartesian_2d(0.0..timeline.x_end, y)
-}
-
-fn fan_body<DB, Y>(
-    chart: &mut Chart<'_, DB, RangedCoordf64, Y>,
-    result: &SweepResult,
-    timeline: &Timeline,
-    band: &Band,
-    colour: RGBColor,
-    y_range: Range<f64>,
-    floor: Option<f64>,
-) -> DrawResult<(), DB>
-where
-    DB: DrawingBackend,
-    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
-{
-    shade(chart, result, timeline.x_end, y_range)?;
-    mesh(chart, "time (s)", "", 8, 6, &|v| format_number(*v), &|v| format_number(*v))?;
-    let clamp = |v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| floor.map_or(v, |f| v.max(f)));
-    let n = timeline.mid_s.len().min(band.median.len());
-    // Runs of buckets where the band is known are drawn as one polygon and one line each.
-    let mut start = 0;
-    while start < n {
-        if clamp(band.median[start]).is_none() {
-            start += 1;
-            continue;
-        }
-        let mut end = start;
-        while end < n && clamp(band.median[end]).is_some() {
-            end += 1;
-        }
-        let at =
-            |i: usize, b: &[Option<f64>]| (timeline.mid_s[i], clamp(b[i]).or(clamp(band.median[i])).unwrap_or(0.0));
-        let mut polygon: Vec<(f64, f64)> = (start..end).map(|i| at(i, &band.p95)).collect();
-        polygon.extend((start..end).rev().map(|i| at(i, &band.p5)));
-        if end - start == 1 {
-            let (x, lo) = at(start, &band.p5);
-            let (_, hi) = at(start, &band.p95);
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(x, lo), (x, hi)],
-                colour.mix(0.4).stroke_width(3),
-            )))?;
-            chart.draw_series(std::iter::once(Circle::new(at(start, &band.median), 3, colour.filled())))?;
-        } else {
-            chart.draw_series(std::iter::once(Polygon::new(polygon, colour.mix(0.22).filled())))?;
-            chart.draw_series(LineSeries::new((start..end).map(|i| at(i, &band.median)), colour.stroke_width(2)))?;
-        }
-        start = end;
-    }
-    if band.median.iter().all(Option::is_none) {
-        note(chart.plotting_area(), "no data")?;
-    }
-    Ok(())
-}
-
-/// Shades the warmup and every disturbance window across a panel.
-pub(crate) fn shade<DB, Y>(
-    chart: &mut Chart<'_, DB, RangedCoordf64, Y>,
-    result: &SweepResult,
-    x_end: f64,
-    y_range: Range<f64>,
-) -> DrawResult<(), DB>
-where
-    DB: DrawingBackend,
-    Y: Ranged<ValueType = f64>,
-{
-    let mut shades = Vec::new();
-    if result.warmup_s > 0.0 {
-        shades.push((0.0, result.warmup_s.min(x_end), WARMUP_SHADE.mix(WARMUP_ALPHA)));
-    }
-    for w in &result.disturbances {
-        let (start, end) = (w.start_s.clamp(0.0, x_end), w.end_s.clamp(0.0, x_end));
-        if end > start {
-            shades.push((start, end, shade_colour(w.kind).mix(SHADE_ALPHA)));
-        }
-    }
-    chart.draw_series(
-        shades.into_iter().map(|(s, e, c)| Rectangle::new([(s, y_range.start), (e, y_range.end)], c.filled())),
-    )?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------
@@ -392,71 +144,6 @@ where
 pub(crate) const RISK_ROW_H: u32 = 30;
 const RISK_LABEL_W: u32 = 250;
 const RISK_VALUE_W: u32 = 300;
-
-/// The area of a forest plot (the risk charts of `sweep` and `compare`): below the
-/// title, with `label_w` pixels on the left for row labels and `value_w` on the right
-/// for values.
-pub(crate) fn forest_area<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    label_w: u32,
-    value_w: u32,
-) -> DrawingArea<DB, Shift> {
-    let (width, height) = root.dim_in_pixel();
-    root.clone().shrink(
-        (label_w as i32, (TITLE_H + 14) as i32),
-        (width - label_w - value_w, height - TITLE_H - 14 - PROVENANCE_H),
-    )
-}
-
-/// A forest plot on `area`: `rows` rows, top to bottom, on a probability axis.
-/// Row `r` is centred at `y = rows - r - 0.5`.
-pub(crate) fn forest_chart<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    rows: usize,
-) -> DrawResult<Chart<'_, DB, RangedCoordf64, RowAxis>, DB> {
-    ChartBuilder::on(area)
-        .caption("share of seeds, point and 95% Wilson interval", text(CAPTION_SIZE))
-        .margin_right(10)
-        .x_label_area_size(X_LABEL_AREA)
-        .build_cartesian_2d(-0.015..1.015, RowAxis::new(rows))
-}
-
-/// One estimate in a forest plot, at `y`: its 95% interval with end ticks and its point
-/// in `colour`, and `k/n = share  [low, high]` (of `n` seeds) at pixel `value_at`.
-pub(crate) fn draw_estimate<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    chart: &mut Chart<'_, DB, RangedCoordf64, RowAxis>,
-    y: f64,
-    p: Proportion,
-    colour: RGBColor,
-    n: u64,
-    value_at: (i32, i32),
-) -> DrawResult<(), DB> {
-    let stroke = colour.stroke_width(2);
-    chart.draw_series(std::iter::once(PathElement::new(vec![(p.low, y), (p.high, y)], stroke)))?;
-    for end in [p.low, p.high] {
-        chart.draw_series(std::iter::once(PathElement::new(vec![(end, y - 0.22), (end, y + 0.22)], stroke)))?;
-    }
-    chart.draw_series(std::iter::once(Circle::new((p.p, y), 5, colour.filled())))?;
-    let k = (p.p * n as f64).round() as u64;
-    let value = format!("{k}/{n} = {}  [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
-    root.draw_text(&value, &text(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center)), value_at)?;
-    Ok(())
-}
-
-/// The heading of a forest plot's value column (what `draw_estimate` writes), just
-/// above the plot's top edge `top_y` (pixels).
-pub(crate) fn forest_value_heading<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    value_x: i32,
-    top_y: i32,
-) -> DrawResult<(), DB> {
-    root.draw_text(
-        "seeds = share  [95% interval]",
-        &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (value_x, top_y - 4),
-    )
-}
 
 /// The rows of the risk chart, top to bottom: a header per load, then its risks.
 enum RiskRow {
@@ -478,13 +165,13 @@ fn risk_rows(result: &SweepResult) -> Vec<RiskRow> {
 
 fn risk_size(result: &SweepResult) -> (u32, u32) {
     let rows = risk_rows(result).len().max(1) as u32;
-    (WIDTH, TITLE_H + 30 + rows * RISK_ROW_H + X_LABEL_AREA + 20 + PROVENANCE_H)
+    (FRAME.width, FRAME.title_h + 30 + rows * RISK_ROW_H + SWEEP_PANEL.x_label_area + 20 + FRAME.provenance_h)
 }
 
 fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepResult) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let (width, _) = root.dim_in_pixel();
-    title(root, &format!("{}  —  risks across seeds", result.scenario), &seeds_label(result))?;
+    FRAME.title(root, &format!("{}  —  risks across seeds", result.scenario), &seeds_label(result))?;
     let rows = risk_rows(result);
     let row_count = rows.len().max(1);
     let area = forest_area(root, RISK_LABEL_W, RISK_VALUE_W);
@@ -507,7 +194,7 @@ fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRe
         })
         .collect();
     chart.draw_series(group)?;
-    mesh(&mut chart, "probability", "", 11, 0, &|v| percent(*v), &|_| String::new())?;
+    mesh(&mut chart, Axis::new("probability", 11, &|v| percent(*v)), Axis::new("", 0, &|_| String::new()))?;
     let label_x = RISK_LABEL_W as i32 - 12;
     let value_x = (width - RISK_VALUE_W) as i32 + 4;
     let n = result.seeds;
@@ -552,7 +239,7 @@ const NEVER_W: u32 = 150;
 
 fn recovery_size(result: &SweepResult) -> (u32, u32) {
     let rows = result.loads.len().max(1) as u32;
-    (WIDTH, TITLE_H + rows * RECOVERY_ROW_H + PROVENANCE_H)
+    (FRAME.width, FRAME.title_h + rows * RECOVERY_ROW_H + FRAME.provenance_h)
 }
 
 /// Bin width: a round multiple (1, 2, 5, 10, ...) of the bucket, since recovery is
@@ -578,11 +265,15 @@ fn recovery_bin_width(max_s: f64, bucket_s: f64) -> f64 {
 
 fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepResult) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
-    let (width, height) = root.dim_in_pixel();
-    title(root, &format!("{}  —  time to recover after the last disturbance", result.scenario), &seeds_label(result))?;
-    let plot_w = width - LEGEND_W;
+    let (width, _) = root.dim_in_pixel();
+    FRAME.title(
+        root,
+        &format!("{}  —  time to recover after the last disturbance", result.scenario),
+        &seeds_label(result),
+    )?;
+    let plot_w = width - FRAME.legend_w;
     let rows = result.loads.len().max(1) as u32;
-    let ys: Vec<u32> = (0..=rows).map(|r| TITLE_H + r * RECOVERY_ROW_H).collect();
+    let ys: Vec<u32> = (0..=rows).map(|r| FRAME.title_h + r * RECOVERY_ROW_H).collect();
     let cells = root.split_by_breakpoints([plot_w - NEVER_W, plot_w], ys);
     if result.loads.is_empty() {
         note(&cells[3], "no loads in this sweep")?;
@@ -607,15 +298,11 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
         let colour = series_colour(l);
         let row = 3 * (l + 1);
         let caption = format!("{}: {} recovered, {} never", load.name, values.len(), never);
-        let mut chart = ChartBuilder::on(&cells[row])
-            .caption(caption, text(CAPTION_SIZE))
-            .margin_top(6)
-            .margin_left(6)
-            .margin_right(4)
-            .y_label_area_size(Y_LABEL_AREA)
-            .x_label_area_size(X_LABEL_AREA)
-            .build_cartesian_2d(x_start..x_end, 0.0..y_top)?;
-        mesh(&mut chart, "recovery time (s)", "seeds", 10, 5, &|v| format_number(*v), &|v| format_number(*v))?;
+        // Narrow on the right: the never-recovered bar stands close beside it.
+        let histogram = Panel { right: 4, ..SWEEP_PANEL };
+        let mut chart = histogram.build(&cells[row], &caption, x_start..x_end, 0.0..y_top)?;
+        let ticks = |v: &f64| format_number(*v);
+        mesh(&mut chart, Axis::new("recovery time (s)", 10, &ticks), Axis::new("seeds", 5, &ticks))?;
         chart.draw_series(counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
             let x0 = x_start + i as f64 * width_s;
             Rectangle::new([(x0 + width_s * 0.06, 0.0), (x0 + width_s * 0.94, c as f64)], colour.mix(0.75).filled())
@@ -624,7 +311,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
             Text::new(
                 c.to_string(),
                 (x_start + (i as f64 + 0.5) * width_s, c as f64),
-                text_coloured(12, SUBTLE_TEXT).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                text_coloured(NOTE_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Center, VPos::Bottom)),
             )
         }))?;
         if let Some(d) = &load.recovery_s {
@@ -639,13 +326,10 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
         }
 
         // The never-recovered seeds: a separate bar on the same count axis.
-        let mut never_chart = ChartBuilder::on(&cells[row + 1])
-            .caption(" ", text(CAPTION_SIZE))
-            .margin_top(6)
-            .margin_right(14)
-            .x_label_area_size(X_LABEL_AREA)
-            .build_cartesian_2d(0.0..1.0, 0.0..y_top)?;
-        mesh(&mut never_chart, "never", "", 0, 5, &|_| String::new(), &|_| String::new())?;
+        let never_panel = Panel { left: 0, y_label_area: 0, ..SWEEP_PANEL };
+        let mut never_chart = never_panel.build(&cells[row + 1], " ", 0.0..1.0, 0.0..y_top)?;
+        let blank = |_: &f64| String::new();
+        mesh(&mut never_chart, Axis::new("never", 0, &blank), Axis::new("", 5, &blank))?;
         if never > 0 {
             never_chart.draw_series(std::iter::once(Rectangle::new(
                 [(0.2, 0.0), (0.8, never as f64)],
@@ -675,7 +359,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
         entries.push((Swatch::None, format!("{kind}: {}", w.label)));
         entries.push((Swatch::None, format!("  ends at {} s", format_number(w.end_s))));
     }
-    let legend = root.clone().shrink((plot_w as i32, TITLE_H as i32), (LEGEND_W, height - TITLE_H - PROVENANCE_H));
+    let legend = FRAME.legend_area(root);
     draw_legend(&legend, "loads", &entries)?;
     footnote(root, "recovery: mean goodput of 5 buckets back to 95% of its level before the first disturbance")?;
     provenance(root, &result.stormcast_version, &result.scenario_hash)
@@ -690,9 +374,9 @@ const HEAT_CELL_W: u32 = 360;
 fn vary_size(result: &VaryResult) -> (u32, u32) {
     if result.keys.len() >= 2 {
         let loads = result.points.first().map_or(1, |p| p.risks.len()).clamp(1, 4) as u32;
-        (LEGEND_W + 30 + loads * HEAT_CELL_W, TITLE_H + 3 * VARY_PANEL_H + PROVENANCE_H)
+        (FRAME.legend_w + 30 + loads * HEAT_CELL_W, FRAME.title_h + 3 * VARY_PANEL_H + FRAME.provenance_h)
     } else {
-        (WIDTH, TITLE_H + 3 * VARY_PANEL_H + PROVENANCE_H)
+        (FRAME.width, FRAME.title_h + 3 * VARY_PANEL_H + FRAME.provenance_h)
     }
 }
 
@@ -719,7 +403,7 @@ fn draw_vary<DB: DrawingBackend>(
     let keys = result.keys.join(", ");
     let heading =
         if result.keys.len() >= 2 { "risk across two parameters".to_string() } else { format!("risk against {keys}") };
-    title(root, &heading, &subtitle)?;
+    FRAME.title(root, &heading, &subtitle)?;
     if result.keys.len() >= 2 {
         draw_vary_grid(root, result, threshold)?;
     } else {
@@ -734,8 +418,8 @@ fn draw_vary_lines<DB: DrawingBackend>(
     result: &VaryResult,
     threshold: Option<f64>,
 ) -> DrawResult<(), DB> {
-    let (width, height) = root.dim_in_pixel();
-    let plot_w = width - LEGEND_W;
+    let (width, _) = root.dim_in_pixel();
+    let plot_w = width - FRAME.legend_w;
     // Numeric values are placed by value; anything else is placed in order, evenly.
     let numbers: Option<Vec<f64>> = result.points.iter().map(|p| p.params.first().and_then(|v| v.number())).collect();
     let xs: Vec<f64> = numbers.clone().unwrap_or_else(|| (0..result.points.len()).map(|i| i as f64).collect());
@@ -748,19 +432,13 @@ fn draw_vary_lines<DB: DrawingBackend>(
     let loads: Vec<String> =
         result.points.first().map_or(Vec::new(), |p| p.risks.iter().map(|r| r.name.clone()).collect());
     let offset = (hi - lo).max(1.0) * 0.008;
-    let ys: Vec<u32> = (0..=3).map(|r| TITLE_H + r * VARY_PANEL_H).collect();
+    let ys: Vec<u32> = (0..=3).map(|r| FRAME.title_h + r * VARY_PANEL_H).collect();
     let cells = root.split_by_breakpoints([plot_w], ys);
     let key = result.keys.first().cloned().unwrap_or_default();
     for (k, kind) in RiskKind::ALL.into_iter().enumerate() {
         let area = &cells[2 * (k + 1)];
-        let mut chart = ChartBuilder::on(area)
-            .caption(format!("{} risk (point and 95% interval)", kind.label()), text(CAPTION_SIZE))
-            .margin_top(6)
-            .margin_left(6)
-            .margin_right(14)
-            .y_label_area_size(Y_LABEL_AREA)
-            .x_label_area_size(X_LABEL_AREA)
-            .build_cartesian_2d(x_range.clone(), -0.03..1.03)?;
+        let caption = format!("{} risk (point and 95% interval)", kind.label());
+        let mut chart = SWEEP_PANEL.build(area, &caption, x_range.clone(), -0.03..1.03)?;
         let x_format = |v: &f64| {
             if numbers.is_some() {
                 format_number(*v)
@@ -774,7 +452,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
             }
         };
         let x_ticks = if numbers.is_some() { 10 } else { result.points.len().max(1) };
-        mesh(&mut chart, &key, "probability", x_ticks, 5, &x_format, &|v| percent(*v))?;
+        mesh(&mut chart, Axis::new(&key, x_ticks, &x_format), Axis::new("probability", 5, &|v| percent(*v)))?;
         if let Some(t) = threshold {
             chart.draw_series(DashedLineSeries::new(
                 [(x_range.start, t), (x_range.end, t)],
@@ -795,7 +473,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(Text::new(
                 format!("threshold {} · whole interval below it from: {}", percent(t), from.join(", ")),
                 (x_range.start, t),
-                text_coloured(12, FAULT_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
+                text_coloured(NOTE_SIZE, FAULT_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
             )))?;
         }
         for (l, _) in loads.iter().enumerate() {
@@ -825,7 +503,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
     if let Some(t) = threshold {
         entries.push((Swatch::Dashed(FAULT_TEXT), format!("threshold {}", percent(t))));
     }
-    let legend = root.clone().shrink((plot_w as i32, TITLE_H as i32), (LEGEND_W, height - TITLE_H - PROVENANCE_H));
+    let legend = FRAME.legend_area(root);
     draw_legend(&legend, "loads", &entries)
 }
 
@@ -837,8 +515,8 @@ fn draw_vary_grid<DB: DrawingBackend>(
     result: &VaryResult,
     threshold: Option<f64>,
 ) -> DrawResult<(), DB> {
-    let (width, height) = root.dim_in_pixel();
-    let plot_w = width - LEGEND_W;
+    let (width, _) = root.dim_in_pixel();
+    let plot_w = width - FRAME.legend_w;
     let xs = distinct_values(result, 0);
     let ys = distinct_values(result, 1);
     let loads: Vec<String> =
@@ -846,18 +524,15 @@ fn draw_vary_grid<DB: DrawingBackend>(
     let columns = loads.len().max(1) as u32;
     let col_w = plot_w / columns;
     let breaks_x: Vec<u32> = (1..=columns).map(|c| c * col_w).collect();
-    let breaks_y: Vec<u32> = (0..=3).map(|r| TITLE_H + r * VARY_PANEL_H).collect();
+    let breaks_y: Vec<u32> = (0..=3).map(|r| FRAME.title_h + r * VARY_PANEL_H).collect();
     let cells = root.split_by_breakpoints(breaks_x, breaks_y);
     let stride = columns as usize + 1;
     for (k, kind) in RiskKind::ALL.into_iter().enumerate() {
         for (l, load) in loads.iter().enumerate() {
             let area = &cells[stride * (k + 1) + l];
-            let mut chart = ChartBuilder::on(area)
-                .caption(format!("{load}: {}", kind.label()), text(CAPTION_SIZE))
-                .margin(6)
-                .y_label_area_size(70)
-                .x_label_area_size(X_LABEL_AREA)
-                .build_cartesian_2d(0.0..xs.len().max(1) as f64, 0.0..ys.len().max(1) as f64)?;
+            let cell = Panel { top: 6, right: 6, bottom: 6, left: 6, y_label_area: 70, ..SWEEP_PANEL };
+            let caption = format!("{load}: {}", kind.label());
+            let mut chart = cell.build(area, &caption, 0.0..xs.len().max(1) as f64, 0.0..ys.len().max(1) as f64)?;
             let cx = |v: &f64| {
                 let i = (v - 0.5).round();
                 if (v - 0.5 - i).abs() < 1e-9 && i >= 0.0 {
@@ -921,7 +596,7 @@ fn draw_vary_grid<DB: DrawingBackend>(
         entries.push((Swatch::None, String::new()));
         entries.push((Swatch::None, format!("✓ interval below {}", percent(t))));
     }
-    let legend = root.clone().shrink((plot_w as i32, TITLE_H as i32), (LEGEND_W, height - TITLE_H - PROVENANCE_H));
+    let legend = FRAME.legend_area(root);
     draw_legend(&legend, "risk (share of seeds)", &entries)
 }
 

@@ -17,9 +17,10 @@
 //! Why not a crate: `layout-rs` 0.1.3 draws its own SVG only (no PNG, and its text
 //! metrics are not those of the bundled font), and `rust-sugiyama` 0.4 places nodes of
 //! one size only (a service box grows with its endpoints). Both PNG and SVG here come
-//! from one drawing function through plotters, like every chart (`chart::render`).
+//! from one drawing function through plotters, like every chart (the chart toolkit, `report::chart`).
 
-use super::chart::{self, ChartError, FAULT_TEXT, SUBTLE_TEXT};
+use super::chart::style::{self, FAULT_TEXT, SUBTLE_TEXT, series_colour, text_coloured};
+use super::chart::{ChartError, ensure_font, render};
 use super::output::OutputFile;
 use crate::model::{FaultKind, FaultTarget, LoadKind, Policy, Scenario};
 use plotters::coord::Shift;
@@ -124,11 +125,11 @@ pub struct TopologyLayout {
 
 /// The topology as `topology.png` and `topology.svg`, from one drawing.
 pub fn topology_files(s: &Scenario) -> Result<Vec<OutputFile>, ChartError> {
-    chart::ensure_font()?;
+    ensure_font()?;
     let layout = layout(s)?;
     let mut files = Vec::new();
     let size = (layout.width, layout.height);
-    chart::render("topology", size, &mut files, |r| draw(r, &layout), |r| draw(r, &layout))?;
+    render("topology", size, &mut files, |r| draw(r, &layout), |r| draw(r, &layout))?;
     Ok(files)
 }
 
@@ -154,7 +155,7 @@ fn pick(files: Vec<OutputFile>, name: &str) -> Result<Vec<u8>, ChartError> {
 // Content: what each box and each arrow says.
 
 fn text_width(text: &str, px: u32) -> Result<f64, ChartError> {
-    let (w, _) = chart::text(px)
+    let (w, _) = style::text(px)
         .font
         .box_size(text)
         .map_err(|e| ChartError::Draw { chart: "topology".to_string(), message: e.to_string() })?;
@@ -322,7 +323,7 @@ fn content(s: &Scenario) -> (Vec<NodeBox>, Vec<RawEdge>) {
 
 /// Lays out the scenario's topology (see the module docs for the method).
 pub fn layout(s: &Scenario) -> Result<TopologyLayout, ChartError> {
-    chart::ensure_font()?;
+    ensure_font()?;
     let (mut nodes, raw_edges) = content(s);
     for n in &mut nodes {
         let (w, h) = lines_size(&n.lines)?;
@@ -726,9 +727,9 @@ fn draw<DB: DrawingBackend>(
     layout: &TopologyLayout,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
-    root.draw(&Text::new(layout.title.clone(), (px(MARGIN), px(MARGIN / 2.0)), chart::text(TITLE_SIZE)))?;
+    root.draw(&Text::new(layout.title.clone(), (px(MARGIN), px(MARGIN / 2.0)), style::text(TITLE_SIZE)))?;
     for (i, edge) in layout.edges.iter().enumerate() {
-        let colour = chart::series_colour(i);
+        let colour = series_colour(i);
         let style = ShapeStyle::from(&colour).stroke_width(2);
         let points: Vec<(i32, i32)> = edge.points.iter().map(|&(x, y)| (px(x), px(y))).collect();
         if edge.optional {
@@ -751,7 +752,7 @@ fn draw<DB: DrawingBackend>(
     }
     for (i, edge) in layout.edges.iter().enumerate() {
         let Some((x, y, w, h)) = edge.label_box else { continue };
-        let colour = chart::series_colour(i);
+        let colour = series_colour(i);
         root.draw(&Rectangle::new([(px(x), px(y)), (px(x + w), px(y + h))], WHITE.filled()))?;
         root.draw(&Rectangle::new([(px(x), px(y)), (px(x + w), px(y + h))], colour.stroke_width(1)))?;
         draw_lines(root, &edge.label, x + LABEL_PAD, y + LABEL_PAD)?;
@@ -781,9 +782,9 @@ fn draw_lines<DB: DrawingBackend>(
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     for (text, style) in lines {
         let font = match style {
-            LineStyle::Name | LineStyle::Plain => chart::text(line_size(*style)),
-            LineStyle::Subtle => chart::text_coloured(TEXT_SIZE, SUBTLE_TEXT),
-            LineStyle::Fault => chart::text_coloured(TEXT_SIZE, FAULT_TEXT),
+            LineStyle::Name | LineStyle::Plain => style::text(line_size(*style)),
+            LineStyle::Subtle => text_coloured(TEXT_SIZE, SUBTLE_TEXT),
+            LineStyle::Fault => text_coloured(TEXT_SIZE, FAULT_TEXT),
         };
         root.draw(&Text::new(text.clone(), (px(x), px(y)), font))?;
         y += line_height(*style);
@@ -792,122 +793,5 @@ fn draw_lines<DB: DrawingBackend>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scenario::load_str;
-
-    fn scenario(name: &str) -> Scenario {
-        let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).expect("scenario file");
-        load_str(&path, &text).expect("valid")
-    }
-
-    #[test]
-    fn the_same_scenario_gives_the_same_bytes() {
-        let s = scenario("checkout.toml");
-        assert_eq!(topology_files(&s).unwrap(), topology_files(&s).unwrap());
-    }
-
-    #[test]
-    fn every_service_is_named_in_the_svg() {
-        for name in ["checkout.toml", "shop.toml"] {
-            let s = scenario(name);
-            let svg = String::from_utf8(topology_svg(&s).unwrap()).unwrap();
-            for service in &s.services {
-                // plotters writes each text element's content on its own line.
-                assert!(svg.contains(&format!(">\n{}\n</text>", service.name)), "{name}: {} missing", service.name);
-            }
-            for load in &s.loads {
-                assert!(svg.contains(&format!(">\n{}\n</text>", load.name)), "{name}: load {} missing", load.name);
-            }
-        }
-    }
-
-    #[test]
-    fn boxes_and_labels_do_not_overlap() {
-        for name in ["checkout.toml", "shop.toml", "microservice.toml", "thread-pool-exhaustion.toml"] {
-            let layout = layout(&scenario(name)).unwrap();
-            let mut rects: Vec<(f64, f64, f64, f64)> = layout
-                .nodes
-                .iter()
-                .filter(|n| n.kind != NodeKind::Dummy)
-                .map(|n| (n.x, n.y, n.width, n.height))
-                .collect();
-            let boxes = rects.len();
-            rects.extend(layout.edges.iter().filter_map(|e| e.label_box));
-            for i in 0..rects.len() {
-                for j in i + 1..rects.len() {
-                    // Labels may touch each other only if no place on their edge was free;
-                    // boxes never overlap boxes or labels.
-                    if i < boxes || j < boxes {
-                        assert!(!overlaps(rects[i], rects[j]), "{name}: {:?} overlaps {:?}", rects[i], rects[j]);
-                    }
-                }
-            }
-            for r in &rects {
-                assert!(r.0 >= 0.0 && r.1 >= 0.0, "{name}: inside the picture");
-                assert!(r.0 + r.2 <= f64::from(layout.width) && r.1 + r.3 <= f64::from(layout.height), "{name}: {r:?}");
-            }
-        }
-    }
-
-    /// Services may call each other both ways through different endpoints (the endpoint
-    /// graph stays acyclic): the cycle is broken by drawing one edge backwards, and
-    /// every other rule still holds.
-    #[test]
-    fn a_cycle_between_services_is_drawn_with_one_edge_reversed() {
-        let text = r#"
-[simulation]
-duration = "10s"
-[services.a]
-workers = 4
-[services.a.endpoints.x]
-latency = "1ms"
-calls = [ { to = "b/y" } ]
-[services.a.endpoints.w]
-latency = "1ms"
-[services.b]
-workers = 4
-[services.b.endpoints.y]
-latency = "1ms"
-calls = [ { to = "a/w" } ]
-[[load]]
-name   = "users"
-target = "a/x"
-rate   = 10
-"#;
-        let s = load_str("cycle.toml", text).expect("valid: no endpoint cycle");
-        let layout = layout(&s).unwrap();
-        let reversed: Vec<_> = layout.edges.iter().filter(|e| e.reversed).collect();
-        assert_eq!(reversed.len(), 1);
-        let back = reversed[0];
-        assert_eq!((layout.nodes[back.from].name.as_str(), layout.nodes[back.to].name.as_str()), ("b", "a"));
-        assert!(layout.nodes[back.from].layer > layout.nodes[back.to].layer);
-        assert_eq!(layout, super::layout(&s).unwrap(), "deterministic");
-        assert!(topology_png(&s).unwrap().starts_with(b"\x89PNG"));
-    }
-
-    #[test]
-    fn layers_follow_the_calls() {
-        for name in ["checkout.toml", "shop.toml", "microservice.toml"] {
-            let s = scenario(name);
-            let layout = layout(&s).unwrap();
-            let loads = s.loads.len();
-            for n in &layout.nodes[..loads] {
-                assert_eq!((n.kind, n.layer), (NodeKind::Load, 0));
-            }
-            for e in &layout.edges {
-                assert!(!e.reversed, "{name}: these scenarios have no cycle between services");
-                let (a, b) = (&layout.nodes[e.from], &layout.nodes[e.to]);
-                assert!(a.layer < b.layer, "{name}: {} calls {} but is not left of it", a.name, b.name);
-                assert!(a.x + a.width < b.x, "{name}: columns in call order");
-                assert!(e.points.windows(2).all(|p| p[0].0 <= p[1].0), "{name}: arrows run left to right");
-            }
-            // Longest path: a service sits one past its deepest caller.
-            for (i, n) in layout.nodes.iter().enumerate().filter(|(_, n)| n.kind == NodeKind::Service) {
-                let deepest = layout.edges.iter().filter(|e| e.to == i).map(|e| layout.nodes[e.from].layer).max();
-                assert_eq!(n.layer, deepest.map_or(1, |d| d + 1), "{name}: {}", n.name);
-            }
-        }
-    }
-}
+#[path = "topology_tests.rs"]
+mod tests;
