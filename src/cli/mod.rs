@@ -9,8 +9,6 @@ use output::OutDir;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use stormcast::model::Scenario;
-use stormcast::report::output::OutputFile;
-use stormcast::stats::RunResult;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -468,23 +466,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         return Err(refuse_stopped(&scenario.source, seed, stopped));
     }
     if let Some(out) = &out {
-        out.write(&run_files(&result)?)?;
+        out.write(&stormcast::report::files::run_files(&result).map_err(chart_error)?)?;
     }
     match args.format {
         Format::Table => emit(&table::run_table(&result)),
-        Format::Json => emit(&(serde_json::to_string_pretty(&result).expect("run results serialize") + "\n")),
+        Format::Json => emit(&stormcast::report::json::to_json(&result)),
     }
     Ok(())
-}
-
-/// Everything `run --out` writes, rendered.
-fn run_files(result: &RunResult) -> Result<Vec<OutputFile>, Failure> {
-    let mut files = vec![
-        OutputFile::json("summary.json", result),
-        OutputFile::new("timeseries.csv", stormcast::report::csv::timeseries_csv(result)),
-    ];
-    files.extend(stormcast::report::run_chart::run_charts(result).map_err(chart_error)?);
-    Ok(files)
 }
 
 fn chart_error(e: stormcast::report::chart::ChartError) -> Failure {
@@ -524,9 +512,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         return Err(refuse_stopped(&scenario.source, s.seed, &s.stopped));
     }
     if let Some(out) = &out {
-        let mut files = vec![OutputFile::json("sweep.json", &result)];
-        files.extend(stormcast::report::sweep_chart::sweep_charts(&result).map_err(chart_error)?);
-        out.write(&files)?;
+        out.write(&stormcast::report::files::sweep_files(&result).map_err(chart_error)?)?;
     }
     emit(&table::sweep_table(&result));
     Ok(())
@@ -616,9 +602,7 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
         }
     }
     if let Some(out) = &out {
-        let mut files = vec![OutputFile::json("vary.json", &result)];
-        files.extend(stormcast::report::sweep_chart::vary_charts(&result, Some(args.threshold)).map_err(chart_error)?);
-        out.write(&files)?;
+        out.write(&stormcast::report::files::vary_files(&result, Some(args.threshold)).map_err(chart_error)?)?;
     }
     emit(&table::vary_table(&result, args.threshold));
     Ok(())
@@ -666,15 +650,8 @@ fn compare(args: CompareArgs) -> Result<(), Failure> {
         _ => proposed_prefix.trim_start_matches("stormcast run ").to_string(),
     };
     if let Some(out) = &out {
-        let charts = stormcast::report::compare_chart::compare_charts(&result, &base_label, &proposed_label)
-            .map_err(chart_error)?;
-        let pngs: Vec<&str> = charts.iter().map(|f| f.name.as_str()).filter(|n| n.ends_with(".png")).collect();
-        let report = stormcast::report::markdown::compare_report(&result, &base_label, &proposed_label, &pngs);
-        let comment = stormcast::report::markdown::compare_comment(&result, &base_label, &proposed_label, &pngs);
-        let mut files = vec![OutputFile::json("compare.json", &result)];
-        files.extend(charts);
-        files.push(OutputFile::new("report.md", report));
-        files.push(OutputFile::new("comment.md", comment));
+        let files =
+            stormcast::report::files::compare_files(&result, &base_label, &proposed_label).map_err(chart_error)?;
         out.write(&files)?;
     }
     emit(&table::compare_table(&result));

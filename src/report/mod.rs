@@ -1,9 +1,12 @@
 //! Writers of everything a user reads: JSON, CSV, Markdown, DOT and charts, one file
-//! per format. They take result structs, never the simulator.
+//! per format, and each command's set of output files (`files`). They take result
+//! structs, never the simulator, and return bytes: only the binary writes files.
 pub mod chart;
 pub mod compare_chart;
 pub mod csv;
 pub mod dot;
+pub mod files;
+pub mod json;
 pub mod markdown;
 pub mod output;
 pub mod run_chart;

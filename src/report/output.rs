@@ -12,10 +12,4 @@ impl OutputFile {
     pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
         OutputFile { name: name.into(), bytes: bytes.into() }
     }
-
-    /// `value` as pretty-printed JSON with a final newline.
-    pub fn json<T: serde::Serialize>(name: impl Into<String>, value: &T) -> Self {
-        let json = serde_json::to_string_pretty(value).expect("results serialize") + "\n";
-        OutputFile::new(name, json)
-    }
 }
