@@ -2,6 +2,7 @@
 pub mod compare;
 pub mod engine;
 pub mod expect;
+pub mod format;
 pub mod model;
 pub mod report;
 pub mod scenario;

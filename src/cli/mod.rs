@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use output::OutDir;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use stormcast::format::{bytes, shell_word};
 use stormcast::model::Scenario;
 
 const AFTER_HELP: &str = "\
@@ -199,16 +200,6 @@ fn refuse_stopped(source: &str, seed: u64, stopped: &stormcast::stats::summary::
     ))
 }
 
-/// `4.2 GB`: a byte count for messages.
-fn bytes(n: f64) -> String {
-    match n {
-        n if n >= 1e12 => format!("{:.1} TB", n / 1e12),
-        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
-        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
-        n => format!("{:.0} kB", n / 1e3),
-    }
-}
-
 /// Writes to stdout; a reader that went away (`stormcast graph big.toml | head -1`)
 /// ends the program quietly with success, as Unix tools do, instead of a panic.
 fn emit(text: &str) {
@@ -263,15 +254,6 @@ impl Overlay {
             words.push(shell_word(set));
         }
         words.join(" ")
-    }
-}
-
-/// Quotes a word for a POSIX shell when it needs it.
-fn shell_word(word: &str) -> String {
-    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+".contains(c)) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 

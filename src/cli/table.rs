@@ -1,30 +1,8 @@
 //! Terminal tables: what `stormcast run` prints by default.
 
 use std::fmt::Write;
+use stormcast::format::{decimals_by_size, percent_interval, thousands};
 use stormcast::stats::RunResult;
-
-/// Thousands separators for counts, so 1234567 reads as 1,234,567.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
 
 pub fn run_table(r: &RunResult) -> String {
     let mut out = String::new();
@@ -35,7 +13,7 @@ pub fn run_table(r: &RunResult) -> String {
         r.seed,
         r.simulated_s,
         r.warmup_s,
-        count(r.events)
+        thousands(r.events)
     );
     if !r.overlays.is_empty() {
         out.pop(); // The blank line after the header comes after the overlays.
@@ -55,13 +33,13 @@ pub fn run_table(r: &RunResult) -> String {
             out,
             "{:<16} {:>10} {:>7.2}% {:>9} {:>9} {:>9} {:>9} {:>9} {:>6.2} {:>10}  {}",
             l.name,
-            count(l.requests),
+            thousands(l.requests),
             100.0 * l.success_rate,
-            ms(l.latency_ms.mean),
-            ms(l.latency_ms.p50),
-            ms(l.latency_ms.p99),
-            ms(l.latency_ms.p999),
-            ms(l.latency_ms.max),
+            decimals_by_size(l.latency_ms.mean),
+            decimals_by_size(l.latency_ms.p50),
+            decimals_by_size(l.latency_ms.p99),
+            decimals_by_size(l.latency_ms.p999),
+            decimals_by_size(l.latency_ms.max),
             l.amplification,
             recovery,
             if l.slo_violated { "VIOLATED" } else { "ok" }
@@ -69,7 +47,7 @@ pub fn run_table(r: &RunResult) -> String {
         let failures: Vec<String> = stormcast::model::Outcome::ALL[1..]
             .iter()
             .filter(|&&o| l.outcomes.get(o) > 0)
-            .map(|&o| format!("{} {}", o.name(), count(l.outcomes.get(o))))
+            .map(|&o| format!("{} {}", o.name(), thousands(l.outcomes.get(o))))
             .collect();
         if !failures.is_empty() || l.in_flight > 0 {
             let mut line = failures.join(", ");
@@ -77,7 +55,7 @@ pub fn run_table(r: &RunResult) -> String {
                 if !line.is_empty() {
                     line.push_str(", ");
                 }
-                let _ = write!(line, "{} still in flight at the end", count(l.in_flight));
+                let _ = write!(line, "{} still in flight at the end", thousands(l.in_flight));
             }
             let _ = writeln!(out, "{:<16} {}", "", line);
         }
@@ -98,13 +76,13 @@ pub fn run_table(r: &RunResult) -> String {
             out,
             "{:<16} {:>10} {:>8.2}% {:>5.0}% {:>9} {:>11} {:>9} {:>9} {:>9.1}  {}",
             s.name,
-            count(s.arrivals),
+            thousands(s.arrivals),
             100.0 * ok_share,
             100.0 * s.utilization,
-            count(s.queue_max),
-            ms(s.sojourn_ms.p99),
-            count(s.retries_sent),
-            count(s.breaker_opens),
+            thousands(s.queue_max),
+            decimals_by_size(s.sojourn_ms.p99),
+            thousands(s.retries_sent),
+            thousands(s.breaker_opens),
             s.wasted_work_s,
             health
         );
@@ -141,10 +119,6 @@ fn overlay_line(overlays: &[stormcast::model::OverlaySource]) -> String {
     format!("with {}", parts.join(", "))
 }
 
-fn percent_interval(p: &stormcast::stats::Proportion) -> String {
-    format!("{:>5.1}% [{:.1}, {:.1}]", 100.0 * p.p, 100.0 * p.low, 100.0 * p.high)
-}
-
 /// What `stormcast sweep` prints: risks with their intervals, distributions across
 /// seeds, and the seeds worth replaying.
 pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
@@ -168,9 +142,9 @@ pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
             out,
             "{:<16} {:<24} {:<24} {:<24}",
             risk.name,
-            percent_interval(&risk.slo_risk),
-            percent_interval(&risk.metastable_risk),
-            percent_interval(&risk.cascade_risk)
+            percent_interval_of(&risk.slo_risk),
+            percent_interval_of(&risk.metastable_risk),
+            percent_interval_of(&risk.cascade_risk)
         );
     }
     let _ = writeln!(
@@ -181,7 +155,12 @@ pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
     for l in &r.loads {
         let tri = |d: &Option<stormcast::stats::Distribution>, scale: f64| {
             d.as_ref().map_or("-".to_string(), |d| {
-                format!("{}/{}/{}", ms(d.p5 * scale), ms(d.median * scale), ms(d.p95 * scale))
+                format!(
+                    "{}/{}/{}",
+                    decimals_by_size(d.p5 * scale),
+                    decimals_by_size(d.median * scale),
+                    decimals_by_size(d.p95 * scale)
+                )
             })
         };
         let recovery = match (&l.recovery_s, l.recovered_seeds) {
@@ -239,9 +218,9 @@ pub fn vary_table(r: &stormcast::sweep::VaryResult, threshold: f64) -> String {
                     "{:<16} {:<36} {:<24} {:<24} {:<24}",
                     "",
                     p.label,
-                    percent_interval(&risk.slo_risk),
-                    percent_interval(&risk.metastable_risk),
-                    percent_interval(&risk.cascade_risk)
+                    percent_interval_of(&risk.slo_risk),
+                    percent_interval_of(&risk.metastable_risk),
+                    percent_interval_of(&risk.cascade_risk)
                 );
             }
         }
@@ -328,4 +307,9 @@ pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
         }
     }
     out
+}
+
+/// `p` with its interval, in percent (`format::percent_interval`).
+fn percent_interval_of(p: &stormcast::stats::Proportion) -> String {
+    percent_interval(p.p, p.low, p.high)
 }

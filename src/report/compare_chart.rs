@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart::band::{FanSide, FanStyle, Layering, band_key, fan_panel};
 use super::chart::forest::{draw_estimate, forest_area, forest_chart, forest_value_heading};
-use super::chart::frame::{Axis, Frame, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, mesh, note, percent, provenance};
+use super::chart::frame::{Axis, Frame, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, mesh, note, provenance};
 use super::chart::legend::{Entry, Swatch, draw_legend, gap, window_entries};
 use super::chart::style::{CAPTION_SIZE, LEGEND_SIZE, SMALL_SIZE, SUBTLE_TEXT, text, text_coloured};
 use super::chart::timeline::{Midpoint, Shading, Timeline};
@@ -21,6 +21,7 @@ use super::chart::{ChartError, DrawResult, check_bucket, ensure_font, render};
 use super::output::OutputFile;
 use super::sweep_chart::FAN_ROW_H;
 use crate::compare::{CompareResult, RiskDifference};
+use crate::format::{percent_short, signed_one_decimal};
 use crate::sweep::{LoadBands, SweepResult};
 
 /// The frame of the compare charts: the sweep charts'.
@@ -228,7 +229,7 @@ fn draw_risk<DB: DrawingBackend>(
     let mut chart = forest_chart(&area, row_count)?;
     let top = row_count as f64;
     let y_of = |r: usize| top - r as f64 - 0.5;
-    mesh(&mut chart, Axis::new("probability", 6, &|v| percent(*v)), Axis::new("", 0, &|_| String::new()))?;
+    mesh(&mut chart, Axis::new("probability", 6, &|v| percent_short(*v)), Axis::new("", 0, &|_| String::new()))?;
     let label_x = LABEL_W as i32 - 12;
     let value_x = (width - VALUE_W) as i32 + 4;
     let n = result.seeds;
@@ -258,9 +259,9 @@ fn draw_risk<DB: DrawingBackend>(
                 if is_proposed {
                     let change = format!(
                         "Δ {} pp [{}, {}]",
-                        signed(diff.diff * 100.0),
-                        signed(diff.low * 100.0),
-                        signed(diff.high * 100.0)
+                        signed_one_decimal(diff.diff * 100.0),
+                        signed_one_decimal(diff.low * 100.0),
+                        signed_one_decimal(diff.high * 100.0)
                     );
                     let style = text_coloured(LEGEND_SIZE, change_colour(diff)).pos(Pos::new(HPos::Left, VPos::Center));
                     root.draw_text(&change, &style, (value_x + CHANGE_X, py))?;
@@ -298,8 +299,4 @@ fn change_colour(diff: &RiskDifference) -> RGBColor {
     } else {
         SUBTLE_TEXT
     }
-}
-
-fn signed(v: f64) -> String {
-    if v == 0.0 { "0".to_string() } else { format!("{v:+.1}") }
 }

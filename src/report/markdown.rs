@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use crate::compare::{CompareResult, GateKind, GateVerdict, PairedStat, RiskDifference};
+use crate::format::{percent, signed_percent_or_zero, signed_pp, signed_significant, significant};
 use crate::stats::risk::Proportion;
 
 /// At most this many replay commands are listed; the rest are in `compare.json`.
@@ -117,7 +118,7 @@ fn gates_table(md: &mut String, result: &CompareResult) {
     for g in &result.gates {
         let show = |v: f64| match g.gate {
             GateKind::MaxSloRisk | GateKind::MaxMetastableRisk => percent(v),
-            GateKind::MaxP99Increase => signed_percent(v),
+            GateKind::MaxP99Increase => signed_percent_or_zero(v),
             GateKind::MaxSloRiskIncrease | GateKind::MaxMetastableRiskIncrease => signed_pp(v),
         };
         let estimate = match (g.value, g.low, g.high) {
@@ -134,7 +135,7 @@ fn gates_table(md: &mut String, result: &CompareResult) {
         };
         let limit = match g.gate {
             GateKind::MaxSloRisk | GateKind::MaxMetastableRisk => percent(g.limit),
-            GateKind::MaxP99Increase => signed_percent(g.limit),
+            GateKind::MaxP99Increase => signed_percent_or_zero(g.limit),
             _ => signed_pp(g.limit),
         };
         let _ = writeln!(md, "| `{}` | {} | {} | {} | {} |", g.gate.key(), g.load, limit, estimate, verdict);
@@ -273,58 +274,19 @@ enum Unit {
 impl Unit {
     fn value(self, v: f64) -> String {
         match self {
-            Unit::Plain => number(v),
+            Unit::Plain => significant(v),
             Unit::Share => format!("{:.2}%", v * 100.0),
-            Unit::Relative => signed_percent(v),
+            Unit::Relative => signed_percent_or_zero(v),
         }
     }
 
     fn diff(self, v: f64) -> String {
         match self {
-            Unit::Plain => signed(v),
-            Unit::Share => format!("{} pp", signed(v * 100.0)),
-            Unit::Relative => signed_percent(v),
+            Unit::Plain => signed_significant(v),
+            Unit::Share => format!("{} pp", signed_significant(v * 100.0)),
+            Unit::Relative => signed_percent_or_zero(v),
         }
     }
-}
-
-/// Three significant digits or so, without trailing zeros.
-fn number(v: f64) -> String {
-    let a = v.abs();
-    let s = if a == 0.0 || a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else if a >= 0.001 {
-        format!("{v:.3}")
-    } else {
-        return format!("{v:.1e}");
-    };
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
-}
-
-fn signed(v: f64) -> String {
-    if v == 0.0 {
-        "0".to_string()
-    } else if v > 0.0 {
-        format!("+{}", number(v))
-    } else {
-        number(v)
-    }
-}
-
-fn percent(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
-}
-
-fn signed_percent(v: f64) -> String {
-    if v == 0.0 { "0%".to_string() } else { format!("{:+.1}%", v * 100.0) }
-}
-
-fn signed_pp(v: f64) -> String {
-    if v == 0.0 { "0 pp".to_string() } else { format!("{:+.1} pp", v * 100.0) }
 }
 
 fn proportion(p: Proportion, n: u64) -> String {
@@ -346,13 +308,13 @@ mod tests {
 
     #[test]
     fn numbers_read_well() {
-        assert_eq!(number(123.456), "123");
-        assert_eq!(number(12.34), "12.3");
-        assert_eq!(number(1.5), "1.5");
-        assert_eq!(number(0.0123), "0.012");
-        assert_eq!(number(0.0), "0");
-        assert_eq!(signed(2.0), "+2");
-        assert_eq!(signed(-2.0), "-2");
+        assert_eq!(significant(123.456), "123");
+        assert_eq!(significant(12.34), "12.3");
+        assert_eq!(significant(1.5), "1.5");
+        assert_eq!(significant(0.0123), "0.012");
+        assert_eq!(significant(0.0), "0");
+        assert_eq!(signed_significant(2.0), "+2");
+        assert_eq!(signed_significant(-2.0), "-2");
         assert_eq!(signed_pp(0.025), "+2.5 pp");
         assert_eq!(capitalise("fails 2 of 5 gates"), "Fails 2 of 5 gates");
     }

@@ -17,9 +17,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::frame::{
-    Axis, RUN_FRAME, RUN_PANEL, RowAxis, fit_text, format_number, mesh, nice_ceiling, note, provenance,
-};
+use super::chart::frame::{Axis, RUN_FRAME, RUN_PANEL, RowAxis, fit_text, mesh, nice_ceiling, note, provenance};
 use super::chart::legend::{Entry, Swatch, draw_legend, gap, warmup_entry};
 use super::chart::style::{
     FAULT_SHADE, LEGEND_SIZE, SPIKE_SHADE, SWATCH_SHADE_ALPHA, TICK_SIZE, TITLE_SIZE, label_colour, series_colour,
@@ -28,6 +26,7 @@ use super::chart::style::{
 use super::chart::timeline::{Midpoint, Shading, Timeline, clamp_window, shade_windows};
 use super::chart::{Chart, ChartError, DrawResult, check_timing, ensure_font, render};
 use super::output::OutputFile;
+use crate::format::compact;
 use crate::stats::health::HealthCause;
 use crate::stats::{DisturbanceWindow, RunResult, ServiceBucket};
 
@@ -241,7 +240,7 @@ where
     DB: DrawingBackend,
     Y: Ranged + ValueFormatter<<Y as Ranged>::ValueType>,
 {
-    let ticks = |v: &f64| format_number(*v);
+    let ticks = |v: &f64| compact(*v);
     let x = Axis { desc: bottom.then_some("time since start of run (s)"), labels: 13, format: &ticks };
     mesh(chart, x, Axis { desc: Some(y_desc), labels: y_labels, format: y_format })
 }
@@ -303,7 +302,7 @@ fn goodput_panel<DB: DrawingBackend>(
 
     let mut chart = panel(area, "goodput (solid) and offered load (dashed) per load", timeline, 0.0..y_top, false)?;
     shade_windows(&mut chart, &shading(result), timeline.x_end, 0.0..y_top)?;
-    time_mesh(&mut chart, "requests/s", 6, &|v| format_number(*v), false)?;
+    time_mesh(&mut chart, "requests/s", 6, &|v| compact(*v), false)?;
     for (index, (goodput, offered)) in series.iter().enumerate() {
         let colour = series_colour(index);
         chart.draw_series(DashedLineSeries::new(
@@ -378,7 +377,7 @@ where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     shade_windows(chart, &shading(result), timeline.x_end, y_range)?;
-    time_mesh(chart, "p99 latency (ms)", 6, &|v| format_number(*v), false)?;
+    time_mesh(chart, "p99 latency (ms)", 6, &|v| compact(*v), false)?;
     for (index, values) in series.iter().enumerate() {
         draw_gapped(chart, timeline, values, series_colour(index).stroke_width(2))?;
     }
@@ -408,7 +407,7 @@ fn service_panel<DB: DrawingBackend>(
     let y_max = series.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));
     let (y_top, y_format): (f64, &dyn Fn(&f64) -> String) = match spec.scale {
         Scale::Share => (1.05, &|v| format!("{:.0}%", v * 100.0)),
-        Scale::Rate => (nice_ceiling(y_max * 1.1).max(1.0), &|v| format_number(*v)),
+        Scale::Rate => (nice_ceiling(y_max * 1.1).max(1.0), &|v| compact(*v)),
     };
     let mut chart = panel(area, spec.caption, timeline, 0.0..y_top, false)?;
     shade_windows(&mut chart, &shading(result), timeline.x_end, 0.0..y_top)?;

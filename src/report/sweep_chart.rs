@@ -14,8 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::chart::band::{FanSide, FanStyle, Layering, band_key, fan_panel};
 use super::chart::forest::{draw_estimate, forest_area, forest_chart, forest_value_heading};
 use super::chart::frame::{
-    Axis, Frame, Panel, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, format_number, mesh, nice_ceiling, note, percent,
-    provenance,
+    Axis, Frame, Panel, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, mesh, nice_ceiling, note, provenance,
 };
 use super::chart::legend::{Entry, Swatch, draw_legend, gap, window_entries};
 use super::chart::style::{
@@ -25,6 +24,7 @@ use super::chart::style::{
 use super::chart::timeline::{Midpoint, Shading, Timeline};
 use super::chart::{ChartError, DrawResult, check_timing, ensure_font, render};
 use super::output::OutputFile;
+use crate::format::{compact, percent_short};
 use crate::stats::DisturbanceKind;
 use crate::sweep::{RiskKind, SweepResult, VaryResult, tipping_point};
 
@@ -194,7 +194,7 @@ fn draw_risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRe
         })
         .collect();
     chart.draw_series(group)?;
-    mesh(&mut chart, Axis::new("probability", 11, &|v| percent(*v)), Axis::new("", 0, &|_| String::new()))?;
+    mesh(&mut chart, Axis::new("probability", 11, &|v| percent_short(*v)), Axis::new("", 0, &|_| String::new()))?;
     let label_x = RISK_LABEL_W as i32 - 12;
     let value_x = (width - RISK_VALUE_W) as i32 + 4;
     let n = result.seeds;
@@ -301,7 +301,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
         // Narrow on the right: the never-recovered bar stands close beside it.
         let histogram = Panel { right: 4, ..SWEEP_PANEL };
         let mut chart = histogram.build(&cells[row], &caption, x_start..x_end, 0.0..y_top)?;
-        let ticks = |v: &f64| format_number(*v);
+        let ticks = |v: &f64| compact(*v);
         mesh(&mut chart, Axis::new("recovery time (s)", 10, &ticks), Axis::new("seeds", 5, &ticks))?;
         chart.draw_series(counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
             let x0 = x_start + i as f64 * width_s;
@@ -318,7 +318,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
             let m = d.median;
             chart.draw_series(DashedLineSeries::new([(m, 0.0), (m, y_top)], 5, 4, BLACK.stroke_width(1)))?;
             let (px, py) = chart.backend_coord(&(m, y_top));
-            let label = format!("median {} s · p95 {} s", format_number(d.median), format_number(d.p95));
+            let label = format!("median {} s · p95 {} s", compact(d.median), compact(d.p95));
             let style = text(SMALL_SIZE).pos(Pos::new(HPos::Left, VPos::Top));
             root.draw_text(&label, &style, (px + 5, py + 3))?;
         } else {
@@ -337,7 +337,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
             )))?;
         }
         never_chart.draw_series(std::iter::once(Text::new(
-            format!("{never} ({})", percent(never as f64 / result.runs.len().max(1) as f64)),
+            format!("{never} ({})", percent_short(never as f64 / result.runs.len().max(1) as f64)),
             (0.5, never as f64),
             text_coloured(SMALL_SIZE, FAULT_TEXT).pos(Pos::new(HPos::Center, VPos::Bottom)),
         )))?;
@@ -357,7 +357,7 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
             DisturbanceKind::Spike => "spike",
         };
         entries.push((Swatch::None, format!("{kind}: {}", w.label)));
-        entries.push((Swatch::None, format!("  ends at {} s", format_number(w.end_s))));
+        entries.push((Swatch::None, format!("  ends at {} s", compact(w.end_s))));
     }
     let legend = FRAME.legend_area(root);
     draw_legend(&legend, "loads", &entries)?;
@@ -441,7 +441,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
         let mut chart = SWEEP_PANEL.build(area, &caption, x_range.clone(), -0.03..1.03)?;
         let x_format = |v: &f64| {
             if numbers.is_some() {
-                format_number(*v)
+                compact(*v)
             } else {
                 let i = v.round();
                 if (v - i).abs() < 1e-9 && i >= 0.0 {
@@ -452,7 +452,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
             }
         };
         let x_ticks = if numbers.is_some() { 10 } else { result.points.len().max(1) };
-        mesh(&mut chart, Axis::new(&key, x_ticks, &x_format), Axis::new("probability", 5, &|v| percent(*v)))?;
+        mesh(&mut chart, Axis::new(&key, x_ticks, &x_format), Axis::new("probability", 5, &|v| percent_short(*v)))?;
         if let Some(t) = threshold {
             chart.draw_series(DashedLineSeries::new(
                 [(x_range.start, t), (x_range.end, t)],
@@ -471,7 +471,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
                 })
                 .collect();
             chart.draw_series(std::iter::once(Text::new(
-                format!("threshold {} · whole interval below it from: {}", percent(t), from.join(", ")),
+                format!("threshold {} · whole interval below it from: {}", percent_short(t), from.join(", ")),
                 (x_range.start, t),
                 text_coloured(NOTE_SIZE, FAULT_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
             )))?;
@@ -501,7 +501,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
     let mut entries: Vec<(Swatch, String)> =
         loads.iter().enumerate().map(|(i, l)| (Swatch::Line(series_colour(i), 2), l.clone())).collect();
     if let Some(t) = threshold {
-        entries.push((Swatch::Dashed(FAULT_TEXT), format!("threshold {}", percent(t))));
+        entries.push((Swatch::Dashed(FAULT_TEXT), format!("threshold {}", percent_short(t))));
     }
     let legend = FRAME.legend_area(root);
     draw_legend(&legend, "loads", &entries)
@@ -576,7 +576,7 @@ fn draw_vary_grid<DB: DrawingBackend>(
                     fill.filled(),
                 )))?;
                 let safe = threshold.is_some_and(|t| r.high < t);
-                let label = if safe { format!("{} ✓", percent(r.p)) } else { percent(r.p) };
+                let label = if safe { format!("{} ✓", percent_short(r.p)) } else { percent_short(r.p) };
                 let ink = if r.p > 0.55 { WHITE } else { BLACK };
                 chart.draw_series(std::iter::once(Text::new(
                     label,
@@ -594,7 +594,7 @@ fn draw_vary_grid<DB: DrawingBackend>(
     ];
     if let Some(t) = threshold {
         entries.push((Swatch::None, String::new()));
-        entries.push((Swatch::None, format!("✓ interval below {}", percent(t))));
+        entries.push((Swatch::None, format!("✓ interval below {}", percent_short(t))));
     }
     let legend = FRAME.legend_area(root);
     draw_legend(&legend, "risk (share of seeds)", &entries)

@@ -1,7 +1,8 @@
 //! Lint 5: circuit breakers that cannot open (a time window the traffic cannot fill
 //! with `min_calls`) or whose `min_calls` Resilience4j caps at a count window's size.
 
-use super::{Anchor, Context, Lint, LintKind, num};
+use super::{Anchor, Context, Lint, LintKind};
+use crate::format::two_decimals;
 use crate::model::graph::Rates;
 use crate::model::policy::{BreakerWindow, PolicyId};
 
@@ -55,7 +56,7 @@ impl Context<'_> {
                         if with >= f64::from(cb.min_calls) {
                             format!("; only retries of failing calls ({attempts} attempts) could fill it")
                         } else {
-                            format!("; even with every call retried ({attempts} attempts) it is {}", num(with))
+                            format!("; even with every call retried ({attempts} attempts) it is {}", two_decimals(with))
                         }
                     } else {
                         String::new()
@@ -75,10 +76,10 @@ impl Context<'_> {
                                  its {seconds}s window, fewer than min_calls = {}{retries}; it cannot open, so \
                                  it will not protect {} when {} fails",
                                 self.s.services[from.service].name,
-                                num(per_instance),
-                                num(total),
-                                num(instances),
-                                num(per_window),
+                                two_decimals(per_instance),
+                                two_decimals(total),
+                                two_decimals(instances),
+                                two_decimals(per_window),
                                 cb.min_calls,
                                 self.endpoint(from),
                                 self.endpoint(c.to),

@@ -4,8 +4,9 @@
 //! retries with neither a budget nor a breaker, budgets that cannot bind, exponential
 //! backoff without a `max`, retries without backoff.
 
-use super::{Anchor, Context, Lint, LintKind, SATURATED_NS, count, human, num};
+use super::{Anchor, Context, Lint, LintKind};
 use crate::engine::SimDuration;
+use crate::format::{SATURATED_NS, duration_ns, two_decimals, whole};
 use crate::model::graph::Rates;
 use crate::model::outcome::Outcome;
 use crate::model::policy::{Backoff, Policy, PolicyId, RetryBudget};
@@ -59,7 +60,7 @@ impl<'a> Context<'a> {
             Some(t) if attempts > 1 && backoff > SimDuration::ZERO => {
                 let ns = backoff.as_nanos() as f64;
                 let of = if ns >= SATURATED_NS { " of" } else { "" };
-                Some(format!("{attempts} tries x {t} + {}{of} backoff", human(ns)))
+                Some(format!("{attempts} tries x {t} + {}{of} backoff", duration_ns(ns)))
             }
             Some(t) if attempts > 1 => Some(format!("{attempts} tries x {t}")),
             Some(t) => Some(format!("one try of {t}")),
@@ -250,7 +251,7 @@ impl<'a> Context<'a> {
                                  with no `max`: the last of its {retries} retries waits {} before jitter, more \
                                  than 10 x base (Envoy's default cap), and every extra attempt multiplies it \
                                  again, without bound; set `max` (gRPC requires maxBackoff)",
-                                human(last.as_nanos() as f64)
+                                duration_ns(last.as_nanos() as f64)
                             ),
                         },
                     ));
@@ -337,12 +338,12 @@ impl<'a> Context<'a> {
             format!(
                 "the whole {duration} run can make at most about {what} ({} calls at the peak rate, counting every \
                  retry upstream, {each} each)",
-                count(calls)
+                whole(calls)
             )
         };
         let retries_text = || {
-            let each = format!("{} {}", count(retries_each), if attempts == 2 { "retry" } else { "retries" });
-            run(format!("{} retries", count(retries)), each)
+            let each = format!("{} {}", whole(retries_each), if attempts == 2 { "retry" } else { "retries" });
+            run(format!("{} retries", whole(retries)), each)
         };
         match *budget {
             RetryBudget::Concurrency { ratio, min_concurrency } => {
@@ -374,7 +375,7 @@ impl<'a> Context<'a> {
                         "capacity",
                         format!(
                             "starts full with {} tokens, and {}: it can never run dry",
-                            num(capacity),
+                            two_decimals(capacity),
                             retries_text()
                         ),
                     ));
@@ -387,8 +388,8 @@ impl<'a> Context<'a> {
                              (max_attempts = {attempts}): over a run it pays for all the retries max_attempts \
                              allows, and only a burst of more than its {} tokens at once can be refused; \
                              Finagle's default deposits 0.2",
-                            num(ratio),
-                            num(capacity)
+                            two_decimals(ratio),
+                            two_decimals(capacity)
                         ),
                     )
                 })
@@ -401,8 +402,8 @@ impl<'a> Context<'a> {
                         format!(
                             "throttles retries only once it has lost half of max_tokens = {}, a token per \
                              failed attempt, and {}: it can never throttle",
-                            num(max_tokens),
-                            run(format!("{} failed attempts", count(failures)), format!("{attempts} attempts"))
+                            two_decimals(max_tokens),
+                            run(format!("{} failed attempts", whole(failures)), format!("{attempts} attempts"))
                         ),
                     )
                 })

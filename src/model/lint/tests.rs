@@ -488,15 +488,6 @@ fn a_saturated_wait_is_said_to_be_without_bound() {
     insta::assert_snapshot!(text);
 }
 
-/// A wait that is long but representable is given in years, not in billions of seconds.
-#[test]
-fn a_wait_of_years_is_given_in_years() {
-    assert_eq!(human(YEAR_NS * 31.5), "31.5 years");
-    assert_eq!(human(SATURATED_NS), "over 584 years");
-    assert_eq!(human(3.6e12), "3600s");
-    assert_eq!((up_to(6.1e9), about(6.1e9)), ("up to 6.1s".to_string(), "about 6.1s".to_string()));
-}
-
 /// Three layers of 2^32 - 1 attempts overflow a u64 product: shown as a float, not as
 /// the saturated 18446744073709551615.
 #[test]

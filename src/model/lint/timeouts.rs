@@ -2,7 +2,8 @@
 //! response, a callee that waits longer per try than its caller, and a callee that,
 //! waiting out one slow dependency, answers after its caller has given up.
 
-use super::{Anchor, Caller, Context, Lint, LintKind, about, human, up_to};
+use super::{Anchor, Caller, Context, Lint, LintKind};
+use crate::format::{about_duration_ns, duration_ns, up_to_duration_ns};
 use crate::model::policy::PolicyId;
 use crate::model::service::EndpointRef;
 
@@ -48,7 +49,7 @@ impl Context<'_> {
                         "{caller_name} gives up on {callee_name} after {limit} per try, but {callee_name} \
                          takes about {} on average: many tries time out even when nothing is wrong, and \
                          their work is wasted",
-                        human(typical)
+                        duration_ns(typical)
                     ),
                 },
             ));
@@ -75,7 +76,7 @@ impl Context<'_> {
                                  when {} slows down, {callee_name} holds workers for answers nobody waits for \
                                  any more. Timeouts should shrink at each layer down",
                                 self.endpoint(c.to),
-                                self.bound_ns(c.policy).map_or_else(|| "unbounded".to_string(), human),
+                                self.bound_ns(c.policy).map_or_else(|| "unbounded".to_string(), duration_ns),
                                 self.describe_bound(c.policy),
                                 self.endpoint(c.to),
                             ),
@@ -116,10 +117,10 @@ impl Context<'_> {
                                  {limit}, but {callee_name} may wait {} for {} ({}), {} in all \
                                  with its other work; when {} is slow, {caller_name} times out first and all \
                                  the work below is wasted",
-                                up_to(bound),
+                                up_to_duration_ns(bound),
                                 self.endpoint(c.to),
                                 self.describe_bound(c.policy),
-                                about(need),
+                                about_duration_ns(need),
                                 self.endpoint(c.to),
                             ),
                         },

@@ -9,11 +9,12 @@ use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::frame::{Axis, SWEEP_PANEL, format_number, mesh, nice_ceiling, note};
+use super::frame::{Axis, SWEEP_PANEL, mesh, nice_ceiling, note};
 use super::legend::{Entry, Swatch};
 use super::style::NEUTRAL;
 use super::timeline::{Shading, shade_windows};
 use super::{Chart, DrawResult};
+use crate::format::compact;
 use crate::sweep::Band;
 
 /// One band on a panel: its bucket midpoints (seconds), values and colour.
@@ -98,7 +99,7 @@ where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     shade_windows(chart, shading, x_end, y_range)?;
-    let ticks = |v: &f64| format_number(*v);
+    let ticks = |v: &f64| compact(*v);
     mesh(chart, Axis::new("time (s)", 8, &ticks), Axis::new("", 6, &ticks))?;
     let bands: Vec<BandRuns> = sides.iter().map(|side| BandRuns::new(side, floor)).collect();
     match style.layering {

@@ -7,9 +7,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::frame::{Panel, RowAxis, SWEEP_FRAME, SWEEP_PANEL, percent};
+use super::frame::{Panel, RowAxis, SWEEP_FRAME, SWEEP_PANEL};
 use super::style::{LEGEND_SIZE, SMALL_SIZE, SUBTLE_TEXT, text, text_coloured};
 use super::{Chart, DrawResult};
+use crate::format::percent_short;
 use crate::stats::Proportion;
 
 /// The area of a forest plot: below the title, with `label_w` pixels on the left for
@@ -56,7 +57,7 @@ pub(crate) fn draw_estimate<DB: DrawingBackend>(
     }
     chart.draw_series(std::iter::once(Circle::new((p.p, y), 5, colour.filled())))?;
     let k = (p.p * n as f64).round() as u64;
-    let value = format!("{k}/{n} = {}  [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
+    let value = format!("{k}/{n} = {}  [{}, {}]", percent_short(p.p), percent_short(p.low), percent_short(p.high));
     root.draw_text(&value, &text(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center)), value_at)?;
     Ok(())
 }

@@ -217,35 +217,6 @@ pub(crate) fn fit_text<DB: DrawingBackend>(
     Ok(String::new())
 }
 
-/// A tick label: no trailing zeros, at most three significant digits after the point,
-/// thousands as `k` from 10 000 on.
-pub(crate) fn format_number(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e6 {
-        return format!("{}M", format_number(v / 1e6));
-    }
-    if a >= 1e4 {
-        return format!("{}k", format_number(v / 1e3));
-    }
-    let s = if a >= 100.0 || a == 0.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    };
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
-}
-
-/// A probability as a percentage: whole at 0 and 100%, else one decimal, no trailing zeros.
-pub(crate) fn percent(v: f64) -> String {
-    let pc = v * 100.0;
-    let s = if pc == 0.0 || pc == 100.0 { format!("{pc:.0}") } else { format!("{pc:.1}") };
-    format!("{}%", if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s })
-}
-
 /// The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten)
 /// that is at least `v`, so an axis ends on a tick without wasting much height.
 pub(crate) fn nice_ceiling(v: f64) -> f64 {
@@ -293,16 +264,7 @@ impl Ranged for RowAxis {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_number, nice_ceiling};
-
-    #[test]
-    fn numbers_format_for_ticks() {
-        assert_eq!(format_number(0.0), "0");
-        assert_eq!(format_number(2.5), "2.5");
-        assert_eq!(format_number(120.0), "120");
-        assert_eq!(format_number(12_500.0), "12.5k");
-        assert_eq!(format_number(0.05), "0.05");
-    }
+    use super::nice_ceiling;
 
     #[test]
     fn axes_end_on_round_numbers() {

@@ -5,11 +5,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::DrawResult;
-use super::frame::{fit_text, format_number};
+use super::frame::fit_text;
 use super::style::{
     CAPTION_SIZE, LEGEND_SIZE, SMALL_SIZE, SUBTLE_TEXT, SWATCH_SHADE_ALPHA, WARMUP_ALPHA, WARMUP_SHADE, shade_colour,
     text, text_coloured,
 };
+use crate::format::compact;
 use crate::stats::DisturbanceWindow;
 
 /// What stands before a legend entry's label.
@@ -83,7 +84,7 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
 
 /// The warmup swatch, labelled with its length.
 pub(crate) fn warmup_entry(warmup_s: f64) -> Entry {
-    (Swatch::Block(WARMUP_SHADE.mix(WARMUP_ALPHA)), format!("warmup ({} s)", format_number(warmup_s)))
+    (Swatch::Block(WARMUP_SHADE.mix(WARMUP_ALPHA)), format!("warmup ({} s)", compact(warmup_s)))
 }
 
 /// Each disturbance's shade and label with its start and end (what a fan chart shades),
@@ -92,7 +93,7 @@ pub(crate) fn window_entries(disturbances: &[DisturbanceWindow], warmup_s: f64) 
     let mut entries = Vec::new();
     for w in disturbances {
         entries.push((Swatch::Block(shade_colour(w.kind).mix(SWATCH_SHADE_ALPHA)), w.label.clone()));
-        entries.push((Swatch::None, format!("  {}–{} s", format_number(w.start_s), format_number(w.end_s))));
+        entries.push((Swatch::None, format!("  {}–{} s", compact(w.start_s), compact(w.end_s))));
     }
     entries.push(warmup_entry(warmup_s));
     entries
