@@ -113,6 +113,16 @@ pub fn percent(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
+/// A share as a whole percentage: `"95%"` (utilization ticks).
+pub fn percent_whole(v: f64) -> String {
+    format!("{:.0}%", v * 100.0)
+}
+
+/// A share as a percentage with two decimals: `"99.25%"` (success rates in reports).
+pub fn percent_two_decimals(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
 /// A share as a percentage, whole at 0 and 100%, else one decimal without trailing
 /// zeros (`"0%"`, `"12.5%"`, `"12%"`, `"100%"`): chart labels.
 pub fn percent_short(v: f64) -> String {

@@ -72,6 +72,11 @@ fn percentages() {
     assert_eq!(percent(0.0), "0.0%");
     assert_eq!(percent(0.125), "12.5%");
     assert_eq!(percent(-0.5), "-50.0%");
+    assert_eq!(percent_whole(0.0), "0%");
+    assert_eq!(percent_whole(0.955), "96%");
+    assert_eq!(percent_whole(1.05), "105%");
+    assert_eq!(percent_two_decimals(0.99251), "99.25%");
+    assert_eq!(percent_two_decimals(0.0), "0.00%");
     assert_eq!(percent_short(0.0), "0%");
     assert_eq!(percent_short(1.0), "100%");
     assert_eq!(percent_short(0.125), "12.5%");

@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::band::{FanSide, FanStyle, Layering, band_key, fan_panel};
+use super::chart::band::{FAN_ROW_H, FanSide, FanStyle, Layering, band_key, fan_panel};
 use super::chart::forest::{draw_estimate, forest_area, forest_chart, forest_value_heading};
 use super::chart::frame::{Axis, Frame, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, mesh, note, provenance};
 use super::chart::legend::{Entry, Swatch, draw_legend, gap, window_entries};
@@ -19,7 +19,6 @@ use super::chart::style::{CAPTION_SIZE, LEGEND_SIZE, SMALL_SIZE, SUBTLE_TEXT, te
 use super::chart::timeline::{Midpoint, Shading, Timeline};
 use super::chart::{ChartError, DrawResult, check_bucket, ensure_font, render};
 use super::output::OutputFile;
-use super::sweep_chart::FAN_ROW_H;
 use crate::compare::{CompareResult, RiskDifference};
 use crate::format::{percent_short, signed_one_decimal};
 use crate::sweep::{LoadBands, SweepResult};

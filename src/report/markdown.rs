@@ -7,7 +7,9 @@
 use std::fmt::Write;
 
 use crate::compare::{CompareResult, GateKind, GateVerdict, PairedStat, RiskDifference};
-use crate::format::{percent, signed_percent_or_zero, signed_pp, signed_significant, significant};
+use crate::format::{
+    percent, percent_two_decimals, signed_percent_or_zero, signed_pp, signed_significant, significant,
+};
 use crate::stats::risk::Proportion;
 
 /// At most this many replay commands are listed; the rest are in `compare.json`.
@@ -275,7 +277,7 @@ impl Unit {
     fn value(self, v: f64) -> String {
         match self {
             Unit::Plain => significant(v),
-            Unit::Share => format!("{:.2}%", v * 100.0),
+            Unit::Share => percent_two_decimals(v),
             Unit::Relative => signed_percent_or_zero(v),
         }
     }

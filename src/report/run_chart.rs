@@ -26,7 +26,7 @@ use super::chart::style::{
 use super::chart::timeline::{Midpoint, Shading, Timeline, clamp_window, shade_windows};
 use super::chart::{Chart, ChartError, DrawResult, check_timing, ensure_font, render};
 use super::output::OutputFile;
-use crate::format::compact;
+use crate::format::{compact, percent_whole};
 use crate::stats::health::HealthCause;
 use crate::stats::{DisturbanceWindow, RunResult, ServiceBucket};
 
@@ -406,7 +406,7 @@ fn service_panel<DB: DrawingBackend>(
         .collect();
     let y_max = series.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));
     let (y_top, y_format): (f64, &dyn Fn(&f64) -> String) = match spec.scale {
-        Scale::Share => (1.05, &|v| format!("{:.0}%", v * 100.0)),
+        Scale::Share => (1.05, &|v| percent_whole(*v)),
         Scale::Rate => (nice_ceiling(y_max * 1.1).max(1.0), &|v| compact(*v)),
     };
     let mut chart = panel(area, spec.caption, timeline, 0.0..y_top, false)?;

@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::band::{FanSide, FanStyle, Layering, band_key, fan_panel};
+use super::chart::band::{FAN_ROW_H, FanSide, FanStyle, Layering, band_key, fan_panel};
 use super::chart::forest::{draw_estimate, forest_area, forest_chart, forest_value_heading};
 use super::chart::frame::{
     Axis, Frame, Panel, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, mesh, nice_ceiling, note, provenance,
@@ -33,7 +33,7 @@ const FRAME: Frame = SWEEP_FRAME;
 
 /// Colours of the risks, the same in the risk and vary charts (Tableau 10 picks that
 /// no default load colour uses first).
-pub(crate) fn risk_colour(kind: RiskKind) -> RGBColor {
+fn risk_colour(kind: RiskKind) -> RGBColor {
     match kind {
         RiskKind::Slo => RGBColor(0xd6, 0x27, 0x28),
         RiskKind::Metastable => RGBColor(0x94, 0x67, 0xbd),
@@ -41,7 +41,7 @@ pub(crate) fn risk_colour(kind: RiskKind) -> RGBColor {
     }
 }
 
-pub(crate) const PATH_CASCADE_COLOUR: RGBColor = RGBColor(0xbc, 0x8a, 0x5e);
+const PATH_CASCADE_COLOUR: RGBColor = RGBColor(0xbc, 0x8a, 0x5e);
 
 /// Draws the `fan`, `risk` and `recovery` charts of `result`, each as PNG and SVG.
 pub fn sweep_charts(result: &SweepResult) -> Result<Vec<OutputFile>, ChartError> {
@@ -82,8 +82,6 @@ fn seeds_label(result: &SweepResult) -> String {
 
 // ---------------------------------------------------------------------------------
 // Fan chart: per load, goodput and p99 per bucket, median and 5-95% band across seeds.
-
-pub(crate) const FAN_ROW_H: u32 = 290;
 
 fn fan_size(result: &SweepResult) -> (u32, u32) {
     let rows = result.bands.len().max(1) as u32;
@@ -141,7 +139,7 @@ fn draw_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &SweepRes
 // ---------------------------------------------------------------------------------
 // Risk chart: a forest plot, one row per load and risk, point and 95% interval.
 
-pub(crate) const RISK_ROW_H: u32 = 30;
+const RISK_ROW_H: u32 = 30;
 const RISK_LABEL_W: u32 = 250;
 const RISK_VALUE_W: u32 = 300;
 

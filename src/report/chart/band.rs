@@ -17,6 +17,9 @@ use super::{Chart, DrawResult};
 use crate::format::compact;
 use crate::sweep::Band;
 
+/// The height of a fan chart's row: one load, its goodput and its p99 side by side.
+pub(crate) const FAN_ROW_H: u32 = 290;
+
 /// One band on a panel: its bucket midpoints (seconds), values and colour.
 pub(crate) struct FanSide<'a> {
     pub mid_s: &'a [f64],
