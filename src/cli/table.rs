@@ -60,11 +60,16 @@ pub fn run_table(r: &RunResult) -> String {
             let _ = writeln!(out, "{:<16} {}", "", line);
         }
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "\n{:<16} {:>10} {:>9} {:>6} {:>9} {:>11} {:>9} {:>9} {:>9}  health",
-        "service", "arrivals", "served ok", "util", "queue max", "sojourn p99", "retries", "breakers", "wasted s"
+        "\n{:<16} {:>10} {:>9} {:>6} {:>9} {:>11}",
+        "service", "arrivals", "served ok", "util", "queue max", "sojourn p99"
     );
+    // Every registered counter has a column (`model::counters`).
+    for def in &stormcast::model::counters::COUNTERS {
+        let _ = write!(out, " {:>9}", def.heading);
+    }
+    let _ = writeln!(out, " {:>9}  health", "wasted s");
     for s in &r.services {
         let served = s.ok + s.errors + s.rejected + s.throttled + s.unavailable;
         let ok_share = if served == 0 { 1.0 } else { s.ok as f64 / served as f64 };
@@ -72,20 +77,20 @@ pub fn run_table(r: &RunResult) -> String {
         if s.faulted && !s.health.is_unhealthy() {
             health.push_str(" (faulted)");
         }
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{:<16} {:>10} {:>8.2}% {:>5.0}% {:>9} {:>11} {:>9} {:>9} {:>9.1}  {}",
+            "{:<16} {:>10} {:>8.2}% {:>5.0}% {:>9} {:>11}",
             s.name,
             thousands(s.arrivals),
             100.0 * ok_share,
             100.0 * s.utilization,
             thousands(s.queue_max),
             decimals_by_size(s.sojourn_ms.p99),
-            thousands(s.retries_sent),
-            thousands(s.breaker_opens),
-            s.wasted_work_s,
-            health
         );
+        for (_, value) in s.counters.iter() {
+            let _ = write!(out, " {:>9}", thousands(value));
+        }
+        let _ = writeln!(out, " {:>9.1}  {}", s.wasted_work_s, health);
     }
     let c = &r.cascade;
     if c.cascade {

@@ -3,6 +3,9 @@
 //! service's `client` and a load's `policy`.
 
 use super::outcome::OutcomeSet;
+pub use super::resilience::breaker::{BreakerWindow, CircuitBreakerConfig};
+pub use super::resilience::budget::RetryBudget;
+pub use super::resilience::bulkhead::Bulkhead;
 use super::resilience::nominal_delay;
 use crate::engine::SimDuration;
 
@@ -85,46 +88,4 @@ pub enum Jitter {
     Equal,
     /// min(max, uniform in [base, 3 * previous]); the first "previous" is `base`.
     Decorrelated,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum RetryBudget {
-    /// Envoy `retry_budget`: a retry may start only while retries in flight <
-    /// max(min_concurrency, ratio * requests in flight).
-    Concurrency { ratio: f64, min_concurrency: u32 },
-    /// Finagle/Linkerd budgets, the AWS SDK retry quota: `ratio` tokens per first try,
-    /// up to `capacity` (starts full); a retry spends one whole token.
-    TokenBucket { ratio: f64, capacity: f64 },
-    /// gRFC A6 retry throttling: each failure takes a token, each success adds
-    /// `token_ratio`; retries only while tokens > max_tokens / 2.
-    GrpcThrottling { max_tokens: f64, token_ratio: f64 },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum BreakerWindow {
-    /// The last `n` calls.
-    Count(u32),
-    /// The calls of the last `n` whole seconds.
-    Time(u32),
-}
-
-/// Resilience4j's circuit breaker (see `resilience-semantics.md` section 4.1).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CircuitBreakerConfig {
-    pub window: BreakerWindow,
-    pub min_calls: u32,
-    /// In (0, 1]: opens when the failure rate is >= this.
-    pub failure_rate: f64,
-    /// In (0, 1]: opens when the slow-call rate is >= this.
-    pub slow_call_rate: f64,
-    /// A call is slow when its duration is strictly longer than this.
-    pub slow_call_duration: SimDuration,
-    pub open_for: SimDuration,
-    pub half_open_calls: u32,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Bulkhead {
-    /// Concurrent calls per caller instance and callee service; over it, `throttled`.
-    pub max_concurrent: u32,
 }

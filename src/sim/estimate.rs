@@ -51,6 +51,7 @@
 //! unbounded queue accumulates when its peak offered load exceeds what it can serve.
 
 use crate::model::graph::{CallGraph, Rates, reachable};
+use crate::model::resilience::Stage;
 use crate::model::{Dist, EndpointRef, FaultKind, LoadKind, Policy, Scenario, Step};
 use crate::stats::{LoadBucket, ServiceBucket};
 
@@ -205,7 +206,9 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
                 crate::model::BreakerWindow::Count(n) => f64::from(n),
                 crate::model::BreakerWindow::Time(secs) => 16.0 * f64::from(secs),
             });
-            bytes += instances * (std::mem::size_of::<super::Client>() as f64 + window);
+            let stages = policy(s, p).map_or(0, |p| Stage::of(p).len());
+            let client = std::mem::size_of::<super::Client<'_>>() + std::mem::size_of::<super::ClientId>();
+            bytes += instances * ((client + stages * std::mem::size_of::<Stage>()) as f64 + window);
         }
         let held = match svc.queue {
             Some(q) => instances * (q as f64 + svc.workers.min(1 << 40) as f64),

@@ -5,6 +5,7 @@ pub mod health;
 pub mod recovery;
 pub mod risk;
 pub mod summary;
+pub mod verdict;
 
 pub use health::{Cascade, Health, HealthCause, HealthState};
 pub use risk::{Distribution, Proportion, wilson};

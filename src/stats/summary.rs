@@ -4,6 +4,7 @@
 //! Serialization order is fixed (struct field order, loads and services in file
 //! order), so the JSON written from them is byte-identical for the same run.
 
+use crate::model::counters::Counts;
 use crate::model::{OutcomeCounts, OverlaySource};
 use crate::stats::health::{Cascade, Health};
 use hdrhistogram::Histogram;
@@ -153,10 +154,10 @@ pub struct ServiceResult {
     pub queue_max: u64,
     /// Arrival at an instance to the response leaving it.
     pub sojourn_ms: SojournSummary,
-    /// Retries this service's clients sent to its callees.
-    pub retries_sent: u64,
-    /// Times any of this service's client breakers opened.
-    pub breaker_opens: u64,
+    /// The registered counters (`model::counters`: `retries_sent`, `breaker_opens`...),
+    /// as fields of their own.
+    #[serde(flatten)]
+    pub counters: Counts,
     /// Worker-seconds spent on requests whose caller had already given up.
     pub wasted_work_s: f64,
     /// Queued requests skipped because their caller had given up (deadline propagation).

@@ -21,7 +21,21 @@
 //! three-decimal values gRFC A6 allows and never lands one below what the user wrote.
 
 use super::fixed::{MILLI_ONE, PPM_ONE, ratio_to_ppm, to_milli};
-use crate::model::policy::RetryBudget;
+use super::stage::{ClientStage, TryEnd};
+use crate::model::counters::Counter;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RetryBudget {
+    /// Envoy `retry_budget`: a retry may start only while retries in flight <
+    /// max(min_concurrency, ratio * requests in flight).
+    Concurrency { ratio: f64, min_concurrency: u32 },
+    /// Finagle/Linkerd budgets, the AWS SDK retry quota: `ratio` tokens per first try,
+    /// up to `capacity` (starts full); a retry spends one whole token.
+    TokenBucket { ratio: f64, capacity: f64 },
+    /// gRFC A6 retry throttling: each failure takes a token, each success adds
+    /// `token_ratio`; retries only while tokens > max_tokens / 2.
+    GrpcThrottling { max_tokens: f64, token_ratio: f64 },
+}
 
 /// Retry-budget state for one (caller instance, callee service) pair.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -181,6 +195,38 @@ impl RetryBudgetState {
             RetryBudget::TokenBucket { capacity, .. } => to_milli(*capacity),
             RetryBudget::GrpcThrottling { max_tokens, .. } => to_milli(*max_tokens),
         }
+    }
+}
+
+/// The budget as a client stage: counts tries in flight, deposits and spends tokens, and
+/// admits or refuses each retry before its backoff.
+impl ClientStage for RetryBudgetState {
+    type Config = RetryBudget;
+
+    #[inline]
+    fn call_started(&mut self, cfg: &RetryBudget) {
+        self.on_first_try(cfg);
+    }
+
+    #[inline]
+    fn started(&mut self, cfg: &RetryBudget, is_retry: bool) {
+        self.on_attempt_start(cfg, is_retry);
+    }
+
+    #[inline]
+    fn ended(&mut self, cfg: &RetryBudget, end: &TryEnd) -> Option<Counter> {
+        self.on_attempt_end(cfg, end.is_retry);
+        self.on_attempt_outcome(cfg, end.outcome.is_ok());
+        None
+    }
+
+    #[inline]
+    fn admit_retry(&mut self, cfg: &RetryBudget) -> bool {
+        self.try_admit_retry(cfg)
+    }
+
+    fn retry_abandoned(&mut self, cfg: &RetryBudget) {
+        self.on_retry_abandoned(cfg);
     }
 }
 

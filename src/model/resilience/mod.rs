@@ -16,10 +16,13 @@
 pub mod backoff;
 pub mod breaker;
 pub mod budget;
+pub mod bulkhead;
 mod fixed;
 pub mod rate_limit;
+pub mod stage;
 
 pub use backoff::{nominal_delay, retry_delay};
 pub use breaker::{BreakerMetrics, BreakerState, CircuitBreaker, Transition};
 pub use budget::RetryBudgetState;
 pub use rate_limit::TokenBucket;
+pub use stage::{ClientStage, STAGES, Stage, TryEnd};

@@ -1,0 +1,446 @@
+//! What a run measures, collected as it goes: counters, time integrals and latency
+//! histograms per load and per service, run-level (after warmup) and per time bucket.
+//!
+//! A bucket is closed as soon as simulated time passes its end, so memory does not grow
+//! with the number of requests: only one open histogram per load and per service.
+//!
+//! It measures and judges nothing: the simulator reports what happens through these
+//! methods, and `stats::verdict` judges SLOs, health and cascades from the result.
+
+mod histogram;
+
+use super::ids::{LoadId, ServiceId};
+use crate::engine::{SimDuration, SimTime};
+use crate::model::counters::{Counter, Counts};
+use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
+use crate::stats::health::{Cascade, Health};
+use crate::stats::recovery::{disturbances, recovery_s};
+use crate::stats::summary::{FormatVersion, SojournSummary};
+use crate::stats::{LatencySummary, LoadBucket, LoadResult, RunResult, ServiceBucket, ServiceResult};
+use hdrhistogram::Histogram;
+use histogram::{BucketP99, RunHistogram, micros};
+
+struct LoadAcc {
+    requests: u64,
+    outcomes: OutcomeCounts,
+    latency_sum_ns: u128,
+    attempts: u64,
+    histogram: RunHistogram,
+    bucket: LoadBucket,
+    bucket_histogram: BucketP99,
+    buckets: Vec<LoadBucket>,
+}
+
+struct ServiceAcc {
+    arrivals: u64,
+    outcomes: OutcomeCounts,
+    skipped: u64,
+    sojourn_sum_ns: u128,
+    histogram: RunHistogram,
+    /// The registered counters (`model::counters`).
+    counts: Counts,
+    wasted_ns: u128,
+    queue_max: u64,
+    /// Workers in all instances.
+    capacity: f64,
+    busy: u64,
+    queued: u64,
+    /// Busy area after warmup in closed buckets.
+    busy_area_run: u128,
+    /// Areas (count x ns) over the whole open bucket as if `busy` and `queued` stayed as
+    /// they are now until its end: a change adds `delta x (bucket end - now)`, so it
+    /// costs one multiplication, and at the bucket's end these are its exact areas (the
+    /// same integers as summing `count x interval` piece by piece).
+    busy_area_bucket: u128,
+    queue_area_bucket: u128,
+    /// The same for the part of the open bucket before the warmup's end.
+    busy_area_bucket_before_warmup: u128,
+    bucket: ServiceBucket,
+    /// Sum of the sojourns of what left in the open bucket (for its mean).
+    bucket_sojourn_ns: u128,
+    bucket_histogram: BucketP99,
+    buckets: Vec<ServiceBucket>,
+}
+
+/// What a service looks like at a bucket's end, as the simulator sees it.
+pub(super) struct Gauges {
+    /// The longest queue of one of its instances now.
+    pub(super) queue_max: u64,
+    /// The share of its clients' trippable stages (breakers) that are tripped; `None`
+    /// when it has none.
+    pub(super) tripped: Option<f64>,
+}
+
+pub(super) struct Metrics {
+    pub(super) warmup: SimTime,
+    bucket: SimDuration,
+    /// End of the open bucket.
+    bucket_end: SimTime,
+    loads: Vec<LoadAcc>,
+    services: Vec<ServiceAcc>,
+}
+
+impl Metrics {
+    pub(super) fn new(sc: &Scenario) -> Metrics {
+        let warmup = SimTime::ZERO + sc.simulation.warmup;
+        let bucket = sc.simulation.bucket;
+        let n_buckets = sc.simulation.duration.as_nanos().div_ceil(bucket.as_nanos().max(1)) as usize;
+        Metrics {
+            warmup,
+            bucket,
+            bucket_end: SimTime::ZERO + bucket,
+            loads: sc
+                .loads
+                .iter()
+                .map(|_| LoadAcc {
+                    requests: 0,
+                    outcomes: OutcomeCounts::default(),
+                    latency_sum_ns: 0,
+                    attempts: 0,
+                    histogram: RunHistogram::new(),
+                    bucket: LoadBucket::default(),
+                    bucket_histogram: BucketP99::default(),
+                    buckets: Vec::with_capacity(n_buckets),
+                })
+                .collect(),
+            services: sc
+                .services
+                .iter()
+                .map(|svc| ServiceAcc {
+                    capacity: svc.instances as f64 * svc.workers as f64,
+                    arrivals: 0,
+                    outcomes: OutcomeCounts::default(),
+                    skipped: 0,
+                    sojourn_sum_ns: 0,
+                    histogram: RunHistogram::new(),
+                    counts: Counts::default(),
+                    wasted_ns: 0,
+                    queue_max: 0,
+                    busy: 0,
+                    queued: 0,
+                    busy_area_run: 0,
+                    busy_area_bucket_before_warmup: 0,
+                    bucket: ServiceBucket::default(),
+                    bucket_sojourn_ns: 0,
+                    bucket_histogram: BucketP99::default(),
+                    busy_area_bucket: 0,
+                    queue_area_bucket: 0,
+                    buckets: Vec::with_capacity(n_buckets),
+                })
+                .collect(),
+        }
+    }
+
+    /// The end of the open bucket: the simulator closes buckets once time reaches it.
+    #[inline(always)]
+    pub(super) fn bucket_end(&self) -> SimTime {
+        self.bucket_end
+    }
+
+    /// Closes every bucket that ends at or before `t`, each service ending them as
+    /// `gauges` says (in service order).
+    pub(super) fn close_buckets(&mut self, t: SimTime, gauges: &[Gauges]) {
+        while t >= self.bucket_end {
+            self.close_bucket(gauges);
+        }
+    }
+
+    fn close_bucket(&mut self, gauges: &[Gauges]) {
+        let end = self.bucket_end;
+        let width = self.bucket.as_nanos() as f64;
+        for l in &mut self.loads {
+            l.bucket.latency_ms_p99 = l.bucket_histogram.p99_ms();
+            l.bucket_histogram.reset();
+            l.buckets.push(std::mem::take(&mut l.bucket));
+        }
+        let next_end = end + self.bucket;
+        for (acc, g) in self.services.iter_mut().zip(gauges) {
+            let capacity = acc.capacity;
+            let b = &mut acc.bucket;
+            b.latency_ms_p99 = acc.bucket_histogram.p99_ms();
+            let left = b.ok + b.failed;
+            b.sojourn_ms_mean = (left > 0).then(|| acc.bucket_sojourn_ns as f64 / left as f64 / 1e6);
+            acc.bucket_sojourn_ns = 0;
+            b.queue = acc.queue_area_bucket as f64 / width;
+            b.utilization = if capacity > 0.0 { acc.busy_area_bucket as f64 / width / capacity } else { 0.0 };
+            if let Some(tripped) = g.tripped {
+                b.breakers_open = tripped;
+            }
+            acc.bucket_histogram.reset();
+            acc.busy_area_run += acc.busy_area_bucket - acc.busy_area_bucket_before_warmup;
+            // The next bucket's areas, projected from its start.
+            let width = self.bucket.as_nanos();
+            acc.busy_area_bucket = u128::from(acc.busy) * u128::from(width);
+            acc.queue_area_bucket = u128::from(acc.queued) * u128::from(width);
+            acc.busy_area_bucket_before_warmup =
+                u128::from(acc.busy) * u128::from(next_end.min(self.warmup).since(end).as_nanos());
+            acc.buckets.push(std::mem::take(&mut acc.bucket));
+            // The next bucket's longest queue is at least the longest queue now.
+            acc.bucket.queue_max = g.queue_max;
+        }
+        self.bucket_end = next_end;
+    }
+
+    pub(super) fn load_arrival(&mut self, l: usize, now: SimTime) {
+        let acc = &mut self.loads[l];
+        acc.bucket.arrivals += 1;
+        if now >= self.warmup {
+            acc.requests += 1;
+        }
+    }
+
+    pub(super) fn attempt_sent(
+        &mut self,
+        load: Option<LoadId>,
+        from_service: Option<ServiceId>,
+        is_retry: bool,
+        counted: bool,
+        now: SimTime,
+    ) {
+        if let Some(l) = load {
+            let acc = &mut self.loads[l.ix()];
+            if counted {
+                acc.attempts += 1;
+            }
+            if is_retry {
+                acc.bucket.retries += 1;
+            }
+        }
+        if let (Some(s), true) = (from_service, is_retry) {
+            let acc = &mut self.services[s.ix()];
+            acc.bucket.retries += 1;
+            if now >= self.warmup {
+                acc.counts.add(Counter::RetriesSent);
+            }
+        }
+    }
+
+    /// A stage of a client of `from_service` counted `counter` (a load's clients count
+    /// nothing per service). Counted over the whole run, warmup included.
+    pub(super) fn count(&mut self, from_service: Option<ServiceId>, counter: Counter) {
+        if let Some(s) = from_service {
+            self.services[s.ix()].counts.add(counter);
+        }
+    }
+
+    pub(super) fn load_request_done(&mut self, l: usize, outcome: Outcome, latency: SimDuration, counted: bool) {
+        let acc = &mut self.loads[l];
+        if outcome.is_ok() {
+            acc.bucket.ok += 1;
+            acc.bucket_histogram.record_micros(micros(latency));
+        } else {
+            acc.bucket.failed += 1;
+        }
+        if counted {
+            acc.outcomes.add(outcome);
+            if outcome.is_ok() {
+                acc.latency_sum_ns += latency.as_nanos() as u128;
+                acc.histogram.record_micros(micros(latency));
+            }
+        }
+    }
+
+    pub(super) fn service_arrival(&mut self, s: usize, now: SimTime) {
+        let acc = &mut self.services[s];
+        acc.bucket.arrivals += 1;
+        if now >= self.warmup {
+            acc.arrivals += 1;
+        }
+    }
+
+    /// `instance_queue` is the new length of the queue that changed.
+    pub(super) fn queue_changed(&mut self, s: usize, delta: i64, instance_queue: u64, now: SimTime) {
+        let acc = &mut self.services[s];
+        project(&mut acc.queue_area_bucket, delta, self.bucket_end.since(now));
+        acc.queued = (acc.queued as i64 + delta) as u64;
+        acc.bucket.queue_max = acc.bucket.queue_max.max(instance_queue);
+        if now >= self.warmup {
+            acc.queue_max = acc.queue_max.max(instance_queue);
+        }
+    }
+
+    pub(super) fn busy_changed(&mut self, s: usize, delta: i64, now: SimTime) {
+        let acc = &mut self.services[s];
+        project(&mut acc.busy_area_bucket, delta, self.bucket_end.since(now));
+        if now < self.warmup {
+            project(&mut acc.busy_area_bucket_before_warmup, delta, self.bucket_end.min(self.warmup).since(now));
+        }
+        acc.busy = (acc.busy as i64 + delta) as u64;
+    }
+
+    /// A caller gave up on an attempt to service `s` (per-try timeout or deadline).
+    pub(super) fn attempt_timed_out(&mut self, s: usize) {
+        self.services[s].bucket.timeouts += 1;
+    }
+
+    /// `late`: the caller had already given up, so nobody hears the answer.
+    #[inline(always)]
+    pub(super) fn service_done(
+        &mut self,
+        s: usize,
+        outcome: Outcome,
+        sojourn: SimDuration,
+        wasted: SimDuration,
+        late: bool,
+        counted: bool,
+    ) {
+        let acc = &mut self.services[s];
+        acc.bucket_sojourn_ns += u128::from(sojourn.as_nanos());
+        if outcome.is_ok() {
+            acc.bucket.ok += 1;
+            acc.bucket.late_ok += u64::from(late);
+        } else {
+            acc.bucket.failed += 1;
+        }
+        let us = micros(sojourn);
+        acc.bucket_histogram.record_micros(us);
+        if counted {
+            acc.outcomes.add(outcome);
+            acc.sojourn_sum_ns += sojourn.as_nanos() as u128;
+            acc.histogram.record_micros(us);
+            acc.wasted_ns += wasted.as_nanos() as u128;
+        }
+    }
+
+    pub(super) fn service_skipped(&mut self, s: usize, counted: bool) {
+        if counted {
+            self.services[s].skipped += 1;
+        }
+    }
+
+    /// `in_flight_loads` and `in_flight_services`: what each load and service had in
+    /// flight at the end, counted as its outcomes are (started or arrived after warmup).
+    pub(super) fn into_result(
+        self,
+        sc: &Scenario,
+        seed: u64,
+        events: u64,
+        in_flight_loads: &[u64],
+        in_flight_services: &[u64],
+    ) -> RunResult {
+        let warmup_s = sc.simulation.warmup.as_secs_f64();
+        let bucket_s = sc.simulation.bucket.as_secs_f64();
+        let measured_s = (sc.simulation.duration.as_secs_f64() - warmup_s).max(f64::MIN_POSITIVE);
+        let windows = disturbances(sc);
+        // The open bucket's areas are projected to its end: take back the part after the run.
+        let (horizon, bucket_end, warmup) = (SimTime::ZERO + sc.simulation.duration, self.bucket_end, self.warmup);
+        let open_bucket_busy_after_warmup = |acc: &ServiceAcc| {
+            let busy = u128::from(acc.busy);
+            let area = acc.busy_area_bucket - busy * u128::from(bucket_end.since(horizon).as_nanos());
+            let before = acc.busy_area_bucket_before_warmup
+                - busy * u128::from(bucket_end.min(warmup).since(horizon.min(warmup)).as_nanos());
+            area - before
+        };
+        let loads = self
+            .loads
+            .into_iter()
+            .zip(&sc.loads)
+            .zip(in_flight_loads)
+            .map(|((acc, load), &in_flight)| {
+                let ok = acc.outcomes.get(Outcome::Ok);
+                let histogram = acc.histogram.into_histogram();
+                let success_rate = if acc.requests == 0 { 1.0 } else { ok as f64 / acc.requests as f64 };
+                let latency_ms = latency_summary(&histogram, acc.latency_sum_ns, ok);
+                let goodput: Vec<u64> = acc.buckets.iter().map(|b| b.ok).collect();
+                let base_rate = match &load.kind {
+                    LoadKind::Open { rate, .. } => Some(*rate),
+                    LoadKind::Closed { .. } => None,
+                };
+                let recovery = recovery_s(&goodput, bucket_s, warmup_s, base_rate, &windows);
+                LoadResult {
+                    name: load.name.clone(),
+                    requests: acc.requests,
+                    ok,
+                    success_rate,
+                    in_flight,
+                    outcomes: acc.outcomes,
+                    latency_ms,
+                    slo_violated: false,
+                    recovery_s: recovery,
+                    attempts: acc.attempts,
+                    amplification: if acc.requests == 0 { 0.0 } else { acc.attempts as f64 / acc.requests as f64 },
+                    buckets: acc.buckets,
+                    histogram,
+                }
+            })
+            .collect();
+        let services = self
+            .services
+            .into_iter()
+            .zip(&sc.services)
+            .enumerate()
+            .map(|(s, (acc, svc))| {
+                let served = acc.outcomes.total();
+                let busy_area = acc.busy_area_run + open_bucket_busy_after_warmup(&acc);
+                let histogram = acc.histogram.into_histogram();
+                ServiceResult {
+                    name: svc.name.clone(),
+                    arrivals: acc.arrivals,
+                    ok: acc.outcomes.get(Outcome::Ok),
+                    errors: acc.outcomes.get(Outcome::Error),
+                    rejected: acc.outcomes.get(Outcome::Rejected),
+                    throttled: acc.outcomes.get(Outcome::Throttled),
+                    unavailable: acc.outcomes.get(Outcome::Unavailable),
+                    utilization: busy_area as f64 / 1e9 / measured_s / acc.capacity,
+                    queue_max: acc.queue_max,
+                    sojourn_ms: SojournSummary {
+                        mean: if served == 0 { 0.0 } else { acc.sojourn_sum_ns as f64 / served as f64 / 1e6 },
+                        p99: if histogram.is_empty() { 0.0 } else { histogram.value_at_quantile(0.99) as f64 / 1e3 },
+                    },
+                    counters: acc.counts,
+                    wasted_work_s: acc.wasted_ns as f64 / 1e9,
+                    skipped: acc.skipped,
+                    in_flight: in_flight_services[s],
+                    faulted: sc.faults.iter().any(|f| f.target.service() == s),
+                    health: Health::default(),
+                    buckets: acc.buckets,
+                    histogram,
+                }
+            })
+            .collect();
+        RunResult {
+            format_version: FormatVersion,
+            seed,
+            stormcast_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: sc.source.clone(),
+            scenario_hash: sc.hash.clone(),
+            overlays: sc.overlays.clone(),
+            simulated_s: sc.simulation.duration.as_secs_f64(),
+            warmup_s,
+            bucket_s,
+            events,
+            loads,
+            services,
+            disturbances: windows,
+            cascade: Cascade::default(),
+            stopped: None,
+        }
+    }
+}
+
+/// A count changed by `delta` with `left` of the projection to go: the projected area
+/// changes by `delta x left` (never below zero: the area of a count that stays >= 0).
+#[inline]
+fn project(area: &mut u128, delta: i64, left: SimDuration) {
+    let change = u128::from(delta.unsigned_abs()) * u128::from(left.as_nanos());
+    if delta >= 0 {
+        *area += change;
+    } else {
+        *area -= change;
+    }
+}
+
+fn latency_summary(h: &Histogram<u64>, sum_ns: u128, n: u64) -> LatencySummary {
+    if n == 0 {
+        return LatencySummary::default();
+    }
+    let q = |p: f64| h.value_at_quantile(p) as f64 / 1e3;
+    LatencySummary {
+        mean: sum_ns as f64 / n as f64 / 1e6,
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: h.max() as f64 / 1e3,
+    }
+}

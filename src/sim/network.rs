@@ -1,0 +1,182 @@
+//! Between client and server: routes (with their random streams and the edge faults in
+//! force on them), the balancer's choice of an instance, network delays, and answers on
+//! their way back.
+
+use super::client::{Call, CallKey, Caller};
+use super::ids::{ClientId, EndpointId, InstanceId, PolicyId, RouteId, ServiceId};
+use super::server::{Job, JobState};
+use super::{Event, Simulator, balancer};
+use crate::engine::{SimDuration, SimTime, StreamRng};
+use crate::model::{Balancer, Outcome};
+use rand::RngExt;
+
+/// Everything calls from one caller (a service or a load) to one callee service with
+/// one policy share: random streams, and the clients (one per caller instance).
+pub(super) struct Route {
+    /// The calling service, or `None` for a load.
+    pub(super) from_service: Option<ServiceId>,
+    pub(super) to_service: ServiceId,
+    pub(super) policy: Option<PolicyId>,
+    /// The client of each caller instance, by the instance's slot (a load has one).
+    pub(super) clients: Vec<ClientId>,
+    pub(super) network_rng: StreamRng,
+    pub(super) balancer_rng: StreamRng,
+    pub(super) jitter_rng: StreamRng,
+    pub(super) partitioned: bool,
+    pub(super) fault_factor: f64,
+    pub(super) fault_add: SimDuration,
+    pub(super) fault_errors: f64,
+}
+
+/// The event queue's lane for network deliveries and replies (after the policies').
+fn network_lane(sim: &Simulator<'_>) -> usize {
+    sim.sc.policies.len()
+}
+
+impl Simulator<'_> {
+    /// An admitted attempt leaves its client: picks the instance, then delivers it (or
+    /// schedules its delivery) as a new job. `expires` is the propagated deadline.
+    #[inline(always)]
+    pub(super) fn dispatch(
+        &mut self,
+        caller: Caller,
+        route: RouteId,
+        client: ClientId,
+        to_endpoint: EndpointId,
+        expires: SimTime,
+    ) {
+        let now = self.now();
+        let targets = &self.services[self.routes[route].to_service].instances;
+        let instance = if targets.len() == 1 { targets[0] } else { self.pick_instance(route, client) };
+        if self.routes[route].partitioned {
+            // Neither arrives nor answers: only a timeout can end this attempt. A direct
+            // call has none: it stays in the arena, in flight for good.
+            self.arena_call(caller, route, client, to_endpoint);
+            return;
+        }
+        let out_delay = self.network_delay(route);
+        if self.routes[route].fault_errors > 0.0 && self.edge_error(caller, route, client, to_endpoint, out_delay) {
+            return;
+        }
+        let job = self.jobs.insert(Job {
+            caller,
+            route,
+            client,
+            endpoint: to_endpoint,
+            instance,
+            state: JobState::InTransit,
+            arrived: now,
+            work_start: now,
+            expires,
+            step: 0,
+            pending: 0,
+            failed: false,
+            dispatching: false,
+            counted: false,
+        });
+        if out_delay == SimDuration::ZERO {
+            self.deliver(job);
+        } else {
+            let lane = network_lane(self);
+            self.queue.schedule_in_lane(lane, now + out_delay, Event::Deliver(job));
+        }
+    }
+
+    /// Under an error fault on the edge: draws whether this attempt fails on the way;
+    /// if so, its error reaches the caller after the delays there and back.
+    #[inline(never)]
+    fn edge_error(
+        &mut self,
+        caller: Caller,
+        route: RouteId,
+        client: ClientId,
+        to_endpoint: EndpointId,
+        out_delay: SimDuration,
+    ) -> bool {
+        let r = &mut self.routes[route];
+        if r.jitter_rng.random::<f64>() >= r.fault_errors {
+            return false;
+        }
+        let back = self.network_delay(route);
+        let (call, token) = self.arena_call(caller, route, client, to_endpoint);
+        let lane = network_lane(self);
+        let at = self.now() + out_delay + back;
+        self.queue.schedule_in_lane(lane, at, Event::Reply { call, token, outcome: Outcome::Error });
+        true
+    }
+
+    /// The arena call (and attempt token) an answer goes back to: a direct call is moved
+    /// into the arena, as a call without a policy that has sent its one attempt. Out of
+    /// line: rare on the paths that use it.
+    #[inline(never)]
+    pub(super) fn arena_call(
+        &mut self,
+        caller: Caller,
+        route: RouteId,
+        client: ClientId,
+        to_endpoint: EndpointId,
+    ) -> (CallKey, u32) {
+        match caller {
+            Caller::Call { key, token } => (key, token),
+            Caller::Direct(info) => {
+                let key = self.calls.insert(Call {
+                    info,
+                    route,
+                    client,
+                    to_endpoint,
+                    policy: None,
+                    deadline: SimTime::NEVER,
+                    attempts: 1,
+                    token: 1,
+                    attempt_sent: info.started,
+                    retry_reserved: false,
+                    prev_backoff: SimDuration::ZERO,
+                });
+                (key, 1)
+            }
+        }
+    }
+
+    /// One-way network delay on a route: the scenario's `network`, then edge faults.
+    pub(super) fn network_delay(&mut self, route: RouteId) -> SimDuration {
+        let r = &mut self.routes[route];
+        let base = match &self.sc.simulation.network {
+            Some(d) => d.sample(&mut r.network_rng),
+            None => SimDuration::ZERO,
+        };
+        if r.fault_factor == 1.0 { base + r.fault_add } else { base.saturating_mul_f64(r.fault_factor) + r.fault_add }
+    }
+
+    /// The balancer's choice among the callee's instances (more than one).
+    #[inline(never)]
+    fn pick_instance(&mut self, route: RouteId, client: ClientId) -> InstanceId {
+        let to = self.routes[route].to_service;
+        let targets = &self.services[to].instances;
+        let n = targets.len() as u32;
+        let local = match self.sc.services[to.ix()].balancer {
+            Balancer::RoundRobin => {
+                let c = &mut self.clients[client];
+                let i = c.rr_cursor;
+                c.rr_cursor = if i + 1 >= n { 0 } else { i + 1 };
+                i.min(n - 1)
+            }
+            Balancer::Random => self.routes[route].balancer_rng.random_range(0..n),
+            Balancer::LeastRequests => {
+                let instances = &self.instances;
+                balancer::least_requests(&mut self.routes[route].balancer_rng, n, |i| {
+                    instances[targets[i as usize]].in_system()
+                })
+            }
+        };
+        targets[local as usize]
+    }
+
+    /// Sends `j`'s answer back through the network: it reaches the caller at `at`.
+    /// Out of line: the hot path of a scenario without network delays answers in place.
+    #[inline(never)]
+    pub(super) fn reply_later(&mut self, j: &Job, outcome: Outcome, at: SimTime) {
+        let (call, token) = self.arena_call(j.caller, j.route, j.client, j.endpoint);
+        let lane = network_lane(self);
+        self.queue.schedule_in_lane(lane, at, Event::Reply { call, token, outcome });
+    }
+}
