@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use stormcast::format::{bytes, shell_word};
 use stormcast::model::Scenario;
+use stormcast::sweep::VaryParam;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -551,22 +552,28 @@ fn vary(args: SweepArgs) -> Result<(), Failure> {
         )));
     }
     // Every combination, the first key varying slowest.
-    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+    let mut combos: Vec<Vec<VaryParam>> = vec![Vec::new()];
     for (key, values) in &axes {
         combos = combos
             .into_iter()
             .flat_map(|prefix| {
                 values.iter().map(move |v| {
                     let mut c = prefix.clone();
-                    c.push(format!("{key}={v}"));
+                    c.push(VaryParam { key: key.clone(), value: v.clone() });
                     c
                 })
             })
             .collect();
     }
-    let points: Vec<(String, Scenario)> = combos
-        .iter()
-        .map(|sets| Ok((sets.join(", "), args.overlay.load_with(&args.scenario, sets)?)))
+    // Each point is its parameters (its label is derived from them), made by their
+    // `key=value` as `--set` options.
+    let points: Vec<(Vec<VaryParam>, Scenario)> = combos
+        .into_iter()
+        .map(|params| {
+            let sets: Vec<String> = params.iter().map(VaryParam::to_string).collect();
+            let scenario = args.overlay.load_with(&args.scenario, &sets)?;
+            Ok((params, scenario))
+        })
         .collect::<Result<_, Failure>>()?;
     let mut per_seed = 0.0;
     for (_, scenario) in &points {

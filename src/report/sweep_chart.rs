@@ -26,7 +26,7 @@ use super::chart::{ChartError, DrawResult, check_timing, ensure_font, render};
 use super::output::OutputFile;
 use crate::format::{compact, percent_short};
 use crate::stats::DisturbanceKind;
-use crate::sweep::{RiskKind, SweepResult, VaryResult, tipping_point};
+use crate::sweep::{RiskKind, SweepResult, VaryResult, tipping_point_at};
 
 /// The frame of every sweep chart.
 const FRAME: Frame = SWEEP_FRAME;
@@ -461,8 +461,7 @@ fn draw_vary_lines<DB: DrawingBackend>(
             let from: Vec<String> = loads
                 .iter()
                 .map(|l| {
-                    let at = tipping_point(result, l, kind, t)
-                        .and_then(|label| result.points.iter().find(|p| p.label == label))
+                    let at = tipping_point_at(result, l, kind, t)
                         .and_then(|p| p.params.first().map(|v| v.value.clone()))
                         .unwrap_or_else(|| "none".to_string());
                     format!("{l} {at}")

@@ -1,7 +1,9 @@
 //! Statistics: what a run measured (per load, per service, per time bucket), latency
-//! histograms, recovery detection and risk estimates with intervals.
+//! histograms, recovery detection, risk estimates with intervals, and the paired
+//! statistics `compare` judges with.
 
 pub mod health;
+pub mod paired;
 pub mod recovery;
 pub mod risk;
 pub mod summary;
