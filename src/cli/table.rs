@@ -66,7 +66,7 @@ pub fn run_table(r: &RunResult) -> String {
         "service", "arrivals", "served ok", "util", "queue max", "sojourn p99"
     );
     // Every registered counter has a column (`model::counters`).
-    for def in &stormcast::model::counters::COUNTERS {
+    for def in stormcast::model::counters::all() {
         let _ = write!(out, " {:>9}", def.heading);
     }
     let _ = writeln!(out, " {:>9}  health", "wasted s");

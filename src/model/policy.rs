@@ -12,11 +12,25 @@ use crate::engine::SimDuration;
 /// Index of a policy in `Scenario::policies`.
 pub type PolicyId = usize;
 
+/// Where a policy was written, recorded by validation, so that a message can name its
+/// TOML key without decoding the policy's name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum PolicyOrigin {
+    /// `[policies.NAME]`.
+    #[default]
+    Named,
+    /// An inline table, or a policy derived for a load, at this TOML key, e.g.
+    /// `services.api.client`, `services.api.endpoints.get.calls[0].policy`,
+    /// `load[1].policy`.
+    At(String),
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
     /// `[policies.NAME]`, or a generated name such as `"frontend/checkout#2"` for an
     /// inline policy (calls are numbered from 1 in file order).
     pub name: String,
+    pub origin: PolicyOrigin,
     /// Per try, client side.
     pub timeout: Option<SimDuration>,
     /// Overall, across all tries and backoff.
@@ -30,6 +44,14 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Where the policy is written, as a TOML key path (`policies.NAME` for a named one).
+    pub fn key(&self) -> String {
+        match &self.origin {
+            PolicyOrigin::Named => format!("policies.{}", self.name),
+            PolicyOrigin::At(key) => key.clone(),
+        }
+    }
+
     /// Tries per call: `retry.max_attempts`, or 1 without retries.
     pub fn attempts(&self) -> u32 {
         self.retry.as_ref().map_or(1, |r| r.max_attempts.max(1))

@@ -148,6 +148,14 @@ fn full_scenario_resolves_every_key() {
     assert!(matches!(ticks.kind, LoadKind::Open { arrival: Arrival::Constant, .. }));
     assert_eq!(s.policies[ticks.policy.expect("inline")].name, "load/ticks");
 
+    // Where each policy was written (`PolicyOrigin`): the TOML key a message names.
+    let key_of = |name: &str| s.policies[policy(name)].key();
+    assert_eq!(key_of("payment-client"), "policies.payment-client");
+    assert_eq!(key_of("frontend/checkout#5"), "services.frontend.endpoints.checkout.calls[3].policy");
+    assert_eq!(key_of("inventory#client"), "services.inventory.client");
+    assert_eq!(key_of("load/batch"), "load[1].policy");
+    assert_eq!(key_of("load/ticks"), "load[2].policy");
+
     // Faults.
     let f: Vec<_> = s.faults.iter().map(|f| (f.kind.clone(), f.target, f.at, f.duration)).collect();
     assert_eq!(

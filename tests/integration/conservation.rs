@@ -159,6 +159,7 @@ fn build(shape: &Shape) -> Scenario {
         .enumerate()
         .map(|(i, &(timeout_ms, max_attempts, breaker, bulkhead, budget, kind))| Policy {
             name: format!("p{i}"),
+            origin: PolicyOrigin::Named,
             timeout: timeout_ms.map(ms),
             // With a budget, also a deadline over all tries (when there is a timeout).
             deadline: timeout_ms.filter(|_| budget).map(|t| ms(2 * t)),

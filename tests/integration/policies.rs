@@ -3,6 +3,7 @@
 use crate::support::*;
 use stormcast::engine::SimDuration;
 use stormcast::model::counters::Counter;
+use stormcast::model::resilience::breaker::OPENS;
 use stormcast::model::*;
 use stormcast::sim::simulate;
 
@@ -173,7 +174,7 @@ fn breaker_opens_under_total_failure_and_recovers_through_half_open() {
     let r = simulate(&sc, 1);
     let frontend = &r.services[0];
     let backend = &r.services[1];
-    assert!(frontend.counters.get(Counter::BreakerOpens) >= 2, "each of the 2 frontend instances opens its breaker");
+    assert!(frontend.counters.get(Counter(&OPENS)) >= 2, "each of the 2 frontend instances opens its breaker");
     let during = 21..40;
     let calls: u64 = r.services[0].buckets[during.clone()].iter().map(|b| b.arrivals).sum();
     let reached: u64 = backend.buckets[during.clone()].iter().map(|b| b.arrivals).sum();

@@ -28,16 +28,19 @@
 //! One file per family of rules, each adding methods to the shared `Context`:
 //! `amplification.rs` (1 and 2: retries along call paths), `timeouts.rs` (3: timeouts
 //! down the stack), `policies.rs` (what a policy allows and where it is written, and
-//! 4 and 6: policies that retry unsafely: budgets, backoff, deadlines), `breakers.rs`
-//! (5: circuit breakers), `unused.rs` (definitions nothing uses). This file holds the
+//! 4 and 6: policies that retry unsafely: budgets, backoff, deadlines), `stages.rs`
+//! (5: each client stage's own lint, written in the mechanism's module, such as the
+//! circuit breaker's), `unused.rs` (definitions nothing uses). This file holds the
 //! lint types, the entry point, the names and rates the rules share, and the number
 //! formatting of the messages.
 
 mod amplification;
-mod breakers;
 mod policies;
+mod stages;
 mod timeouts;
 mod unused;
+
+pub use stages::Site;
 
 use std::fmt;
 
@@ -85,10 +88,9 @@ pub enum LintKind {
     /// Exponential backoff without `max` whose last retry waits more than 10 x `base`
     /// (Envoy's default cap): it grows without bound with `max_attempts`.
     BackoffWithoutMax,
-    /// A time-window breaker whose `min_calls` the traffic cannot fill.
-    BreakerCannotOpen,
-    /// A count-window breaker with `min_calls` > window size (capped by Resilience4j).
-    BreakerMinCallsCapped,
+    /// A client stage's own finding, named by the stage (`ClientStage::lint`), e.g.
+    /// `breaker-cannot-open`.
+    Stage(&'static str),
     /// Something the scenario defines that nothing uses: a service no load or call
     /// reaches, an endpoint nobody calls, a named policy nobody uses, a fault that
     /// cannot change anything. (In a `--change` or `--set` this is an error instead.)
@@ -109,8 +111,7 @@ impl LintKind {
             LintKind::RetryBudgetCannotBind => "retry-budget-cannot-bind",
             LintKind::RetryWithoutBackoff => "retry-without-backoff",
             LintKind::BackoffWithoutMax => "backoff-without-max",
-            LintKind::BreakerCannotOpen => "breaker-cannot-open",
-            LintKind::BreakerMinCallsCapped => "breaker-min-calls-capped",
+            LintKind::Stage(name) => name,
             LintKind::Unused => "unused",
         }
     }
@@ -148,7 +149,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
     }
     cx.timeout_lints(&mut found);
     cx.policy_lints(&mut found);
-    cx.breaker_lints(&mut found);
+    cx.stage_lints(&mut found);
     cx.unused_lints(&mut found);
     // Stable: within an anchor and a kind, discovery order (file order) is kept.
     found.sort_by_key(|(anchor, l)| (*anchor, l.kind));

@@ -11,7 +11,6 @@ use crate::model::graph::Rates;
 use crate::model::outcome::Outcome;
 use crate::model::policy::{Backoff, Policy, PolicyId, RetryBudget};
 use crate::model::resilience::nominal_delay;
-use crate::model::service::Step;
 
 impl<'a> Context<'a> {
     pub(super) fn policy(&self, id: Option<PolicyId>) -> Option<&'a Policy> {
@@ -74,48 +73,9 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Where a policy is written, as a TOML key path. Named policies are
-    /// `policies.NAME`; inline ones carry generated names (see `scenario::validate::policies`):
-    /// `svc/ep#N` for call N of an endpoint (numbered from 1, parallel members
-    /// included), `svc#client` for a service's client and `load/NAME` for a load's.
-    /// Policy names may not contain `/` or `#`, so the patterns cannot collide.
+    /// Where a policy is written, as a TOML key path (recorded by validation).
     fn policy_key(&self, id: PolicyId) -> String {
-        let name = &self.s.policies[id].name;
-        if let Some(load) = name.strip_prefix("load/")
-            && let Some(i) = self.s.loads.iter().position(|l| l.name == load)
-        {
-            return format!("load[{i}].policy");
-        }
-        if let Some(service) = name.strip_suffix("#client") {
-            return format!("services.{service}.client");
-        }
-        if let Some((endpoint, number)) = name.rsplit_once('#')
-            && let Ok(number) = number.parse::<usize>()
-            && let Some((service, ep)) = endpoint.split_once('/')
-            && let Some(sv) = self.s.services.iter().find(|sv| sv.name == service)
-            && let Some(e) = sv.endpoints.iter().find(|e| e.name == ep)
-        {
-            let mut n = 0;
-            for (i, step) in e.steps.iter().enumerate() {
-                match step {
-                    Step::Call(_) => {
-                        n += 1;
-                        if n == number {
-                            return format!("services.{service}.endpoints.{ep}.calls[{i}].policy");
-                        }
-                    }
-                    Step::Parallel(members) => {
-                        for j in 0..members.len() {
-                            n += 1;
-                            if n == number {
-                                return format!("services.{service}.endpoints.{ep}.calls[{i}].parallel[{j}].policy");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        format!("policies.{name}")
+        self.s.policies[id].key()
     }
 
     pub(super) fn key(&self, id: PolicyId, field: &str) -> String {

@@ -3,6 +3,7 @@
 //! scenarios' lints are snapshotted so that a change in them is reviewed.
 
 use super::*;
+use crate::model::resilience::breaker;
 use crate::scenario::load_str;
 
 const HEADER: &str = "[simulation]\nduration = \"60s\"\n\n";
@@ -346,7 +347,7 @@ rate = {rate}
 fn a_breaker_whose_window_traffic_cannot_fill_warns() {
     // 20/s over 4 instances is 5/s each: 50 calls in 10s, below min_calls = 100.
     let lints = lints_of(&breaker("20", r#"{ window = "time", size = 10, min_calls = 100 }"#));
-    assert_eq!(kinds(&lints), [LintKind::BreakerCannotOpen]);
+    assert_eq!(kinds(&lints), [breaker::CANNOT_OPEN]);
     assert_eq!(lints[0].keys, ["policies.guarded.circuit_breaker.min_calls", "policies.guarded.circuit_breaker.size"]);
     insta::assert_snapshot!(rendered(&lints));
 }
@@ -360,7 +361,7 @@ fn a_breaker_with_enough_traffic_is_clean() {
 #[test]
 fn a_count_breaker_with_min_calls_above_its_size_is_noted() {
     let lints = lints_of(&breaker("100", r#"{ window = "count", size = 20, min_calls = 50 }"#));
-    assert_eq!(kinds(&lints), [LintKind::BreakerMinCallsCapped]);
+    assert_eq!(kinds(&lints), [breaker::MIN_CALLS_CAPPED]);
     insta::assert_snapshot!(rendered(&lints));
 }
 
@@ -370,7 +371,7 @@ fn closed_loops_bound_the_breaker_rate_from_above() {
     let body = breaker("100", r#"{ window = "time", size = 10, min_calls = 100 }"#)
         .replace("rate = 100", "users = 10\nthink_time = { dist = \"exponential\", mean = \"1s\" }");
     let lints = lints_of(&body);
-    assert_eq!(kinds(&lints), [LintKind::BreakerCannotOpen]);
+    assert_eq!(kinds(&lints), [breaker::CANNOT_OPEN]);
     assert!(lints[0].message.contains("at most 2.5/s"), "{}", lints[0].message);
 }
 

@@ -34,8 +34,10 @@ use super::fixed::{fraction_to_ppm, rate_reached};
 use super::stage::{ClientStage, TryEnd};
 use crate::engine::time::NANOS_PER_SEC;
 use crate::engine::{SimDuration, SimTime};
+use crate::format::two_decimals;
 use crate::model::Outcome;
-use crate::model::counters::Counter;
+use crate::model::counters::{Counter, CounterDef};
+use crate::model::lint::{Lint, LintKind, Site};
 
 /// The automatic states of a Resilience4j circuit breaker.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -453,10 +455,18 @@ impl CircuitBreaker {
     }
 }
 
+/// Times any of a service's client breakers opened (over the whole run).
+pub static OPENS: CounterDef = CounterDef { key: "breaker_opens", heading: "breakers" };
+
 /// The breaker as a client stage: refuses tries while open (`short_circuited`), records
 /// every admitted try's end, and counts its openings.
 impl ClientStage for CircuitBreaker {
     type Config = CircuitBreakerConfig;
+    const COUNTERS: &'static [&'static CounterDef] = &[&OPENS];
+
+    fn new(cfg: &CircuitBreakerConfig) -> CircuitBreaker {
+        CircuitBreaker::new(cfg) // The inherent constructor.
+    }
 
     #[inline]
     fn admit(&mut self, cfg: &CircuitBreakerConfig, now: SimTime) -> Result<(), Outcome> {
@@ -466,13 +476,77 @@ impl ClientStage for CircuitBreaker {
     #[inline]
     fn ended(&mut self, cfg: &CircuitBreakerConfig, end: &TryEnd) -> Option<Counter> {
         let transition = self.record(cfg, end.now, end.outcome.is_breaker_failure(), end.took);
-        transition.is_some_and(|t| t.to == BreakerState::Open).then_some(Counter::BreakerOpens)
+        transition.is_some_and(|t| t.to == BreakerState::Open).then_some(Counter(&OPENS))
     }
 
     fn tripped(&self) -> Option<bool> {
         Some(self.state != BreakerState::Closed)
     }
+
+    /// Breakers that cannot open (a time window the traffic cannot fill with
+    /// `min_calls`) and count windows whose `min_calls` Resilience4j caps at their size.
+    fn lint(cfg: &CircuitBreakerConfig, site: &Site<'_>) -> Vec<Lint> {
+        let keys = vec![site.key("circuit_breaker.min_calls"), site.key("circuit_breaker.size")];
+        let (path, label) = (site.path(), &site.label);
+        let shown = path.join(" -> ");
+        match cfg.window {
+            BreakerWindow::Count(size) if cfg.min_calls > size && site.first_use => vec![Lint {
+                kind: MIN_CALLS_CAPPED,
+                path,
+                keys,
+                message: format!(
+                    "the circuit breaker of {label} (on {shown}) has min_calls = {} but a count window of \
+                     {size} calls: Resilience4j caps min_calls at the window size, so it may open after only \
+                     {size} calls, not {}",
+                    cfg.min_calls, cfg.min_calls
+                ),
+            }],
+            BreakerWindow::Count(_) => Vec::new(),
+            BreakerWindow::Time(seconds) => {
+                let caller = &site.scenario.services[site.from.service];
+                let instances = f64::from(caller.instances.max(1));
+                let per_instance = site.rate / instances;
+                let per_window = per_instance * f64::from(seconds);
+                // No traffic at all (an unused endpoint) is not this lint's business.
+                if site.rate <= 0.0 || !per_window.is_finite() || per_window >= f64::from(cfg.min_calls) {
+                    return Vec::new();
+                }
+                let bound = if site.at_most { "at most " } else { "" };
+                let attempts = site.attempts();
+                let retries = if attempts > 1 {
+                    let with = per_window * f64::from(attempts);
+                    if with >= f64::from(cfg.min_calls) {
+                        format!("; only retries of failing calls ({attempts} attempts) could fill it")
+                    } else {
+                        format!("; even with every call retried ({attempts} attempts) it is {}", two_decimals(with))
+                    }
+                } else {
+                    String::new()
+                };
+                let message = format!(
+                    "the circuit breaker of {label} on {shown} counts calls per {} instance: at the starting \
+                     load that is {bound}{}/s ({}/s over {} instances), {bound}{} calls in its {seconds}s \
+                     window, fewer than min_calls = {}{retries}; it cannot open, so it will not protect {} \
+                     when {} fails",
+                    caller.name,
+                    two_decimals(per_instance),
+                    two_decimals(site.rate),
+                    two_decimals(instances),
+                    two_decimals(per_window),
+                    cfg.min_calls,
+                    path[0],
+                    path[1],
+                );
+                vec![Lint { kind: CANNOT_OPEN, path, keys, message }]
+            }
+        }
+    }
 }
+
+/// A time-window breaker whose `min_calls` the traffic cannot fill.
+pub const CANNOT_OPEN: LintKind = LintKind::Stage("breaker-cannot-open");
+/// A count-window breaker with `min_calls` above its window size (capped by Resilience4j).
+pub const MIN_CALLS_CAPPED: LintKind = LintKind::Stage("breaker-min-calls-capped");
 
 #[cfg(test)]
 #[path = "breaker_tests.rs"]

@@ -203,6 +203,10 @@ impl RetryBudgetState {
 impl ClientStage for RetryBudgetState {
     type Config = RetryBudget;
 
+    fn new(cfg: &RetryBudget) -> RetryBudgetState {
+        RetryBudgetState::new(cfg) // The inherent constructor.
+    }
+
     #[inline]
     fn call_started(&mut self, cfg: &RetryBudget) {
         self.on_first_try(cfg);

@@ -22,6 +22,10 @@ pub struct BulkheadState {
 impl ClientStage for BulkheadState {
     type Config = Bulkhead;
 
+    fn new(_cfg: &Bulkhead) -> BulkheadState {
+        BulkheadState::default()
+    }
+
     #[inline]
     fn admit(&mut self, cfg: &Bulkhead, _now: SimTime) -> Result<(), Outcome> {
         if self.in_use >= cfg.max_concurrent { Err(Outcome::Throttled) } else { Ok(()) }

@@ -1,5 +1,6 @@
 //! Client resilience state machines (circuit breaker, retry budgets, backoff, rate
-//! limiter), each driven by simulated time only, and testable alone.
+//! limiter), each driven by simulated time only, and testable alone; and the registry
+//! of client stages ([`Stage`]): the mechanisms a policy's tries pass, in order.
 //!
 //! Each machine takes its configuration by reference on every call: the simulator keeps
 //! one state per (caller instance, callee service) and one config per policy, so a state
@@ -25,4 +26,94 @@ pub use backoff::{nominal_delay, retry_delay};
 pub use breaker::{BreakerMetrics, BreakerState, CircuitBreaker, Transition};
 pub use budget::RetryBudgetState;
 pub use rate_limit::TokenBucket;
-pub use stage::{ClientStage, STAGES, Stage, TryEnd};
+pub use stage::{ClientStage, TryEnd};
+
+use crate::engine::SimTime;
+use crate::model::counters::{Counter, CounterDef};
+use crate::model::lint::{Lint, Site};
+use crate::model::{Outcome, Policy};
+use bulkhead::BulkheadState;
+
+/// Declares the registry of client stages, in the order a try passes them: the
+/// [`Stage`] enum (a stage's config and one client's state), [`Stage::of`] (a policy's
+/// stages), [`STAGE_COUNTERS`] and [`stage_lints`]. A mechanism is one line: its variant,
+/// its `Policy` field and its state type (which implements [`ClientStage`]).
+macro_rules! stages {
+    ($($variant:ident: $field:ident => $state:ty,)*) => {
+        /// A stage: its config and this client's state. Static dispatch: the simulator
+        /// calls these on every try.
+        pub enum Stage<'a> {
+            $($variant(&'a <$state as ClientStage>::Config, $state),)*
+        }
+
+        /// The counters of every stage kind, in [`Stage`] order (`model::counters` lists
+        /// them after the client's own).
+        pub const STAGE_COUNTERS: &[&[&CounterDef]] = &[$(<$state as ClientStage>::COUNTERS,)*];
+
+        /// Runs `$call` on the stage's own state with its config, whichever stage it is.
+        macro_rules! each {
+            ($stage:expr, |$cfg:ident, $st:ident| $call:expr) => {
+                match $stage {
+                    $(Stage::$variant($cfg, $st) => $call,)*
+                }
+            };
+        }
+
+        impl<'a> Stage<'a> {
+            /// The stages of `policy`, fresh, in order.
+            pub fn of(policy: &'a Policy) -> Vec<Stage<'a>> {
+                let mut stages = Vec::new();
+                $(if let Some(cfg) = &policy.$field {
+                    stages.push(Stage::$variant(cfg, <$state as ClientStage>::new(cfg)));
+                })*
+                stages
+            }
+        }
+
+        /// What each stage of `policy` finds wrong on one call site that uses it.
+        pub fn stage_lints(policy: &Policy, site: &Site<'_>) -> Vec<Lint> {
+            let mut found = Vec::new();
+            $(if let Some(cfg) = &policy.$field {
+                found.extend(<$state as ClientStage>::lint(cfg, site));
+            })*
+            found
+        }
+    };
+}
+
+stages! {
+    CircuitBreaker: circuit_breaker => CircuitBreaker,
+    Bulkhead: bulkhead => BulkheadState,
+    RetryBudget: retry_budget => RetryBudgetState,
+}
+
+impl Stage<'_> {
+    #[inline]
+    pub fn call_started(&mut self) {
+        each!(self, |cfg, state| state.call_started(cfg))
+    }
+    #[inline]
+    pub fn admit(&mut self, now: SimTime) -> Result<(), Outcome> {
+        each!(self, |cfg, state| state.admit(cfg, now))
+    }
+    #[inline]
+    pub fn started(&mut self, is_retry: bool) {
+        each!(self, |cfg, state| state.started(cfg, is_retry))
+    }
+    #[inline]
+    pub fn ended(&mut self, end: &TryEnd) -> Option<Counter> {
+        each!(self, |cfg, state| state.ended(cfg, end))
+    }
+    #[inline]
+    pub fn admit_retry(&mut self) -> bool {
+        each!(self, |cfg, state| state.admit_retry(cfg))
+    }
+    #[inline]
+    pub fn retry_abandoned(&mut self) {
+        each!(self, |cfg, state| state.retry_abandoned(cfg))
+    }
+    #[inline]
+    pub fn tripped(&self) -> Option<bool> {
+        each!(self, |_cfg, state| state.tripped())
+    }
+}

@@ -16,17 +16,15 @@
 //!    refuses it, or the deadline passes during the backoff), every stage that admitted
 //!    it hears [`retry_abandoned`](ClientStage::retry_abandoned).
 //!
-//! Each mechanism's module holds its config, its state and the state's [`ClientStage`]
-//! impl (and its lint). Adding one: that module, one variant in [`Stage`] (and in `each!`)
-//! and one line in [`Stage::of`]; its config is a field of `Policy`, read from TOML by
-//! `scenario`. See ARCHITECTURE.md, "Adding a mechanism".
+//! Each mechanism's module holds its config, its state, and the state's [`ClientStage`]
+//! impl with the counters it keeps and its lint. The registry of stages is
+//! `resilience/mod.rs` ([`Stage`](super::Stage)). See ARCHITECTURE.md, "Adding a
+//! mechanism".
 
-use super::breaker::{BreakerState, CircuitBreaker, CircuitBreakerConfig};
-use super::budget::{RetryBudget, RetryBudgetState};
-use super::bulkhead::{Bulkhead, BulkheadState};
 use crate::engine::{SimDuration, SimTime};
-use crate::model::counters::Counter;
-use crate::model::{Outcome, Policy};
+use crate::model::Outcome;
+use crate::model::counters::{Counter, CounterDef};
+use crate::model::lint::{Lint, Site};
 
 /// How an admitted try ended, as the stages are told.
 #[derive(Copy, Clone, Debug)]
@@ -44,6 +42,17 @@ pub struct TryEnd {
 /// default that does nothing, so a mechanism implements only the moments it cares about.
 pub trait ClientStage {
     type Config;
+    /// The counters this mechanism keeps per calling service, in output order (each a
+    /// `static`: [`Counter`] compares addresses).
+    const COUNTERS: &'static [&'static CounterDef] = &[];
+    /// A fresh state for one client.
+    fn new(cfg: &Self::Config) -> Self;
+    /// What is wrong with `cfg` on a call site that uses it, found without simulating
+    /// (`stormcast check`). A finding about the config alone is reported at the
+    /// policy's first use only (`Site::first_use`).
+    fn lint(_cfg: &Self::Config, _site: &Site<'_>) -> Vec<Lint> {
+        Vec::new()
+    }
     /// A call starts; its first try is about to be asked for.
     fn call_started(&mut self, _cfg: &Self::Config) {}
     /// May this try leave? `Err(outcome)` refuses it at the client.
@@ -52,8 +61,9 @@ pub trait ClientStage {
     }
     /// Every stage admitted the try: it leaves now.
     fn started(&mut self, _cfg: &Self::Config, _is_retry: bool) {}
-    /// The admitted try ended; returns a counter to count for the calling service, if
-    /// this end changed something the run reports (a breaker opening).
+    /// The admitted try ended; returns one of [`COUNTERS`](Self::COUNTERS) to count for
+    /// the calling service, if this end changed something the run reports (a breaker
+    /// opening).
     fn ended(&mut self, _cfg: &Self::Config, _end: &TryEnd) -> Option<Counter> {
         None
     }
@@ -68,82 +78,5 @@ pub trait ClientStage {
     /// tripped clients per bucket; `None` for a stage that cannot trip.
     fn tripped(&self) -> Option<bool> {
         None
-    }
-}
-
-/// The stages a policy can have (their keys in a policy table), in the order a try
-/// passes them.
-pub const STAGES: [&str; 3] = ["circuit_breaker", "bulkhead", "retry_budget"];
-
-/// A stage: its config and this client's state. Static dispatch: the simulator calls
-/// these on every try.
-pub enum Stage<'a> {
-    CircuitBreaker(&'a CircuitBreakerConfig, CircuitBreaker),
-    Bulkhead(&'a Bulkhead, BulkheadState),
-    RetryBudget(&'a RetryBudget, RetryBudgetState),
-}
-
-/// Runs `$call` on the stage's own state with its config, whichever stage it is.
-macro_rules! each {
-    ($stage:expr, |$cfg:ident, $state:ident| $call:expr) => {
-        match $stage {
-            Stage::CircuitBreaker($cfg, $state) => $call,
-            Stage::Bulkhead($cfg, $state) => $call,
-            Stage::RetryBudget($cfg, $state) => $call,
-        }
-    };
-}
-
-impl<'a> Stage<'a> {
-    /// The stages of `policy`, fresh, in [`STAGES`] order.
-    pub fn of(policy: &'a Policy) -> Vec<Stage<'a>> {
-        let mut stages = Vec::new();
-        if let Some(cfg) = &policy.circuit_breaker {
-            stages.push(Stage::CircuitBreaker(cfg, CircuitBreaker::new(cfg)));
-        }
-        if let Some(cfg) = &policy.bulkhead {
-            stages.push(Stage::Bulkhead(cfg, BulkheadState::default()));
-        }
-        if let Some(cfg) = &policy.retry_budget {
-            stages.push(Stage::RetryBudget(cfg, RetryBudgetState::new(cfg)));
-        }
-        stages
-    }
-
-    /// The circuit breaker's state, if this stage is one (for tests and traces).
-    pub fn breaker(&self) -> Option<BreakerState> {
-        match self {
-            Stage::CircuitBreaker(_, b) => Some(b.state()),
-            _ => None,
-        }
-    }
-
-    #[inline]
-    pub fn call_started(&mut self) {
-        each!(self, |cfg, state| state.call_started(cfg))
-    }
-    #[inline]
-    pub fn admit(&mut self, now: SimTime) -> Result<(), Outcome> {
-        each!(self, |cfg, state| state.admit(cfg, now))
-    }
-    #[inline]
-    pub fn started(&mut self, is_retry: bool) {
-        each!(self, |cfg, state| state.started(cfg, is_retry))
-    }
-    #[inline]
-    pub fn ended(&mut self, end: &TryEnd) -> Option<Counter> {
-        each!(self, |cfg, state| state.ended(cfg, end))
-    }
-    #[inline]
-    pub fn admit_retry(&mut self) -> bool {
-        each!(self, |cfg, state| state.admit_retry(cfg))
-    }
-    #[inline]
-    pub fn retry_abandoned(&mut self) {
-        each!(self, |cfg, state| state.retry_abandoned(cfg))
-    }
-    #[inline]
-    pub fn tripped(&self) -> Option<bool> {
-        each!(self, |_cfg, state| state.tripped())
     }
 }

@@ -51,7 +51,7 @@ impl Validator {
                 }
             };
             let kind = self.load_kind(r, l.span(), &ctx, duration);
-            let policy = self.load_policy(r, &name, named, &ctx);
+            let policy = self.load_policy(r, i, &name, named, &ctx);
             if let (Some(target), Some(kind)) = (target, kind) {
                 loads.push(Load { name, target, kind, policy, slo: None });
             } else {

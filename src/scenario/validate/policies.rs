@@ -9,8 +9,8 @@ use super::{MAX_BREAKER_WINDOW, Span, Validator, span_of, what};
 use crate::engine::SimDuration;
 use crate::model::graph::CallGraph;
 use crate::model::{
-    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId, Retry,
-    RetryBudget,
+    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId,
+    PolicyOrigin, Retry, RetryBudget,
 };
 use crate::scenario::error::suggest;
 use crate::scenario::raw::{
@@ -72,21 +72,27 @@ impl Validator {
         named: &NamedPolicies,
         ctx: &str,
     ) -> Option<PolicyId> {
-        s.client.as_ref().and_then(|c| self.policy_ref(c, named, format!("{service}#client"), &what("client", ctx)))
+        s.client.as_ref().and_then(|c| {
+            let inline = (format!("{service}#client"), format!("services.{service}.client"));
+            self.policy_ref(c, named, inline, &what("client", ctx))
+        })
     }
 
-    /// A call's `policy` (its inline one named `caller#number`), else the caller's `client`.
+    /// A call's `policy` (its inline one named `caller#number`), else the caller's
+    /// `client`. `key` is the call's TOML key.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn call_policy(
         &mut self,
         c: &RawCall,
         caller: &str,
         number: usize,
+        key: &str,
         client: Option<PolicyId>,
         named: &NamedPolicies,
         ctx: &str,
     ) -> Option<PolicyId> {
         match &c.policy {
-            Some(p) => self.policy_ref(p, named, format!("{caller}#{number}"), ctx),
+            Some(p) => self.policy_ref(p, named, (format!("{caller}#{number}"), format!("{key}.policy")), ctx),
             None => client,
         }
     }
@@ -95,11 +101,14 @@ impl Validator {
     pub(super) fn load_policy(
         &mut self,
         r: &RawLoad,
+        index: usize,
         name: &str,
         named: &NamedPolicies,
         ctx: &str,
     ) -> Option<PolicyId> {
-        let mut policy = r.policy.as_ref().and_then(|p| self.policy_ref(p, named, format!("load/{name}"), ctx));
+        let key = format!("load[{index}].policy");
+        let mut policy =
+            r.policy.as_ref().and_then(|p| self.policy_ref(p, named, (format!("load/{name}"), key.clone()), ctx));
         // `deadline_propagation` on a load is its policy's flag: derive a policy
         // rather than widen the model's `Load`.
         if let Some(flag) = &r.deadline_propagation {
@@ -108,6 +117,7 @@ impl Validator {
             if current != flag {
                 let mut derived = policy.map(|id| self.policies[id].clone()).unwrap_or_default();
                 derived.name = format!("load/{name}");
+                derived.origin = PolicyOrigin::At(key);
                 derived.deadline_propagation = flag;
                 match policy {
                     // An inline policy is already this load's own: change it in place.
@@ -122,12 +132,13 @@ impl Validator {
         policy
     }
 
-    /// Resolves `policy = "name"` or an inline table (appended under `inline_name`).
+    /// Resolves `policy = "name"` or an inline table (appended with `inline`'s name,
+    /// written at `inline`'s key).
     fn policy_ref(
         &mut self,
         r: &Spanned<RawPolicyRef>,
         named: &NamedPolicies,
-        inline_name: String,
+        inline: (String, String),
         ctx: &str,
     ) -> Option<PolicyId> {
         match r.get_ref() {
@@ -143,7 +154,9 @@ impl Validator {
                 id
             }
             RawPolicyRef::Inline(p) => {
-                let policy = self.policy(inline_name, p, &format!("the inline policy of {ctx}"));
+                let (name, key) = inline;
+                let mut policy = self.policy(name, p, &format!("the inline policy of {ctx}"));
+                policy.origin = PolicyOrigin::At(key);
                 self.policies.push(policy);
                 Some(self.policies.len() - 1)
             }
@@ -153,6 +166,7 @@ impl Validator {
     fn policy(&mut self, name: String, p: &RawPolicy, ctx: &str) -> Policy {
         Policy {
             name,
+            origin: PolicyOrigin::Named,
             timeout: self.opt_duration(&p.timeout, &what("timeout", ctx), true),
             deadline: self.opt_duration(&p.deadline, &what("deadline", ctx), true),
             deadline_propagation: p.deadline_propagation.as_ref().is_some_and(|b| *b.get_ref()),

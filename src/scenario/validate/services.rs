@@ -137,7 +137,8 @@ impl Validator {
         // number names inline policies ("frontend/checkout#2").
         let mut number = 0;
         let mut steps = Vec::new();
-        for entry in &raw.calls {
+        let endpoint_key = format!("services.{service}.endpoints.{}", name.get_ref());
+        for (i, entry) in raw.calls.iter().enumerate() {
             let c = entry.get_ref();
             if let Some(group) = &c.parallel {
                 let extra = [
@@ -151,7 +152,7 @@ impl Validator {
                     self.error(group.span(), format!("empty `parallel` group in {ctx}"));
                 }
                 let mut members = Vec::new();
-                for m in group.get_ref() {
+                for (j, m) in group.get_ref().iter().enumerate() {
                     number += 1;
                     if let Some(inner) = &m.get_ref().parallel {
                         self.error_help(
@@ -161,14 +162,16 @@ impl Validator {
                         );
                         continue;
                     }
-                    if let Some(site) = self.call(from, &full, number, m, client, names, named, edges) {
+                    let key = format!("{endpoint_key}.calls[{i}].parallel[{j}]");
+                    if let Some(site) = self.call(from, &full, (number, &key), m, client, names, named, edges) {
                         members.push(site);
                     }
                 }
                 steps.push(Step::Parallel(members));
             } else {
                 number += 1;
-                if let Some(site) = self.call(from, &full, number, entry, client, names, named, edges) {
+                let key = format!("{endpoint_key}.calls[{i}]");
+                if let Some(site) = self.call(from, &full, (number, &key), entry, client, names, named, edges) {
                     steps.push(Step::Call(site));
                 }
             }
@@ -186,7 +189,7 @@ impl Validator {
         &mut self,
         from: EndpointRef,
         caller: &str,
-        number: usize,
+        (number, key): (usize, &str),
         entry: &Spanned<RawCall>,
         client: Option<PolicyId>,
         names: &Names,
@@ -204,7 +207,7 @@ impl Validator {
             return None;
         };
         let target = self.endpoint_ref(to, names, "call target");
-        let policy = self.call_policy(c, caller, number, client, named, &ctx);
+        let policy = self.call_policy(c, caller, number, key, client, named, &ctx);
         let probability =
             c.probability.as_ref().and_then(|p| self.probability(p, &what("probability", &ctx))).unwrap_or(1.0);
         let optional = c.optional.as_ref().is_some_and(|o| *o.get_ref());

@@ -11,7 +11,7 @@ mod histogram;
 
 use super::ids::{LoadId, ServiceId};
 use crate::engine::{SimDuration, SimTime};
-use crate::model::counters::{Counter, Counts};
+use crate::model::counters::{Counter, Counts, RETRIES_SENT};
 use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
 use crate::stats::health::{Cascade, Health};
 use crate::stats::recovery::{disturbances, recovery_s};
@@ -210,7 +210,7 @@ impl Metrics {
             let acc = &mut self.services[s.ix()];
             acc.bucket.retries += 1;
             if now >= self.warmup {
-                acc.counts.add(Counter::RetriesSent);
+                acc.counts.add(Counter(&RETRIES_SENT));
             }
         }
     }
