@@ -126,6 +126,14 @@ fn durations_in_every_unit() {
     assert_eq!(about_duration_ns(SATURATED_NS), "over 584 years");
 }
 
+/// Replay commands quote a scenario path only when it needs it.
+#[test]
+fn replay_commands_quote_the_path() {
+    assert_eq!(shell_word("scenarios/x.toml"), "scenarios/x.toml");
+    assert_eq!(shell_word("my scenarios/x.toml"), "'my scenarios/x.toml'");
+    assert_eq!(shell_word("it's.toml"), r"'it'\''s.toml'");
+}
+
 #[test]
 fn shell_words() {
     assert_eq!(shell_word("scenarios/shop.toml"), "scenarios/shop.toml");

@@ -1,6 +1,7 @@
 //! The gates of `[gates]`, each applied to each load, and the overall verdict.
 
 use super::{GateKind, GateResult, GateVerdict, LoadRiskDifferences, PairedLoad, RiskDifference};
+use crate::format::{percent, signed_percent};
 use crate::model::Gates;
 use crate::stats::Proportion;
 use crate::stats::paired::{Evidence, MAX_SEEDS_SEARCHED};
@@ -36,7 +37,8 @@ pub(super) fn evaluate_gates(
             }
             let proposed_risk = |p: Proportion, what: &str| {
                 let k = count_of(p, seeds);
-                let estimate = format!("{what} {k}/{seeds} = {} [{}, {}]", pct(p.p), pct(p.low), pct(p.high));
+                let estimate =
+                    format!("{what} {k}/{seeds} = {} [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
                 (Some(p.p), Some(p.low), Some(p.high), estimate, Some(Evidence::Proportion { k, n: seeds }))
             };
             let increase = |r: &RiskDifference, what: &str| {
@@ -68,9 +70,9 @@ pub(super) fn evaluate_gates(
                         (Some(m), Some(l), Some(h)) => {
                             format!(
                                 "p99 change {} [{}, {}] over {} paired seeds",
-                                signed_pct(m),
-                                signed_pct(l),
-                                signed_pct(h),
+                                signed_percent(m),
+                                signed_percent(l),
+                                signed_percent(h),
                                 s.n
                             )
                         }
@@ -120,8 +122,8 @@ fn decide_gate(
     evidence: Option<Evidence>,
 ) -> (GateVerdict, String, Option<u64>) {
     let show = |v: f64| match kind {
-        GateKind::MaxP99Increase => signed_pct(v),
-        GateKind::MaxSloRisk | GateKind::MaxMetastableRisk => pct(v),
+        GateKind::MaxP99Increase => signed_percent(v),
+        GateKind::MaxSloRisk | GateKind::MaxMetastableRisk => percent(v),
         _ => format!("{:+.1} pp", v * 100.0),
     };
     let (Some(value), Some(low), Some(high)) = (value, low, high) else {
@@ -175,14 +177,6 @@ pub(super) fn overall(gates: &[GateResult]) -> (GateVerdict, String, Option<u64>
         None => format!("inconclusive: {} of {total} gates undecided; more seeds may not decide them", undecided.len()),
     };
     (GateVerdict::Inconclusive, message, needed)
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
-}
-
-fn signed_pct(v: f64) -> String {
-    format!("{:+.1}%", v * 100.0)
 }
 
 #[cfg(test)]

@@ -36,13 +36,14 @@ mod replay;
 
 pub use crate::stats::paired::RiskDifference;
 
+use crate::format::shell_word;
 use crate::model::{Gates, Scenario};
 use crate::stats::paired::paired_risk_difference;
 use crate::stats::summary::{FormatVersion, Named, by_name};
 use crate::sweep::{SeedRun, SweepOptions, SweepResult, run_sweep};
 use gates::{evaluate_gates, overall};
 use metrics::{decide_recovery_on_never, measured_s, pair_load, pair_seed};
-use replay::{replays_of, shell_quote};
+use replay::replays_of;
 use serde::Serialize;
 
 // ---------------------------------------------------------------------------------
@@ -403,11 +404,9 @@ pub fn compare_sweeps(
         "compare: both sweeps must run the same seeds"
     );
     let base_prefix =
-        prefixes.base.clone().unwrap_or_else(|| format!("stormcast run {}", shell_quote(&base_scenario.source)));
-    let proposed_prefix = prefixes
-        .proposed
-        .clone()
-        .unwrap_or_else(|| format!("stormcast run {}", shell_quote(&proposed_scenario.source)));
+        prefixes.base.clone().unwrap_or_else(|| format!("stormcast run {}", shell_word(&base_scenario.source)));
+    let proposed_prefix =
+        prefixes.proposed.clone().unwrap_or_else(|| format!("stormcast run {}", shell_word(&proposed_scenario.source)));
     let loads_only_in_base: Vec<String> = base_scenario
         .loads
         .iter()

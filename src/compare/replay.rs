@@ -37,12 +37,3 @@ pub(super) fn replays_of(load: &PairedLoad, base_prefix: &str, proposed_prefix: 
     }
     out
 }
-
-/// `s` as one shell word (as the sweep's replay commands quote it).
-pub(super) fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}

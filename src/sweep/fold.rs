@@ -7,6 +7,7 @@ use super::{
     Band, CauseCounts, LoadBands, LoadRisks, LoadSweep, MergedLatency, Replay, SeedLoad, SeedRun, ServiceSweep,
     StoppedSeed, SweepOptions, SweepResult,
 };
+use crate::format::shell_word;
 use crate::model::graph::{reachable, services_of};
 use crate::model::{EndpointRef, Scenario};
 use crate::stats::RunResult;
@@ -270,7 +271,7 @@ impl Accumulator {
             .collect();
         let blast: Vec<f64> = self.runs.iter().map(|r| r.blast_radius.len() as f64).collect();
         let prefix =
-            opts.replay_prefix.clone().unwrap_or_else(|| format!("stormcast run {}", shell_quote(&scenario.source)));
+            opts.replay_prefix.clone().unwrap_or_else(|| format!("stormcast run {}", shell_word(&scenario.source)));
         let mut replay = Vec::new();
         for run in &self.runs {
             for load in &run.loads {
@@ -351,13 +352,4 @@ fn push_quantiles(band: &mut Band, mut values: Vec<f64>) {
     band.p5.push(q(0.05));
     band.median.push(q(0.5));
     band.p95.push(q(0.95));
-}
-
-/// `s` as one shell word: unchanged if it is plainly safe, else in single quotes.
-pub(super) fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }

@@ -1,6 +1,6 @@
 //! Tests of the sweep: the bounded fold, replay commands, `--vary` labels, call paths.
 
-use super::fold::{services_on_path, shell_quote};
+use super::fold::services_on_path;
 use super::*;
 use crate::engine::SimDuration;
 use crate::model::*;
@@ -71,13 +71,6 @@ fn sweep_folds_in_bounded_chunks() {
     assert_eq!(result.runs.len(), 200);
     let seeds: Vec<u64> = result.runs.iter().map(|r| r.seed).collect();
     assert_eq!(seeds, (1..=200).collect::<Vec<_>>(), "runs are in seed order");
-}
-
-#[test]
-fn replay_commands_quote_the_path() {
-    assert_eq!(shell_quote("scenarios/x.toml"), "scenarios/x.toml");
-    assert_eq!(shell_quote("my scenarios/x.toml"), "'my scenarios/x.toml'");
-    assert_eq!(shell_quote("it's.toml"), r"'it'\''s.toml'");
 }
 
 #[test]
