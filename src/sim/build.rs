@@ -3,16 +3,15 @@
 
 use super::Simulator;
 use super::client::Client;
-use super::ids::{EndpointId, InstanceId, LoadId, PolicyId, RouteId, ServiceId, Table};
+use super::ids::{EndpointId, LoadId, PolicyId, RouteId, ServiceId, Table};
 use super::loads::LoadRt;
 use super::metrics::Metrics;
 use super::network::Route;
-use super::server::{EndpointRt, Instance, ServiceRt, SiteRt};
+use super::server::{EndpointRt, ServiceRt, SiteRt};
 use crate::engine::{EventQueue, SimDuration, SimTime, stream};
 use crate::model::resilience::Stage;
 use crate::model::{FaultKind, FaultTarget, Scenario, Step};
 use slotmap::SlotMap;
-use std::collections::VecDeque;
 
 /// Who calls on a route: a service (each of its instances has a client) or a load.
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -197,7 +196,7 @@ impl<'a> Simulator<'a> {
 
     /// A new client on `route` (for a new caller instance, or a load's one client), with
     /// fresh policy stages; it starts its round robin at its caller's slot.
-    fn add_client(&mut self, route: RouteId) {
+    pub(super) fn add_client(&mut self, route: RouteId) {
         let r = &self.routes[route];
         let slot = r.clients.len() as u32;
         let stages = r.policy.map_or_else(Vec::new, |p| Stage::of(&self.sc.policies[p.ix()]));
@@ -206,32 +205,5 @@ impl<'a> Simulator<'a> {
             .clients
             .push_and_get_key(Client { rr_cursor: slot % target_instances, stages: stages.into_boxed_slice() });
         self.routes[route].clients.push(client);
-    }
-
-    /// Starts a new instance of `service`: it takes traffic from now on, and has a client
-    /// on each route its service calls through. Tables only grow: nothing is rebuilt, and
-    /// ids already handed out stay valid.
-    pub(super) fn add_instance(&mut self, service: ServiceId) -> InstanceId {
-        let svc = &self.sc.services[service.ix()];
-        let rt = &mut self.services[service];
-        let slot = rt.instances.len() as u32;
-        let id = self.instances.push_and_get_key(Instance {
-            service,
-            slot,
-            workers: svc.workers,
-            queue_cap: svc.queue,
-            busy: 0,
-            queue: VecDeque::new(),
-            down: false,
-            pause_start: SimTime::ZERO,
-            paused_until: SimTime::ZERO,
-            rate_limit: svc.rate_limit.map(|r| crate::model::resilience::TokenBucket::new(r.rate, r.burst)),
-        });
-        rt.instances.push(id);
-        for i in 0..self.services[service].routes_out.len() {
-            let route = self.services[service].routes_out[i];
-            self.add_client(route);
-        }
-        id
     }
 }

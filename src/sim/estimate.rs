@@ -51,7 +51,7 @@
 //! unbounded queue accumulates when its peak offered load exceeds what it can serve.
 
 use crate::model::graph::{CallGraph, Rates, reachable};
-use crate::model::resilience::Stage;
+use crate::model::resilience::{Admission, Stage};
 use crate::model::{Dist, EndpointRef, FaultKind, LoadKind, Policy, Scenario, Step};
 use crate::stats::{LoadBucket, ServiceBucket};
 
@@ -190,7 +190,8 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
     let duration_s = s.simulation.duration.as_secs_f64();
     for (i, svc) in s.services.iter().enumerate() {
         let instances = f64::from(svc.instances);
-        bytes += instances * std::mem::size_of::<super::Instance>() as f64;
+        let admission = Admission::of(svc).len() * std::mem::size_of::<Admission>();
+        bytes += instances * (std::mem::size_of::<super::Instance>() + admission) as f64;
         // One client per caller instance, callee and policy; its breaker window.
         let mut pairs: Vec<(usize, Option<usize>)> = svc
             .endpoints

@@ -2,10 +2,9 @@
 //! and partition faults are recomputed onto endpoints and routes at each boundary.
 
 use super::ids::{EndpointId, FaultId, InstanceId, RouteId, ServiceId};
-use super::server::{JobKey, JobState};
 use super::{Event, Simulator};
 use crate::engine::SimDuration;
-use crate::model::{FaultKind, FaultTarget, Outcome};
+use crate::model::{FaultKind, FaultTarget};
 
 impl Simulator<'_> {
     pub(super) fn schedule_faults(&mut self) {
@@ -25,18 +24,13 @@ impl Simulator<'_> {
         match fault.kind {
             FaultKind::Crash { instances } => {
                 for i in self.first_instances(fault.target.service(), instances) {
-                    self.instances[i].down = true;
-                    self.crash_instance(i);
+                    self.crash(i);
                 }
             }
             FaultKind::Pause { instances } => {
-                let (now, end) = (self.now(), fault.end());
+                let end = fault.end();
                 for i in self.first_instances(fault.target.service(), instances) {
-                    let inst = &mut self.instances[i];
-                    if !inst.paused(now) {
-                        inst.pause_start = now;
-                    }
-                    inst.paused_until = inst.paused_until.max(end);
+                    self.pause(i, end);
                 }
             }
             _ => self.apply_faults(),
@@ -48,35 +42,11 @@ impl Simulator<'_> {
         match fault.kind {
             FaultKind::Crash { instances } => {
                 for i in self.first_instances(fault.target.service(), instances) {
-                    self.instances[i].down = false;
+                    self.restart(i);
                 }
             }
             FaultKind::Pause { .. } => {} // `paused_until` has passed.
             _ => self.apply_faults(),
-        }
-    }
-
-    /// Work queued or in progress on a crashing instance is lost; its callers see the
-    /// connection reset at once (`unavailable`).
-    fn crash_instance(&mut self, instance: InstanceId) {
-        let mut lost: Vec<JobKey> = self
-            .jobs
-            .iter()
-            .filter(|(_, j)| j.instance == instance && j.state != JobState::InTransit)
-            .map(|(k, _)| k)
-            .collect();
-        // Slot-map iteration order is deterministic, but sort by arrival for clarity.
-        lost.sort_by_key(|&k| (self.jobs[k].arrived, self.jobs[k].caller.token()));
-        let now = self.now();
-        let service = self.instances[instance].service.ix();
-        let queued = self.instances[instance].queue.len() as i64;
-        self.instances[instance].queue.clear();
-        self.m.queue_changed(service, -queued, 0, now);
-        for key in lost {
-            if self.jobs[key].state == JobState::Queued {
-                self.jobs[key].state = JobState::InTransit; // Holds no worker.
-            }
-            self.end_job(key, Outcome::Unavailable);
         }
     }
 

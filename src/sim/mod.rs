@@ -23,15 +23,19 @@
 //!
 //! One file per concern, each an `impl Simulator` block: `build` (the runtime tables),
 //! `loads` (arrivals), `client` (calls, attempts and the policy stages they pass),
-//! `network` (routes, balancers, delays, answers on their way back), `server` (instances,
-//! queues and jobs), `faults`; `metrics` measures what they report.
+//! `network` (routes, balancers, delays, answers on their way back), `server` (endpoints,
+//! jobs, and the server stages an arrival passes), `discipline` (instance queues),
+//! `lifecycle` (instances start, crash, restart, pause), `faults`; `metrics` measures
+//! what they report.
 
 mod balancer;
 mod build;
 mod client;
+mod discipline;
 pub mod estimate;
 mod faults;
 mod ids;
+mod lifecycle;
 mod loads;
 mod metrics;
 mod network;
@@ -116,7 +120,7 @@ struct Simulator<'a> {
     calls: SlotMap<CallKey, Call>,
     jobs: SlotMap<JobKey, Job>,
     services: Table<ServiceId, ServiceRt>,
-    instances: Table<InstanceId, Instance>,
+    instances: Table<InstanceId, Instance<'a>>,
     endpoints: Table<EndpointId, EndpointRt>,
     routes: Table<RouteId, Route>,
     clients: Table<ClientId, Client<'a>>,

@@ -4,14 +4,14 @@
 //! answer.
 
 use super::client::{Caller, Parent};
+use super::discipline::WaitQueue;
 use super::ids::{ClientId, EndpointId, InstanceId, PolicyId, RouteId, ServiceId};
 use super::{Event, Simulator};
 use crate::engine::{SimDuration, SimTime, StreamRng};
-use crate::model::resilience::TokenBucket;
+use crate::model::resilience::Admission;
 use crate::model::{Dist, Outcome};
 use rand::RngExt;
 use slotmap::new_key_type;
-use std::collections::VecDeque;
 
 new_key_type! {
     pub(super) struct JobKey;
@@ -29,7 +29,7 @@ pub(super) struct ServiceRt {
     pub(super) first_endpoint: EndpointId,
 }
 
-pub(super) struct Instance {
+pub(super) struct Instance<'a> {
     pub(super) service: ServiceId,
     /// Its place among its service's instances when it started: its client on each route
     /// out of the service is `route.clients[slot]`.
@@ -38,14 +38,15 @@ pub(super) struct Instance {
     pub(super) workers: u64,
     pub(super) queue_cap: Option<u64>,
     pub(super) busy: u64,
-    pub(super) queue: VecDeque<JobKey>,
+    pub(super) queue: WaitQueue,
     pub(super) down: bool,
     pub(super) pause_start: SimTime,
     pub(super) paused_until: SimTime,
-    pub(super) rate_limit: Option<TokenBucket>,
+    /// The service's server stages (rate limit...), this instance's state.
+    pub(super) admission: Box<[Admission<'a>]>,
 }
 
-impl Instance {
+impl Instance<'_> {
     pub(super) fn in_system(&self) -> u64 {
         self.busy + self.queue.len() as u64
     }
@@ -138,10 +139,8 @@ impl Simulator<'_> {
         if inst.down {
             return self.end_job(key, Outcome::Unavailable);
         }
-        if let Some(tb) = inst.rate_limit.as_mut()
-            && !tb.try_take(now)
-        {
-            return self.end_job(key, Outcome::Throttled);
+        if let Some(refused) = inst.admission.iter_mut().find_map(|a| a.admit(now).err()) {
+            return self.end_job(key, refused);
         }
         if inst.busy < inst.workers {
             // As `start_work`, with the look-ups made here.
@@ -165,7 +164,7 @@ impl Simulator<'_> {
         } else if inst.queue_cap.is_some_and(|cap| inst.queue.len() as u64 >= cap) {
             self.end_job(key, Outcome::Rejected);
         } else {
-            inst.queue.push_back(key);
+            inst.queue.push(key);
             j.state = JobState::Queued;
             self.m.queue_changed(service, 1, inst.queue.len() as u64, now);
         }
@@ -344,7 +343,7 @@ impl Simulator<'_> {
         let now = self.now();
         let inst = &mut self.instances[instance];
         let service = inst.service.ix();
-        while let Some(next) = inst.queue.pop_front() {
+        while let Some(next) = inst.queue.pop() {
             self.m.queue_changed(service, -1, inst.queue.len() as u64, now);
             let j = &self.jobs[next];
             if j.expires <= now {

@@ -14,6 +14,7 @@
 //! Nothing here allocates per call: windows are fixed rings built when a state is
 //! entered.
 
+pub mod admission;
 pub mod backoff;
 pub mod breaker;
 pub mod budget;
@@ -22,6 +23,7 @@ mod fixed;
 pub mod rate_limit;
 pub mod stage;
 
+pub use admission::ServerStage;
 pub use backoff::{nominal_delay, retry_delay};
 pub use breaker::{BreakerMetrics, BreakerState, CircuitBreaker, Transition};
 pub use budget::RetryBudgetState;
@@ -31,7 +33,7 @@ pub use stage::{ClientStage, TryEnd};
 use crate::engine::SimTime;
 use crate::model::counters::{Counter, CounterDef};
 use crate::model::lint::{Lint, Site};
-use crate::model::{Outcome, Policy};
+use crate::model::{Outcome, Policy, Service};
 use bulkhead::BulkheadState;
 
 /// Declares the registry of client stages, in the order a try passes them: the
@@ -116,4 +118,39 @@ impl Stage<'_> {
     pub fn tripped(&self) -> Option<bool> {
         each!(self, |_cfg, state| state.tripped())
     }
+}
+
+/// Declares the registry of server stages (`admission.rs`), in the order an arriving
+/// request passes them: the [`Admission`] enum and [`Admission::of`]. A mechanism is one
+/// line: its variant, its `Service` field and its state type (a [`ServerStage`]).
+macro_rules! server_stages {
+    ($($variant:ident: $field:ident => $state:ty,)*) => {
+        /// A server stage: its config and one instance's state.
+        pub enum Admission<'a> {
+            $($variant(&'a <$state as ServerStage>::Config, $state),)*
+        }
+
+        impl<'a> Admission<'a> {
+            /// The server stages of `service`, fresh, for one instance, in order.
+            pub fn of(service: &'a Service) -> Vec<Admission<'a>> {
+                let mut stages = Vec::new();
+                $(if let Some(cfg) = &service.$field {
+                    stages.push(Admission::$variant(cfg, <$state as ServerStage>::new(cfg)));
+                })*
+                stages
+            }
+
+            /// May this request in at `now`?
+            #[inline]
+            pub fn admit(&mut self, now: SimTime) -> Result<(), Outcome> {
+                match self {
+                    $(Admission::$variant(cfg, state) => state.admit(cfg, now),)*
+                }
+            }
+        }
+    };
+}
+
+server_stages! {
+    RateLimit: rate_limit => TokenBucket,
 }

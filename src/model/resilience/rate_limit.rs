@@ -12,9 +12,11 @@
 //! server instance (one per instance, not one per caller and callee pair), and the
 //! converted integers are what every call needs.
 
+use super::admission::ServerStage;
 use super::fixed::{PPM_ONE, ratio_to_ppm};
 use crate::engine::SimTime;
 use crate::engine::time::NANOS_PER_SEC;
+use crate::model::Outcome;
 use crate::model::service::RateLimit;
 
 /// Femto-tokens in one token: micro-tokens (the rate's unit per second) times the
@@ -70,6 +72,20 @@ impl TokenBucket {
         let elapsed_ns = u128::from(now.0.saturating_sub(self.updated_at.0));
         let refill = elapsed_ns.saturating_mul(u128::from(self.rate_micro_per_s));
         self.level.saturating_add(refill).min(self.capacity)
+    }
+}
+
+/// The bucket as a server stage: a request without a token is `throttled`.
+impl ServerStage for TokenBucket {
+    type Config = RateLimit;
+
+    fn new(cfg: &RateLimit) -> TokenBucket {
+        TokenBucket::from_config(cfg)
+    }
+
+    #[inline]
+    fn admit(&mut self, _cfg: &RateLimit, now: SimTime) -> Result<(), Outcome> {
+        if self.try_take(now) { Ok(()) } else { Err(Outcome::Throttled) }
     }
 }
 

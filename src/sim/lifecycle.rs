@@ -1,0 +1,138 @@
+//! The instance-lifecycle seam: instances start (at the beginning of a run, and later
+//! for autoscaling, restarts or canary versions), crash and restart, and pause. Tables
+//! only grow: a new instance is appended with a client on each route its service calls
+//! through, and no id handed out before changes.
+
+use super::Simulator;
+use super::discipline::WaitQueue;
+use super::ids::{InstanceId, ServiceId};
+use super::server::{Instance, JobKey, JobState};
+use crate::engine::SimTime;
+use crate::model::Outcome;
+use crate::model::resilience::Admission;
+
+impl Simulator<'_> {
+    /// Starts a new instance of `service`: it takes traffic from now on, and has a client
+    /// on each route its service calls through. Tables only grow: nothing is rebuilt, and
+    /// ids already handed out stay valid.
+    pub(super) fn add_instance(&mut self, service: ServiceId) -> InstanceId {
+        let svc = &self.sc.services[service.ix()];
+        let rt = &mut self.services[service];
+        let slot = rt.instances.len() as u32;
+        let id = self.instances.push_and_get_key(Instance {
+            service,
+            slot,
+            workers: svc.workers,
+            queue_cap: svc.queue,
+            busy: 0,
+            queue: WaitQueue::fifo(),
+            down: false,
+            pause_start: SimTime::ZERO,
+            paused_until: SimTime::ZERO,
+            admission: Admission::of(svc).into_boxed_slice(),
+        });
+        rt.instances.push(id);
+        for i in 0..self.services[service].routes_out.len() {
+            let route = self.services[service].routes_out[i];
+            self.add_client(route);
+        }
+        id
+    }
+
+    /// The instance goes down: work queued or in progress on it is lost, and its callers
+    /// see the connection reset at once (`unavailable`), as do requests sent to it until
+    /// it restarts.
+    pub(super) fn crash(&mut self, instance: InstanceId) {
+        self.instances[instance].down = true;
+        let mut lost: Vec<JobKey> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.instance == instance && j.state != JobState::InTransit)
+            .map(|(k, _)| k)
+            .collect();
+        // Slot-map iteration order is deterministic, but sort by arrival for clarity.
+        lost.sort_by_key(|&k| (self.jobs[k].arrived, self.jobs[k].caller.token()));
+        let now = self.now();
+        let service = self.instances[instance].service.ix();
+        let queued = self.instances[instance].queue.len() as i64;
+        self.instances[instance].queue.clear();
+        self.m.queue_changed(service, -queued, 0, now);
+        for key in lost {
+            if self.jobs[key].state == JobState::Queued {
+                self.jobs[key].state = JobState::InTransit; // Holds no worker.
+            }
+            self.end_job(key, Outcome::Unavailable);
+        }
+    }
+
+    /// A crashed instance is back: it takes requests again, with an empty queue.
+    pub(super) fn restart(&mut self, instance: InstanceId) {
+        self.instances[instance].down = false;
+    }
+
+    /// The instance makes no progress until `until` (a stop-the-world pause): work in
+    /// progress resumes after it, and queued work waits.
+    pub(super) fn pause(&mut self, instance: InstanceId, until: SimTime) {
+        let now = self.now();
+        let inst = &mut self.instances[instance];
+        if !inst.paused(now) {
+            inst.pause_start = now;
+        }
+        inst.paused_until = inst.paused_until.max(until);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_str;
+
+    /// Constant arrivals every 4 ms, round robin over instances of one worker, no queue,
+    /// 10 ms of work: two instances each see a request every 8 ms and refuse half; a
+    /// third, added after the tables are built, makes it every 12 ms and none is refused.
+    /// (`api` calls `db` only so that it has a route out; no load reaches it.)
+    const SCENARIO: &str = r#"
+[simulation]
+duration = "2s"
+[services.db]
+instances = 2
+workers = 1
+queue = 0
+balancer = "round_robin"
+[services.db.endpoints.get]
+latency = "10ms"
+[services.api.endpoints.get]
+latency = "1ms"
+calls = [{ to = "db/get", policy = { circuit_breaker = { size = 10 } } }]
+[[load]]
+name = "users"
+target = "db/get"
+rate = 250
+arrival = "constant"
+"#;
+
+    fn rejected(sim: Simulator<'_>) -> u64 {
+        let result = sim.finish();
+        result.services[0].rejected
+    }
+
+    #[test]
+    fn an_instance_added_after_the_build_takes_traffic_and_gets_clients() {
+        let sc = load_str("lifecycle.toml", SCENARIO).unwrap();
+        let mut two = Simulator::new(&sc, 1);
+        two.run(u64::MAX);
+        assert_eq!(rejected(two), 250);
+
+        let mut three = Simulator::new(&sc, 1);
+        let (db, api) = (ServiceId::from(0), ServiceId::from(1));
+        let added = three.add_instance(db);
+        assert_eq!((three.instances[added].slot, three.services[db].instances.len()), (2, 3));
+        // A new caller instance gets a client, with the policy's stages, on each route out.
+        let caller = three.add_instance(api);
+        let route = three.services[api].routes_out[0];
+        let client = three.routes[route].clients[three.instances[caller].slot as usize];
+        assert_eq!(three.clients[client].stages.len(), 1);
+        three.run(u64::MAX);
+        assert_eq!(rejected(three), 0);
+    }
+}
