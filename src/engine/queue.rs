@@ -108,7 +108,7 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at` in lane `lane` if that keeps the lane sorted (`at` is
     /// not earlier than the lane's last event), else in the heap. Either way it pops in
     /// the same order.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_in_lane(&mut self, lane: usize, at: SimTime, event: E) {
         let entry = self.stamp(at, event);
         let l = &mut self.lanes[lane];
