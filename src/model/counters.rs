@@ -1,10 +1,12 @@
-//! Named counters: what a mechanism counts per service. Each is a `static`
-//! [`CounterDef`] declared where it is counted (the client's own here, a stage's in its
-//! module: `ClientStage::COUNTERS`), and [`all`] lists them in output order: summary.json
-//! and the run table iterate it, so a new mechanism's counter appears in both by being
-//! declared once.
+//! Named counters and per-bucket series: what a mechanism counts per service, and what
+//! it shows per time bucket. Each is a `static` declared where it is counted (the
+//! client's own here, a stage's in its module: `ClientStage::COUNTERS` and
+//! `ClientStage::SERIES`). [`all`] lists the counters in output order (summary.json and
+//! the run table iterate it) and [`series`] the per-bucket series (timeseries.csv and the
+//! run chart iterate it), so a new mechanism's numbers appear everywhere by being declared
+//! once.
 
-use crate::model::resilience::STAGE_COUNTERS;
+use crate::model::resilience::{STAGE_COUNTERS, STAGE_SERIES};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// How a counter is named in outputs.
@@ -71,6 +73,47 @@ impl Serialize for Counts {
     }
 }
 
+/// A per-bucket series of each service: a column of timeseries.csv.
+#[derive(Debug)]
+pub struct SeriesDef {
+    /// Its column in timeseries.csv (service rows).
+    pub column: &'static str,
+    pub kind: SeriesKind,
+}
+
+#[derive(Debug)]
+pub enum SeriesKind {
+    /// How many times the counter was counted in the bucket (warmup included).
+    Count(&'static CounterDef),
+    /// The share of the service's client stages of the declaring kind that are tripped
+    /// (`ClientStage::tripped`) at the end of the bucket; drawn in the run chart as a strip
+    /// per service, captioned `caption`, or `none` written when no service's ever was.
+    Tripped { caption: &'static str, none: &'static str },
+}
+
+/// Retries sent in each bucket (warmup included).
+pub static RETRIES: SeriesDef = SeriesDef { column: "retries", kind: SeriesKind::Count(&RETRIES_SENT) };
+
+/// Every per-bucket series, in column order: the client's own, then each stage kind's.
+pub fn series() -> impl Iterator<Item = &'static SeriesDef> {
+    std::iter::once(&RETRIES).chain(STAGE_SERIES.iter().flat_map(|stage| stage.iter().copied()))
+}
+
+/// How many series [`series`] lists (a bucket keeps one value per series).
+pub const SERIES: usize = {
+    let (mut n, mut i) = (1, 0);
+    while i < STAGE_SERIES.len() {
+        n += STAGE_SERIES[i].len();
+        i += 1;
+    }
+    n
+};
+
+/// The index of `def` in [`series`].
+pub fn series_index(def: &SeriesDef) -> usize {
+    series().position(|d| std::ptr::eq(d, def)).expect("every series is listed by `series`")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +133,8 @@ mod tests {
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), all().count());
+        let columns: Vec<_> = series().map(|d| d.column).collect();
+        assert_eq!((columns.as_slice(), SERIES), (["retries", "breakers_open"].as_slice(), 2));
+        assert_eq!(series_index(&crate::model::resilience::breaker::OPEN_SHARE), 1);
     }
 }

@@ -1,27 +1,47 @@
 //! `timeseries.csv`: one row per bucket per load and per service (spec section 6).
 
+use crate::model::counters::series;
 use crate::stats::RunResult;
 use std::fmt::Write;
 
-/// The columns, in order. The first nine are the spec's; the rest are extensions.
-pub const COLUMNS: &str = "time_s,scope,name,arrivals,ok,failed,latency_ms_p99,queue,utilization,queue_max,retries,breakers_open,\
-timeouts,late_ok,sojourn_ms_mean,unhealthy";
+/// The columns before the registered per-bucket series (`model::counters::series`); the
+/// first nine are the spec's.
+const LEADING: &str = "time_s,scope,name,arrivals,ok,failed,latency_ms_p99,queue,utilization,queue_max";
+/// The columns after them.
+const TRAILING: &str = "timeouts,late_ok,sojourn_ms_mean,unhealthy";
+
+/// The header: the leading columns, one per registered series (`retries`,
+/// `breakers_open`...), then the trailing ones.
+pub fn columns() -> String {
+    let mut header = String::from(LEADING);
+    for def in series() {
+        header.push(',');
+        header.push_str(def.column);
+    }
+    header.push(',');
+    header.push_str(TRAILING);
+    header
+}
 
 /// Renders the time series. Loads come first in each bucket, then services, each in
 /// file order. Empty cells mean "not applicable" (a load has no queue) or "no data"
-/// (no request ended ok in the bucket, so there is no p99).
+/// (no request ended ok in the bucket, so there is no p99). A load's row fills only the
+/// `retries` series (the retries its clients sent).
 pub fn timeseries_csv(r: &RunResult) -> String {
     let mut out = String::with_capacity(64 * r.bucket_count() * (r.loads.len() + r.services.len()) + 128);
-    out.push_str(COLUMNS);
+    out.push_str(&columns());
     out.push('\n');
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    // A load row: the retries cell, then an empty cell for each other series and for
+    // the trailing columns.
+    let load_tail = ",".repeat(series().count() - 1 + TRAILING.split(',').count());
     for i in 0..r.bucket_count() {
         let t = r.bucket_start_s(i);
         for l in &r.loads {
             let b = &l.buckets[i];
             let _ = writeln!(
                 out,
-                "{t},load,{},{},{},{},{},,,,{},,,,,",
+                "{t},load,{},{},{},{},{},,,,{}{load_tail}",
                 l.name,
                 b.arrivals,
                 b.ok,
@@ -32,9 +52,9 @@ pub fn timeseries_csv(r: &RunResult) -> String {
         }
         for s in &r.services {
             let b = &s.buckets[i];
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{t},service,{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{t},service,{},{},{},{},{},{},{},{}",
                 s.name,
                 b.arrivals,
                 b.ok,
@@ -43,8 +63,13 @@ pub fn timeseries_csv(r: &RunResult) -> String {
                 b.queue,
                 b.utilization,
                 b.queue_max,
-                b.retries,
-                b.breakers_open,
+            );
+            for value in b.series {
+                let _ = write!(out, ",{value}");
+            }
+            let _ = writeln!(
+                out,
+                ",{},{},{},{}",
                 b.timeouts,
                 b.late_ok,
                 opt(b.sojourn_ms_mean),

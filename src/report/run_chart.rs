@@ -27,6 +27,7 @@ use super::chart::timeline::{Midpoint, Shading, Timeline, clamp_window, shade_wi
 use super::chart::{Chart, ChartError, DrawResult, check_timing, ensure_font, render};
 use super::output::OutputFile;
 use crate::format::{compact, percent_whole};
+use crate::model::counters::{SeriesDef, SeriesKind, series};
 use crate::stats::health::HealthCause;
 use crate::stats::{DisturbanceWindow, RunResult, ServiceBucket};
 
@@ -51,11 +52,29 @@ fn figure_size(result: &RunResult) -> (u32, u32) {
 
 /// The services whose client breakers were ever open, in file order: each gets a row
 /// in the breaker timeline.
-fn breaker_rows(result: &RunResult) -> Vec<usize> {
+fn breaker_rows(result: &RunResult) -> Vec<(usize, usize)> {
+    let tripped = tripped_series();
     (0..result.services.len())
-        .filter(|&s| result.services[s].buckets.iter().any(|b| b.breakers_open > 0.0))
+        .flat_map(|s| tripped.iter().map(move |&(i, _)| (s, i)))
+        .filter(|&(s, i)| result.services[s].buckets.iter().any(|b| b.series[i] > 0.0))
         .take(MAX_BREAKER_ROWS)
         .collect()
+}
+
+/// The registered per-bucket series that are shares of tripped stages (client circuit
+/// breakers open...), with their index in a bucket's `series`: the strips of panel 5.
+fn tripped_series() -> Vec<(usize, &'static SeriesDef)> {
+    series().enumerate().filter(|(_, d)| matches!(d.kind, SeriesKind::Tripped { .. })).collect()
+}
+
+/// The caption and the "none" note of panel 5, from its series.
+fn tripped_texts() -> (String, String) {
+    let texts = tripped_series().into_iter().filter_map(|(_, d)| match d.kind {
+        SeriesKind::Tripped { caption, none } => Some((caption, none)),
+        SeriesKind::Count(_) => None,
+    });
+    let (captions, nones): (Vec<&str>, Vec<&str>) = texts.unzip();
+    (captions.join("; "), nones.join("; "))
 }
 
 /// Draws the run chart of `result` as `run.png` and `run.svg`.
@@ -431,27 +450,35 @@ fn service_panel<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Panel 5: one row per service whose client circuit breakers were ever open; a cell
-/// is drawn where some were open at the end of a bucket, darker the larger the share.
+/// Panel 5: one row per service whose client circuit breakers (or any registered
+/// tripped series: `model::counters::SeriesKind::Tripped`) were ever open; a cell is drawn
+/// where some were open at the end of a bucket, darker the larger the share.
 fn breaker_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     result: &RunResult,
     timeline: &Timeline,
-    rows: &[usize],
+    rows: &[(usize, usize)],
 ) -> DrawResult<(), DB> {
     let row_count = rows.len().max(1);
+    let (caption, none) = tripped_texts();
+    let several = tripped_series().len() > 1;
     // Names must fit the label area beside the rows, leaving room for the tick marks.
     let room = RUN_PANEL.y_label_area - 14;
     let names = rows
         .iter()
-        .map(|&s| fit_text(area, &result.services[s].name, &text(TICK_SIZE), room))
+        .map(|&(s, i)| {
+            let name = &result.services[s].name;
+            // With one tripped series the row is the service; with several, the pair.
+            let row =
+                if several { format!("{name} {}", series().nth(i).map_or("", |d| d.column)) } else { name.clone() };
+            fit_text(area, &row, &text(TICK_SIZE), room)
+        })
         .collect::<Result<Vec<String>, _>>()?;
     // Row r spans [r, r + 1) on a plain axis whose only ticks are the row centres, which
     // carry the service names. Row 0 is at the bottom, so the first service in file
     // order takes the top row.
     let top_row = row_count - 1;
-    let mut chart =
-        panel(area, "client circuit breakers open (shade = share open)", timeline, RowAxis::new(row_count), true)?;
+    let mut chart = panel(area, &caption, timeline, RowAxis::new(row_count), true)?;
     shade_windows(&mut chart, &shading(result), timeline.x_end, 0.0..row_count as f64)?;
     let format_row = |v: &f64| {
         let r = v.floor().max(0.0) as usize;
@@ -459,20 +486,20 @@ fn breaker_panel<DB: DrawingBackend>(
     };
     time_mesh(&mut chart, "", row_count, &format_row, true)?;
     let mut cells = Vec::new();
-    for (row, &s) in rows.iter().enumerate() {
+    for (row, &(s, k)) in rows.iter().enumerate() {
         let y = (top_row - row) as f64;
         let colour = series_colour(s);
         for (i, b) in result.services[s].buckets.iter().enumerate().take(timeline.mid_s.len()) {
-            if b.breakers_open > 0.0 {
+            if b.series[k] > 0.0 {
                 let (start, end) = timeline.span_s[i];
-                let alpha = 0.3 + 0.7 * b.breakers_open.clamp(0.0, 1.0);
+                let alpha = 0.3 + 0.7 * b.series[k].clamp(0.0, 1.0);
                 cells.push(Rectangle::new([(start, y + 0.06), (end, y + 0.94)], colour.mix(alpha).filled()));
             }
         }
     }
     chart.draw_series(cells)?;
     if rows.is_empty() {
-        note(chart.plotting_area(), "no circuit breaker opened")?;
+        note(chart.plotting_area(), &none)?;
     }
     Ok(())
 }

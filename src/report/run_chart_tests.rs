@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::model::OutcomeCounts;
+use crate::model::counters::series_index;
+use crate::model::resilience::breaker::OPEN_SHARE;
 use crate::report::chart::render;
 use crate::stats::summary::SojournSummary;
 use crate::stats::{DisturbanceKind, LatencySummary, LoadBucket, LoadResult, ServiceBucket, ServiceResult};
@@ -130,8 +132,7 @@ fn synthetic(loads: &[&str], services: &[&str]) -> RunResult {
                     queue: 0.0,
                     queue_max: 0,
                     utilization,
-                    retries: 0,
-                    breakers_open,
+                    series: [0.0, breakers_open],
                     ..ServiceBucket::default()
                 }
             })
@@ -248,7 +249,7 @@ fn renders_twelve_services_and_long_names() {
     // Every service's breakers open at some point: twelve rows in the breaker timeline.
     for (s, service) in result.services.iter_mut().enumerate() {
         for b in &mut service.buckets[50 + s..60 + 2 * s] {
-            b.breakers_open = 0.5;
+            b.series[series_index(&OPEN_SHARE)] = 0.5;
         }
     }
     assert_eq!(figure_size(&result), (RUN_FRAME.width, BASE_HEIGHT + 8 * BREAKER_ROW_H));

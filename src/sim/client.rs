@@ -7,6 +7,7 @@ use super::ids::{ClientId, EndpointId, LoadId, PolicyId, RouteId};
 use super::server::{JobKey, JobState};
 use super::{Event, Simulator};
 use crate::engine::{SimDuration, SimTime};
+use crate::model::counters::{SERIES, SeriesKind, series_index};
 use crate::model::resilience::{Stage, TryEnd, retry_delay};
 use crate::model::{LoadKind, Outcome, Policy};
 use slotmap::new_key_type;
@@ -342,18 +343,22 @@ impl Simulator<'_> {
         }
     }
 
-    /// The share of a service's clients' trippable stages (breakers) that are tripped
-    /// now; `None` when it has none.
-    pub(super) fn tripped_share(&self, s: &super::server::ServiceRt) -> Option<f64> {
-        let (mut tripped, mut total) = (0u32, 0u32);
+    /// For each registered tripped series (`SeriesKind::Tripped`: breakers open...), the
+    /// share of a service's client stages counted in it that are tripped now; `None` for
+    /// a series none of its stages counts in.
+    pub(super) fn tripped_shares(&self, s: &super::server::ServiceRt) -> [Option<f64>; SERIES] {
+        let mut counts = [(0u32, 0u32); SERIES];
         for &route in &s.routes_out {
             for &client in &self.routes[route].clients {
-                for t in self.clients[client].stages.iter().filter_map(Stage::tripped) {
-                    total += 1;
-                    tripped += u32::from(t);
+                for (tripped, defs) in self.clients[client].stages.iter().filter_map(Stage::tripped) {
+                    for def in defs.iter().filter(|d| matches!(d.kind, SeriesKind::Tripped { .. })) {
+                        let c = &mut counts[series_index(def)];
+                        c.0 += u32::from(tripped);
+                        c.1 += 1;
+                    }
                 }
             }
         }
-        (total > 0).then(|| f64::from(tripped) / f64::from(total))
+        counts.map(|(tripped, total)| (total > 0).then(|| f64::from(tripped) / f64::from(total)))
     }
 }

@@ -4,7 +4,7 @@
 //! Serialization order is fixed (struct field order, loads and services in file
 //! order), so the JSON written from them is byte-identical for the same run.
 
-use crate::model::counters::Counts;
+use crate::model::counters::{Counts, SERIES, SeriesDef, series_index};
 use crate::model::{OutcomeCounts, OverlaySource};
 use crate::stats::health::{Cascade, Health};
 use hdrhistogram::Histogram;
@@ -193,7 +193,9 @@ pub struct ServiceBucket {
     pub queue: f64,
     pub queue_max: u64,
     pub utilization: f64,
-    pub retries: u64,
+    /// One value per registered series (`model::counters::series`: `retries`,
+    /// `breakers_open`...), in its order.
+    pub series: [f64; SERIES],
     /// Attempts to this service that their caller gave up on (a per-try timeout or the
     /// deadline) in this bucket: failures as the callers saw them.
     pub timeouts: u64,
@@ -201,9 +203,13 @@ pub struct ServiceBucket {
     pub late_ok: u64,
     /// Mean sojourn of the requests that left in this bucket; `None` if none left.
     pub sojourn_ms_mean: Option<f64>,
-    /// Share of this service's client breakers (one per caller instance and callee)
-    /// that were open or half-open at the end of the bucket.
-    pub breakers_open: f64,
+}
+
+impl ServiceBucket {
+    /// This bucket's value of a registered series (`model::counters::series`).
+    pub fn value(&self, def: &SeriesDef) -> f64 {
+        self.series[series_index(def)]
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]

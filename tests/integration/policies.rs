@@ -3,7 +3,7 @@
 use crate::support::*;
 use stormcast::engine::SimDuration;
 use stormcast::model::counters::Counter;
-use stormcast::model::resilience::breaker::OPENS;
+use stormcast::model::resilience::breaker::{OPEN_SHARE, OPENS};
 use stormcast::model::*;
 use stormcast::sim::simulate;
 
@@ -179,12 +179,12 @@ fn breaker_opens_under_total_failure_and_recovers_through_half_open() {
     let calls: u64 = r.services[0].buckets[during.clone()].iter().map(|b| b.arrivals).sum();
     let reached: u64 = backend.buckets[during.clone()].iter().map(|b| b.arrivals).sum();
     assert!(reached * 10 < calls, "an open breaker refuses most calls: {reached} of {calls} reached the backend");
-    assert!(r.services[0].buckets[during].iter().any(|b| b.breakers_open > 0.0));
+    assert!(r.services[0].buckets[during].iter().any(|b| b.value(&OPEN_SHARE) > 0.0));
     // After the fault and one open period, everything succeeds again, breakers closed.
     for b in &r.loads[0].buckets[45..60] {
         assert_eq!(b.failed, 0);
     }
-    assert_eq!(r.services[0].buckets[59].breakers_open, 0.0);
+    assert_eq!(r.services[0].buckets[59].value(&OPEN_SHARE), 0.0);
     assert_eq!(r.loads[0].recovery_s.map(|s| s < 5.0), Some(true));
 }
 

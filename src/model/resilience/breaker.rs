@@ -36,7 +36,7 @@ use crate::engine::time::NANOS_PER_SEC;
 use crate::engine::{SimDuration, SimTime};
 use crate::format::two_decimals;
 use crate::model::Outcome;
-use crate::model::counters::{Counter, CounterDef};
+use crate::model::counters::{Counter, CounterDef, SeriesDef, SeriesKind};
 use crate::model::lint::{Lint, LintKind, Site};
 
 /// The automatic states of a Resilience4j circuit breaker.
@@ -458,11 +458,22 @@ impl CircuitBreaker {
 /// Times any of a service's client breakers opened (over the whole run).
 pub static OPENS: CounterDef = CounterDef { key: "breaker_opens", heading: "breakers" };
 
+/// The share of a service's client breakers (one per caller instance and callee) open or
+/// half-open at the end of each bucket.
+pub static OPEN_SHARE: SeriesDef = SeriesDef {
+    column: "breakers_open",
+    kind: SeriesKind::Tripped {
+        caption: "client circuit breakers open (shade = share open)",
+        none: "no circuit breaker opened",
+    },
+};
+
 /// The breaker as a client stage: refuses tries while open (`short_circuited`), records
 /// every admitted try's end, and counts its openings.
 impl ClientStage for CircuitBreaker {
     type Config = CircuitBreakerConfig;
     const COUNTERS: &'static [&'static CounterDef] = &[&OPENS];
+    const SERIES: &'static [&'static SeriesDef] = &[&OPEN_SHARE];
 
     fn new(cfg: &CircuitBreakerConfig) -> CircuitBreaker {
         CircuitBreaker::new(cfg) // The inherent constructor.

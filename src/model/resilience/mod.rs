@@ -31,7 +31,7 @@ pub use rate_limit::TokenBucket;
 pub use stage::{ClientStage, TryEnd};
 
 use crate::engine::SimTime;
-use crate::model::counters::{Counter, CounterDef};
+use crate::model::counters::{Counter, CounterDef, SeriesDef};
 use crate::model::lint::{Lint, Site};
 use crate::model::{Outcome, Policy, Service};
 use bulkhead::BulkheadState;
@@ -51,6 +51,9 @@ macro_rules! stages {
         /// The counters of every stage kind, in [`Stage`] order (`model::counters` lists
         /// them after the client's own).
         pub const STAGE_COUNTERS: &[&[&CounterDef]] = &[$(<$state as ClientStage>::COUNTERS,)*];
+
+        /// The per-bucket series of every stage kind, in [`Stage`] order.
+        pub const STAGE_SERIES: &[&[&SeriesDef]] = &[$(<$state as ClientStage>::SERIES,)*];
 
         /// Runs `$call` on the stage's own state with its config, whichever stage it is.
         macro_rules! each {
@@ -114,9 +117,13 @@ impl Stage<'_> {
     pub fn retry_abandoned(&mut self) {
         each!(self, |cfg, state| state.retry_abandoned(cfg))
     }
-    #[inline]
-    pub fn tripped(&self) -> Option<bool> {
-        each!(self, |_cfg, state| state.tripped())
+    /// Whether the stage is tripped now, with the series it counts in; `None` for a
+    /// stage that cannot trip.
+    pub fn tripped(&self) -> Option<(bool, &'static [&'static SeriesDef])> {
+        fn with<S: ClientStage>(state: &S) -> Option<(bool, &'static [&'static SeriesDef])> {
+            state.tripped().map(|t| (t, S::SERIES))
+        }
+        each!(self, |_cfg, state| with(state))
     }
 }
 

@@ -23,7 +23,7 @@
 
 use crate::engine::{SimDuration, SimTime};
 use crate::model::Outcome;
-use crate::model::counters::{Counter, CounterDef};
+use crate::model::counters::{Counter, CounterDef, SeriesDef};
 use crate::model::lint::{Lint, Site};
 
 /// How an admitted try ended, as the stages are told.
@@ -45,6 +45,9 @@ pub trait ClientStage {
     /// The counters this mechanism keeps per calling service, in output order (each a
     /// `static`: [`Counter`] compares addresses).
     const COUNTERS: &'static [&'static CounterDef] = &[];
+    /// The per-bucket series this mechanism adds for each calling service, in column
+    /// order (a `SeriesKind::Tripped` series is the share of this kind's stages tripped).
+    const SERIES: &'static [&'static SeriesDef] = &[];
     /// A fresh state for one client.
     fn new(cfg: &Self::Config) -> Self;
     /// What is wrong with `cfg` on a call site that uses it, found without simulating

@@ -11,7 +11,7 @@ mod histogram;
 
 use super::ids::{LoadId, ServiceId};
 use crate::engine::{SimDuration, SimTime};
-use crate::model::counters::{Counter, Counts, RETRIES_SENT};
+use crate::model::counters::{Counter, CounterDef, Counts, RETRIES_SENT, SERIES, SeriesKind, series};
 use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
 use crate::stats::health::{Cascade, Health};
 use crate::stats::recovery::{disturbances, recovery_s};
@@ -66,9 +66,9 @@ struct ServiceAcc {
 pub(super) struct Gauges {
     /// The longest queue of one of its instances now.
     pub(super) queue_max: u64,
-    /// The share of its clients' trippable stages (breakers) that are tripped; `None`
-    /// when it has none.
-    pub(super) tripped: Option<f64>,
+    /// Per registered series, the share of its clients' stages counted in that tripped
+    /// series (breakers open...) that are tripped; `None` where it has none.
+    pub(super) tripped: [Option<f64>; SERIES],
 }
 
 pub(super) struct Metrics {
@@ -78,6 +78,8 @@ pub(super) struct Metrics {
     bucket_end: SimTime,
     loads: Vec<LoadAcc>,
     services: Vec<ServiceAcc>,
+    /// The registered series that count a counter per bucket, with their index.
+    count_series: Vec<(&'static CounterDef, usize)>,
 }
 
 impl Metrics {
@@ -89,6 +91,13 @@ impl Metrics {
             warmup,
             bucket,
             bucket_end: SimTime::ZERO + bucket,
+            count_series: series()
+                .enumerate()
+                .filter_map(|(i, d)| match d.kind {
+                    SeriesKind::Count(def) => Some((def, i)),
+                    SeriesKind::Tripped { .. } => None,
+                })
+                .collect(),
             loads: sc
                 .loads
                 .iter()
@@ -163,8 +172,10 @@ impl Metrics {
             acc.bucket_sojourn_ns = 0;
             b.queue = acc.queue_area_bucket as f64 / width;
             b.utilization = if capacity > 0.0 { acc.busy_area_bucket as f64 / width / capacity } else { 0.0 };
-            if let Some(tripped) = g.tripped {
-                b.breakers_open = tripped;
+            for (value, tripped) in b.series.iter_mut().zip(g.tripped) {
+                if let Some(share) = tripped {
+                    *value = share;
+                }
             }
             acc.bucket_histogram.reset();
             acc.busy_area_run += acc.busy_area_bucket - acc.busy_area_bucket_before_warmup;
@@ -207,11 +218,7 @@ impl Metrics {
             }
         }
         if let (Some(s), true) = (from_service, is_retry) {
-            let acc = &mut self.services[s.ix()];
-            acc.bucket.retries += 1;
-            if now >= self.warmup {
-                acc.counts.add(Counter(&RETRIES_SENT));
-            }
+            self.count_in(s, Counter(&RETRIES_SENT), now >= self.warmup);
         }
     }
 
@@ -219,7 +226,21 @@ impl Metrics {
     /// nothing per service). Counted over the whole run, warmup included.
     pub(super) fn count(&mut self, from_service: Option<ServiceId>, counter: Counter) {
         if let Some(s) = from_service {
-            self.services[s.ix()].counts.add(counter);
+            self.count_in(s, counter, true);
+        }
+    }
+
+    /// Counts `counter` for service `s`: in the run's counts if `in_run`, and in the
+    /// open bucket's series that count it (`SeriesKind::Count`), always.
+    fn count_in(&mut self, s: ServiceId, counter: Counter, in_run: bool) {
+        let acc = &mut self.services[s.ix()];
+        if in_run {
+            acc.counts.add(counter);
+        }
+        for &(def, i) in &self.count_series {
+            if counter == Counter(def) {
+                acc.bucket.series[i] += 1.0;
+            }
         }
     }
 
