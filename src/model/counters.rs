@@ -127,7 +127,7 @@ mod tests {
         c.add(Counter(&OPENS));
         c.add(Counter(&RETRIES_SENT));
         let listed: Vec<_> = c.iter().map(|(d, v)| (d.key, v)).collect();
-        assert_eq!(listed, [("retries_sent", 1), ("breaker_opens", 2)]);
+        assert_eq!(listed, [("retries_sent", 1), ("breaker_opens", 2), ("local_rejections", 0)]);
         assert_eq!((c.get(Counter(&OPENS)), c.get(Counter(&RETRIES_SENT))), (2, 1));
         let mut keys: Vec<_> = all().map(|d| d.key).collect();
         keys.sort_unstable();

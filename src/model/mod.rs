@@ -21,7 +21,8 @@ pub use fault::{Fault, FaultKind, FaultTarget};
 pub use load::{Arrival, Load, LoadKind, Slo};
 pub use outcome::{Outcome, OutcomeCounts, OutcomeSet};
 pub use policy::{
-    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Policy, PolicyId, PolicyOrigin, Retry, RetryBudget,
+    AdaptiveThrottling, Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Policy, PolicyId, PolicyOrigin,
+    Retry, RetryBudget,
 };
 pub use service::{Balancer, CallSite, Endpoint, EndpointRef, RateLimit, Service, ServiceId, Step};
 

@@ -7,6 +7,7 @@ pub use super::resilience::breaker::{BreakerWindow, CircuitBreakerConfig};
 pub use super::resilience::budget::RetryBudget;
 pub use super::resilience::bulkhead::Bulkhead;
 use super::resilience::nominal_delay;
+pub use super::resilience::throttling::AdaptiveThrottling;
 use crate::engine::SimDuration;
 
 /// Index of a policy in `Scenario::policies`.
@@ -41,6 +42,8 @@ pub struct Policy {
     pub retry_budget: Option<RetryBudget>,
     pub circuit_breaker: Option<CircuitBreakerConfig>,
     pub bulkhead: Option<Bulkhead>,
+    /// The SRE book's client-side adaptive throttling.
+    pub adaptive_throttling: Option<AdaptiveThrottling>,
 }
 
 impl Policy {

@@ -121,6 +121,14 @@ pub struct RawPolicy {
     pub retry_budget: Option<Spanned<RawRetryBudget>>,
     pub circuit_breaker: Option<Spanned<RawCircuitBreaker>>,
     pub bulkhead: Option<Spanned<RawBulkhead>>,
+    pub adaptive_throttling: Option<Spanned<RawAdaptiveThrottling>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdaptiveThrottling {
+    pub k: Option<Spanned<f64>>,
+    pub window: Option<Spanned<RawDuration>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -545,3 +545,28 @@ fn error_huge_float_count_is_shown_as_written() {
 fn error_call_without_endpoint() {
     insta::assert_snapshot!(render(&with("{ to = \"cart/get\" }", "{ to = \"cart\" }")));
 }
+
+/// `adaptive_throttling`: defaults from the SRE book; `k` must be positive and `window`
+/// a positive duration, each error located at its value.
+#[test]
+fn adaptive_throttling_defaults_and_errors() {
+    let with = |t: &str| {
+        format!(
+            "[simulation]\nduration = \"1s\"\n[services.a.endpoints.e]\nlatency = \"1ms\"\n[[load]]\nname = \"l\"\ntarget = \"a/e\"\nrate = 1\npolicy = {{ adaptive_throttling = {t} }}\n"
+        )
+    };
+    let s = load_str("t.toml", &with("{}")).unwrap();
+    let t = s.policies[0].adaptive_throttling.as_ref().expect("throttling");
+    assert_eq!((t.k, t.window, t.seconds()), (2.0, SimDuration::from_secs(120), 120));
+    let s = load_str("t.toml", &with("{ k = 1.5, window = \"2500ms\" }")).unwrap();
+    assert_eq!(s.policies[0].adaptive_throttling.as_ref().map(|t| (t.k, t.seconds())), Some((1.5, 3)));
+    for (bad, wants) in [
+        ("{ k = 0.0 }", "bad value `0.0` for `k` in `adaptive_throttling`"),
+        ("{ window = \"0s\" }", "`window` in `adaptive_throttling`"),
+        ("{ window = \"2000000s\" }", "longer than 1000000s"),
+        ("{ kk = 1 }", "unknown key `kk` in `load[0].policy.adaptive_throttling`"),
+    ] {
+        let e = load_str("t.toml", &with(bad)).unwrap_err().to_string();
+        assert!(e.contains(wants) && e.contains("t.toml:9:"), "{bad}: {e}");
+    }
+}

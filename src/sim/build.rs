@@ -9,7 +9,7 @@ use super::metrics::Metrics;
 use super::network::Route;
 use super::server::{EndpointRt, ServiceRt, SiteRt};
 use crate::engine::{EventQueue, SimDuration, SimTime, stream};
-use crate::model::resilience::Stage;
+use crate::model::resilience::{Stage, Streams};
 use crate::model::{FaultKind, FaultTarget, Scenario, Step};
 use slotmap::SlotMap;
 
@@ -184,6 +184,7 @@ impl<'a> Simulator<'a> {
             to_service,
             policy,
             clients: Vec::new(),
+            label: label.clone(),
             network_rng: stream(self.seed, &format!("{label}/network")),
             balancer_rng: stream(self.seed, &format!("{label}/balancer")),
             jitter_rng: stream(self.seed, &format!("{label}/jitter")),
@@ -199,7 +200,8 @@ impl<'a> Simulator<'a> {
     pub(super) fn add_client(&mut self, route: RouteId) {
         let r = &self.routes[route];
         let slot = r.clients.len() as u32;
-        let stages = r.policy.map_or_else(Vec::new, |p| Stage::of(&self.sc.policies[p.ix()]));
+        let streams = Streams { seed: self.seed, client: &format!("{}/client{slot}", r.label) };
+        let stages = r.policy.map_or_else(Vec::new, |p| Stage::of(&self.sc.policies[p.ix()], &streams));
         let target_instances = self.sc.services[r.to_service.ix()].instances;
         let client = self
             .clients

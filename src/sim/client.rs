@@ -203,7 +203,10 @@ impl Simulator<'_> {
             if reserved {
                 stages.iter_mut().for_each(Stage::retry_abandoned);
             }
-            return self.attempt_failed(key, refused);
+            if let Some(counter) = refused.counter {
+                self.m.count(self.routes[route].from_service, counter);
+            }
+            return self.attempt_failed(key, refused.outcome);
         }
         for stage in stages.iter_mut() {
             stage.started(is_retry);

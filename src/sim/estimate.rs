@@ -51,7 +51,7 @@
 //! unbounded queue accumulates when its peak offered load exceeds what it can serve.
 
 use crate::model::graph::{CallGraph, Rates, reachable};
-use crate::model::resilience::{Admission, Stage};
+use crate::model::resilience::{Admission, Stage, Streams};
 use crate::model::{Dist, EndpointRef, FaultKind, LoadKind, Policy, Scenario, Step};
 use crate::stats::{LoadBucket, ServiceBucket};
 
@@ -207,7 +207,7 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
                 crate::model::BreakerWindow::Count(n) => f64::from(n),
                 crate::model::BreakerWindow::Time(secs) => 16.0 * f64::from(secs),
             });
-            let stages = policy(s, p).map_or(0, |p| Stage::of(p).len());
+            let stages = policy(s, p).map_or(0, |p| Stage::of(p, &Streams { seed: 0, client: "" }).len());
             let client = std::mem::size_of::<super::Client<'_>>() + std::mem::size_of::<super::ClientId>();
             bytes += instances * ((client + stages * std::mem::size_of::<Stage>()) as f64 + window);
         }

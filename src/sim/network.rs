@@ -19,6 +19,9 @@ pub(super) struct Route {
     pub(super) policy: Option<PolicyId>,
     /// The client of each caller instance, by the instance's slot (a load has one).
     pub(super) clients: Vec<ClientId>,
+    /// The label of its random streams (`edge/CALLER->CALLEE`); its clients' stages
+    /// label theirs from it.
+    pub(super) label: String,
     pub(super) network_rng: StreamRng,
     pub(super) balancer_rng: StreamRng,
     pub(super) jitter_rng: StreamRng,

@@ -158,7 +158,9 @@ impl<'a> Context<'a> {
             if !between_services {
                 continue;
             }
-            if p.retry_budget.is_none() && p.circuit_breaker.is_none() {
+            // Adaptive throttling bounds retries too: it rejects tries locally once the
+            // backend stops accepting them.
+            if p.retry_budget.is_none() && p.circuit_breaker.is_none() && p.adaptive_throttling.is_none() {
                 out.push((
                     anchor,
                     Lint {

@@ -3,7 +3,7 @@
 //! scenarios' lints are snapshotted so that a change in them is reviewed.
 
 use super::*;
-use crate::model::resilience::breaker;
+use crate::model::resilience::{breaker, throttling};
 use crate::scenario::load_str;
 
 const HEADER: &str = "[simulation]\nduration = \"60s\"\n\n";
@@ -669,4 +669,34 @@ duration = "1s"
         "[services.api.endpoints.get]\nlatency = \"1ms\"\n[[load]]\nname = \"u\"\ntarget = \"api/get\"\nrate = 1\n",
     );
     assert!(!kinds(&clean).contains(&LintKind::Unused));
+}
+
+/// Adaptive throttling with `k` below 1 rejects healthy traffic: warned once per policy,
+/// at its key; `k = 1` and the default are fine.
+#[test]
+fn adaptive_throttling_below_one_warns_once() {
+    let with = |throttling: &str| {
+        format!(
+            r#"
+[services.front.endpoints.page]
+latency = "1ms"
+calls = [ {{ to = "back/get", policy = "p" }}, {{ to = "back/get", policy = "p" }} ]
+[services.back.endpoints.get]
+latency = "5ms"
+[policies.p]
+timeout = "100ms"
+adaptive_throttling = {throttling}
+[[load]]
+name = "users"
+target = "front/page"
+rate = 10
+"#
+        )
+    };
+    let lints = lints_of(&with("{ k = 0.8 }"));
+    assert_eq!(kinds(&lints), [throttling::K_BELOW_ONE]);
+    assert_eq!(lints[0].keys, ["policies.p.adaptive_throttling.k"]);
+    assert!(lints[0].message.contains("rejects about 20% of tries"), "{}", lints[0].message);
+    assert!(lints_of(&with("{ k = 1.0 }")).is_empty());
+    assert!(lints_of(&with("{}")).is_empty());
 }

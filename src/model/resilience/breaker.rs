@@ -31,7 +31,7 @@
 //! changed.
 
 use super::fixed::{fraction_to_ppm, rate_reached};
-use super::stage::{ClientStage, TryEnd};
+use super::stage::{ClientStage, Refusal, Streams, TryEnd};
 use crate::engine::time::NANOS_PER_SEC;
 use crate::engine::{SimDuration, SimTime};
 use crate::format::two_decimals;
@@ -475,13 +475,13 @@ impl ClientStage for CircuitBreaker {
     const COUNTERS: &'static [&'static CounterDef] = &[&OPENS];
     const SERIES: &'static [&'static SeriesDef] = &[&OPEN_SHARE];
 
-    fn new(cfg: &CircuitBreakerConfig) -> CircuitBreaker {
+    fn new(cfg: &CircuitBreakerConfig, _streams: &Streams<'_>) -> CircuitBreaker {
         CircuitBreaker::new(cfg) // The inherent constructor.
     }
 
     #[inline]
-    fn admit(&mut self, cfg: &CircuitBreakerConfig, now: SimTime) -> Result<(), Outcome> {
-        if self.try_acquire(cfg, now) { Ok(()) } else { Err(Outcome::ShortCircuited) }
+    fn admit(&mut self, cfg: &CircuitBreakerConfig, now: SimTime) -> Result<(), Refusal> {
+        if self.try_acquire(cfg, now) { Ok(()) } else { Err(Outcome::ShortCircuited.into()) }
     }
 
     #[inline]

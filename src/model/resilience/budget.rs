@@ -21,7 +21,7 @@
 //! three-decimal values gRFC A6 allows and never lands one below what the user wrote.
 
 use super::fixed::{MILLI_ONE, PPM_ONE, ratio_to_ppm, to_milli};
-use super::stage::{ClientStage, TryEnd};
+use super::stage::{ClientStage, Streams, TryEnd};
 use crate::model::counters::Counter;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -203,7 +203,7 @@ impl RetryBudgetState {
 impl ClientStage for RetryBudgetState {
     type Config = RetryBudget;
 
-    fn new(cfg: &RetryBudget) -> RetryBudgetState {
+    fn new(cfg: &RetryBudget, _streams: &Streams<'_>) -> RetryBudgetState {
         RetryBudgetState::new(cfg) // The inherent constructor.
     }
 

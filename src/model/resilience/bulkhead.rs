@@ -2,7 +2,7 @@
 //! and one callee service); a try over it is refused at once (`throttled`), as
 //! Resilience4j's `SemaphoreBulkhead` with `maxWaitDuration = 0`.
 
-use super::stage::{ClientStage, TryEnd};
+use super::stage::{ClientStage, Refusal, Streams, TryEnd};
 use crate::engine::SimTime;
 use crate::model::Outcome;
 use crate::model::counters::Counter;
@@ -22,13 +22,13 @@ pub struct BulkheadState {
 impl ClientStage for BulkheadState {
     type Config = Bulkhead;
 
-    fn new(_cfg: &Bulkhead) -> BulkheadState {
+    fn new(_cfg: &Bulkhead, _streams: &Streams<'_>) -> BulkheadState {
         BulkheadState::default()
     }
 
     #[inline]
-    fn admit(&mut self, cfg: &Bulkhead, _now: SimTime) -> Result<(), Outcome> {
-        if self.in_use >= cfg.max_concurrent { Err(Outcome::Throttled) } else { Ok(()) }
+    fn admit(&mut self, cfg: &Bulkhead, _now: SimTime) -> Result<(), Refusal> {
+        if self.in_use >= cfg.max_concurrent { Err(Outcome::Throttled.into()) } else { Ok(()) }
     }
 
     #[inline]
@@ -62,7 +62,7 @@ mod tests {
             assert_eq!(b.admit(&cfg, SimTime::ZERO), Ok(()));
             b.started(&cfg, false);
         }
-        assert_eq!(b.admit(&cfg, SimTime::ZERO), Err(Outcome::Throttled));
+        assert_eq!(b.admit(&cfg, SimTime::ZERO), Err(Outcome::Throttled.into()));
         b.ended(&cfg, &end);
         assert_eq!(b.admit(&cfg, SimTime::ZERO), Ok(()));
     }

@@ -22,19 +22,21 @@ pub mod bulkhead;
 mod fixed;
 pub mod rate_limit;
 pub mod stage;
+pub mod throttling;
 
 pub use admission::ServerStage;
 pub use backoff::{nominal_delay, retry_delay};
 pub use breaker::{BreakerMetrics, BreakerState, CircuitBreaker, Transition};
 pub use budget::RetryBudgetState;
 pub use rate_limit::TokenBucket;
-pub use stage::{ClientStage, TryEnd};
+pub use stage::{ClientStage, Refusal, Streams, TryEnd};
 
 use crate::engine::SimTime;
 use crate::model::counters::{Counter, CounterDef, SeriesDef};
 use crate::model::lint::{Lint, Site};
 use crate::model::{Outcome, Policy, Service};
 use bulkhead::BulkheadState;
+use throttling::Throttle;
 
 /// Declares the registry of client stages, in the order a try passes them: the
 /// [`Stage`] enum (a stage's config and one client's state), [`Stage::of`] (a policy's
@@ -65,11 +67,11 @@ macro_rules! stages {
         }
 
         impl<'a> Stage<'a> {
-            /// The stages of `policy`, fresh, in order.
-            pub fn of(policy: &'a Policy) -> Vec<Stage<'a>> {
+            /// The stages of `policy`, fresh, in order, for the client `streams` names.
+            pub fn of(policy: &'a Policy, streams: &Streams<'_>) -> Vec<Stage<'a>> {
                 let mut stages = Vec::new();
                 $(if let Some(cfg) = &policy.$field {
-                    stages.push(Stage::$variant(cfg, <$state as ClientStage>::new(cfg)));
+                    stages.push(Stage::$variant(cfg, <$state as ClientStage>::new(cfg, streams)));
                 })*
                 stages
             }
@@ -90,6 +92,7 @@ stages! {
     CircuitBreaker: circuit_breaker => CircuitBreaker,
     Bulkhead: bulkhead => BulkheadState,
     RetryBudget: retry_budget => RetryBudgetState,
+    AdaptiveThrottling: adaptive_throttling => Throttle,
 }
 
 impl Stage<'_> {
@@ -98,7 +101,7 @@ impl Stage<'_> {
         each!(self, |cfg, state| state.call_started(cfg))
     }
     #[inline]
-    pub fn admit(&mut self, now: SimTime) -> Result<(), Outcome> {
+    pub fn admit(&mut self, now: SimTime) -> Result<(), Refusal> {
         each!(self, |cfg, state| state.admit(cfg, now))
     }
     #[inline]

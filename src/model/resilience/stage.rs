@@ -21,10 +21,39 @@
 //! `resilience/mod.rs` ([`Stage`](super::Stage)). See ARCHITECTURE.md, "Adding a
 //! mechanism".
 
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{SimDuration, SimTime, StreamRng, stream};
 use crate::model::Outcome;
 use crate::model::counters::{Counter, CounterDef, SeriesDef};
 use crate::model::lint::{Lint, Site};
+
+/// Why a stage refused a try: the outcome the try fails with, and a counter to count for
+/// the calling service (a local rejection), if the stage keeps one.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub outcome: Outcome,
+    pub counter: Option<Counter>,
+}
+
+impl From<Outcome> for Refusal {
+    fn from(outcome: Outcome) -> Refusal {
+        Refusal { outcome, counter: None }
+    }
+}
+
+/// Where a stage draws random numbers from: its own stream, labelled by the client it
+/// belongs to, so no other decision shares it (common random numbers).
+pub struct Streams<'a> {
+    pub seed: u64,
+    /// The client's label, e.g. `edge/frontend->payment/client0`.
+    pub client: &'a str,
+}
+
+impl Streams<'_> {
+    /// The stream `name` of this client (e.g. `throttle`).
+    pub fn stream(&self, name: &str) -> StreamRng {
+        stream(self.seed, &format!("{}/{name}", self.client))
+    }
+}
 
 /// How an admitted try ended, as the stages are told.
 #[derive(Copy, Clone, Debug)]
@@ -48,8 +77,8 @@ pub trait ClientStage {
     /// The per-bucket series this mechanism adds for each calling service, in column
     /// order (a `SeriesKind::Tripped` series is the share of this kind's stages tripped).
     const SERIES: &'static [&'static SeriesDef] = &[];
-    /// A fresh state for one client.
-    fn new(cfg: &Self::Config) -> Self;
+    /// A fresh state for one client, drawing (if it draws) from `streams`.
+    fn new(cfg: &Self::Config, streams: &Streams<'_>) -> Self;
     /// What is wrong with `cfg` on a call site that uses it, found without simulating
     /// (`stormcast check`). A finding about the config alone is reported at the
     /// policy's first use only (`Site::first_use`).
@@ -58,8 +87,8 @@ pub trait ClientStage {
     }
     /// A call starts; its first try is about to be asked for.
     fn call_started(&mut self, _cfg: &Self::Config) {}
-    /// May this try leave? `Err(outcome)` refuses it at the client.
-    fn admit(&mut self, _cfg: &Self::Config, _now: SimTime) -> Result<(), Outcome> {
+    /// May this try leave? `Err` refuses it at the client.
+    fn admit(&mut self, _cfg: &Self::Config, _now: SimTime) -> Result<(), Refusal> {
         Ok(())
     }
     /// Every stage admitted the try: it leaves now.

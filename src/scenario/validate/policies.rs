@@ -9,12 +9,13 @@ use super::{MAX_BREAKER_WINDOW, Span, Validator, span_of, what};
 use crate::engine::SimDuration;
 use crate::model::graph::CallGraph;
 use crate::model::{
-    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId,
-    PolicyOrigin, Retry, RetryBudget,
+    AdaptiveThrottling, Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy,
+    PolicyId, PolicyOrigin, Retry, RetryBudget,
 };
 use crate::scenario::error::suggest;
 use crate::scenario::raw::{
-    RawCall, RawCircuitBreaker, RawLoad, RawPolicy, RawPolicyRef, RawRetry, RawRetryBudget, RawScenario, RawService,
+    RawAdaptiveThrottling, RawCall, RawCircuitBreaker, RawLoad, RawPolicy, RawPolicyRef, RawRetry, RawRetryBudget,
+    RawScenario, RawService,
 };
 use toml::Spanned;
 
@@ -42,6 +43,9 @@ pub mod defaults {
     pub const BREAKER_HALF_OPEN_CALLS: u64 = 10;
     /// Resilience4j `BulkheadConfig.maxConcurrentCalls`.
     pub const BULKHEAD_MAX_CONCURRENT: u64 = 25;
+    /// The SRE book's adaptive throttling: K = 2, over "the last two minutes".
+    pub const THROTTLING_K: f64 = 2.0;
+    pub const THROTTLING_WINDOW_SECS: u64 = 120;
 }
 
 const BACKOFFS: [&str; 3] = ["none", "constant", "exponential"];
@@ -186,6 +190,32 @@ impl Validator {
                     defaults::BULKHEAD_MAX_CONCURRENT,
                 ),
             }),
+            adaptive_throttling: p
+                .adaptive_throttling
+                .as_ref()
+                .map(|t| self.adaptive_throttling(t.get_ref(), &format!("`adaptive_throttling` of {ctx}"))),
+        }
+    }
+
+    /// `adaptive_throttling = { k, window }`: `k` a positive number, `window` a positive
+    /// duration of at most `MAX_BREAKER_WINDOW` seconds (a slot per second per client).
+    fn adaptive_throttling(&mut self, t: &RawAdaptiveThrottling, ctx: &str) -> AdaptiveThrottling {
+        let k = t.k.as_ref().and_then(|k| self.number(k, &what("k", ctx), 0.0, true, f64::INFINITY));
+        let window = t.window.as_ref().and_then(|w| {
+            let d = self.positive_duration(w, &what("window", ctx))?;
+            if d.as_secs_f64() > MAX_BREAKER_WINDOW as f64 {
+                self.error_help(
+                    w.span(),
+                    format!("{} is longer than {MAX_BREAKER_WINDOW}s", what("window", ctx)),
+                    "the throttle keeps a slot per second of its window for each caller instance",
+                );
+                return None;
+            }
+            Some(d)
+        });
+        AdaptiveThrottling {
+            k: k.unwrap_or(defaults::THROTTLING_K),
+            window: window.unwrap_or(SimDuration::from_secs(defaults::THROTTLING_WINDOW_SECS)),
         }
     }
 
