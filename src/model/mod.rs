@@ -21,8 +21,7 @@ pub use fault::{Fault, FaultKind, FaultTarget};
 pub use load::{Arrival, Load, LoadKind, Slo};
 pub use outcome::{Outcome, OutcomeCounts, OutcomeSet};
 pub use policy::{
-    AdaptiveThrottling, Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Policy, PolicyId, PolicyOrigin,
-    Retry, RetryBudget,
+    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Policy, PolicyId, PolicyOrigin, Retry, RetryBudget,
 };
 pub use service::{Balancer, CallSite, Endpoint, EndpointRef, RateLimit, Service, ServiceId, Step};
 

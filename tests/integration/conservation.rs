@@ -186,8 +186,10 @@ fn build(shape: &Shape) -> Scenario {
             }),
             bulkhead: bulkhead.then_some(Bulkhead { max_concurrent: 4 }),
             // Every third kind also throttles adaptively (local rejections are tries too).
-            adaptive_throttling: (kind % 3 == 1)
-                .then(|| AdaptiveThrottling { k: 1.5, window: stormcast::engine::SimDuration::from_secs(2) }),
+            adaptive_throttling: (kind % 3 == 1).then(|| stormcast::model::policy::AdaptiveThrottling {
+                k: 1.5,
+                window: stormcast::engine::SimDuration::from_secs(2),
+            }),
         })
         .collect();
     for (k, &(a, b, probability, optional, parallel)) in shape.calls.iter().enumerate() {

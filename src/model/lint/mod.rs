@@ -10,7 +10,7 @@
 //! * timeouts that do not shrink down the stack, and callers that give up before
 //!   their callee can answer (wasted work), and per-try timeouts below the callee's
 //!   mean response;
-//! * retries with neither a budget nor a breaker, retry budgets that cannot hold
+//! * retries with no stage that limits them (budget, breaker, adaptive throttling), retry budgets that cannot hold
 //!   retries to a share of the load, retries without backoff, and exponential backoff
 //!   without a `max`;
 //! * a per-try timeout that the overall deadline makes unreachable;
@@ -75,7 +75,7 @@ pub enum LintKind {
     TimeoutBelowResponse,
     /// A deadline no longer than the per-try timeout: timed-out tries are never retried.
     DeadlineWithinTimeout,
-    /// Retries with neither a retry budget nor a circuit breaker.
+    /// Retries with no stage that limits them (`ClientStage::LIMITS_RETRIES`: a retry budget, a circuit breaker, adaptive throttling).
     RetryWithoutBudget,
     /// A retry budget that cannot hold retries to a share of the load: one whose ratio
     /// lets every retry `max_attempts` allows through (a concurrency budget at ratio 1,

@@ -10,7 +10,7 @@ use crate::format::{SATURATED_NS, duration_ns, two_decimals, whole};
 use crate::model::graph::Rates;
 use crate::model::outcome::Outcome;
 use crate::model::policy::{Backoff, Policy, PolicyId, RetryBudget};
-use crate::model::resilience::nominal_delay;
+use crate::model::resilience::{limits_retries, nominal_delay};
 
 impl<'a> Context<'a> {
     pub(super) fn policy(&self, id: Option<PolicyId>) -> Option<&'a Policy> {
@@ -158,9 +158,7 @@ impl<'a> Context<'a> {
             if !between_services {
                 continue;
             }
-            // Adaptive throttling bounds retries too: it rejects tries locally once the
-            // backend stops accepting them.
-            if p.retry_budget.is_none() && p.circuit_breaker.is_none() && p.adaptive_throttling.is_none() {
+            if !limits_retries(p) {
                 out.push((
                     anchor,
                     Lint {

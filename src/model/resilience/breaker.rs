@@ -474,6 +474,7 @@ impl ClientStage for CircuitBreaker {
     type Config = CircuitBreakerConfig;
     const COUNTERS: &'static [&'static CounterDef] = &[&OPENS];
     const SERIES: &'static [&'static SeriesDef] = &[&OPEN_SHARE];
+    const LIMITS_RETRIES: bool = true;
 
     fn new(cfg: &CircuitBreakerConfig, _streams: &Streams<'_>) -> CircuitBreaker {
         CircuitBreaker::new(cfg) // The inherent constructor.

@@ -202,6 +202,7 @@ impl RetryBudgetState {
 /// admits or refuses each retry before its backoff.
 impl ClientStage for RetryBudgetState {
     type Config = RetryBudget;
+    const LIMITS_RETRIES: bool = true;
 
     fn new(cfg: &RetryBudget, _streams: &Streams<'_>) -> RetryBudgetState {
         RetryBudgetState::new(cfg) // The inherent constructor.

@@ -40,7 +40,7 @@ use throttling::Throttle;
 
 /// Declares the registry of client stages, in the order a try passes them: the
 /// [`Stage`] enum (a stage's config and one client's state), [`Stage::of`] (a policy's
-/// stages), [`STAGE_COUNTERS`] and [`stage_lints`]. A mechanism is one line: its variant,
+/// stages), [`STAGE_COUNTERS`], [`STAGE_SERIES`], [`limits_retries`] and [`stage_lints`]. A mechanism is one line: its variant,
 /// its `Policy` field and its state type (which implements [`ClientStage`]).
 macro_rules! stages {
     ($($variant:ident: $field:ident => $state:ty,)*) => {
@@ -75,6 +75,12 @@ macro_rules! stages {
                 })*
                 stages
             }
+        }
+
+        /// Whether `policy` has a stage that keeps its retries from multiplying load
+        /// (`ClientStage::LIMITS_RETRIES`).
+        pub fn limits_retries(policy: &Policy) -> bool {
+            false $(|| (policy.$field.is_some() && <$state as ClientStage>::LIMITS_RETRIES))*
         }
 
         /// What each stage of `policy` finds wrong on one call site that uses it.

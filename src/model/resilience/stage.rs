@@ -77,6 +77,10 @@ pub trait ClientStage {
     /// The per-bucket series this mechanism adds for each calling service, in column
     /// order (a `SeriesKind::Tripped` series is the share of this kind's stages tripped).
     const SERIES: &'static [&'static SeriesDef] = &[];
+    /// Whether this mechanism keeps retries from multiplying load when the callee
+    /// fails (a breaker opens, a budget runs dry, a throttle rejects): a policy that
+    /// retries with none of these gets a lint.
+    const LIMITS_RETRIES: bool = false;
     /// A fresh state for one client, drawing (if it draws) from `streams`.
     fn new(cfg: &Self::Config, streams: &Streams<'_>) -> Self;
     /// What is wrong with `cfg` on a call site that uses it, found without simulating

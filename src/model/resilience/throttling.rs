@@ -109,6 +109,8 @@ impl Throttle {
 impl ClientStage for Throttle {
     type Config = AdaptiveThrottling;
     const COUNTERS: &'static [&'static CounterDef] = &[&LOCAL_REJECTIONS];
+    // It rejects tries locally once the backend stops accepting them.
+    const LIMITS_RETRIES: bool = true;
 
     fn new(cfg: &AdaptiveThrottling, streams: &Streams<'_>) -> Throttle {
         Throttle::new(cfg, streams.stream("throttle"))

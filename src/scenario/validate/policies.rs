@@ -8,9 +8,10 @@
 use super::{MAX_BREAKER_WINDOW, Span, Validator, span_of, what};
 use crate::engine::SimDuration;
 use crate::model::graph::CallGraph;
+use crate::model::policy::AdaptiveThrottling;
 use crate::model::{
-    AdaptiveThrottling, Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy,
-    PolicyId, PolicyOrigin, Retry, RetryBudget,
+    Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId,
+    PolicyOrigin, Retry, RetryBudget,
 };
 use crate::scenario::error::suggest;
 use crate::scenario::raw::{
