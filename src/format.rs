@@ -85,6 +85,16 @@ pub fn decimals_by_size(v: f64) -> String {
     }
 }
 
+/// A count and its noun, singular for one: `"1 load"`, `"2 loads"`, `"0 faults"`,
+/// `"3 policies"` (a noun ending in `y` takes `ies`).
+pub fn count_of(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
+    }
+}
+
 /// A count with thousands separators: `"1,234,567"`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -144,3 +144,11 @@ fn shell_words() {
     assert_eq!(shell_word("it's"), r"'it'\''s'");
     assert_eq!(shell_word("$HOME"), "'$HOME'");
 }
+
+#[test]
+fn counts_are_singular_for_one() {
+    assert_eq!(count_of(1, "load"), "1 load");
+    assert_eq!(count_of(0, "fault"), "0 faults");
+    assert_eq!(count_of(2, "policy"), "2 policies");
+    assert_eq!(count_of(1, "policy"), "1 policy");
+}

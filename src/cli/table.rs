@@ -1,6 +1,8 @@
 //! Terminal tables: what `stormcast run` prints by default.
 
+use super::color::{Tone, paint};
 use std::fmt::Write;
+use stormcast::compare::GateVerdict;
 use stormcast::format::{decimals_by_size, percent_interval, thousands};
 use stormcast::stats::RunResult;
 
@@ -42,7 +44,7 @@ pub fn run_table(r: &RunResult) -> String {
             decimals_by_size(l.latency_ms.max),
             l.amplification,
             recovery,
-            if l.slo_violated { "VIOLATED" } else { "ok" }
+            if l.slo_violated { paint(Tone::Bad, "VIOLATED") } else { "ok".to_string() }
         );
         let failures: Vec<String> = stormcast::model::Outcome::ALL[1..]
             .iter()
@@ -90,11 +92,18 @@ pub fn run_table(r: &RunResult) -> String {
         for (_, value) in s.counters.iter() {
             let _ = write!(out, " {:>9}", thousands(value));
         }
+        let health = if s.health.is_unhealthy() { paint(Tone::Bad, &health) } else { health };
         let _ = writeln!(out, " {:>9.1}  {}", s.wasted_work_s, health);
     }
     let c = &r.cascade;
     if c.cascade {
-        let _ = writeln!(out, "\ncascade: from {} to {}", c.origin.join(", "), c.blast_radius.join(", "));
+        let _ = writeln!(
+            out,
+            "\n{} from {} to {}",
+            paint(Tone::Bad, "cascade:"),
+            c.origin.join(", "),
+            c.blast_radius.join(", ")
+        );
     } else if !c.relayed.is_empty() {
         let _ = writeln!(
             out,
@@ -251,7 +260,10 @@ pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
     let _ = writeln!(
         out,
         "verdict: {}  ({}; {} seeds, {}..{})\n",
-        serde_json::to_value(r.verdict).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default(),
+        paint(
+            verdict_tone(r.verdict),
+            &serde_json::to_value(r.verdict).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default()
+        ),
         r.message,
         r.seeds,
         r.first_seed,
@@ -268,6 +280,7 @@ pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
             let gate = serde_json::to_value(g.gate).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
             let verdict =
                 serde_json::to_value(g.verdict).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let verdict = paint(verdict_tone(g.verdict), &verdict);
             let _ = writeln!(out, "{gate:<30} {:<14} {:>10} {estimate:>30}  {verdict}", g.load, g.limit);
         }
         out.push('\n');
@@ -312,6 +325,15 @@ pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
         }
     }
     out
+}
+
+/// The colour of a gate's or the overall verdict.
+fn verdict_tone(v: GateVerdict) -> Tone {
+    match v {
+        GateVerdict::Pass | GateVerdict::Unchanged => Tone::Good,
+        GateVerdict::Fail => Tone::Bad,
+        GateVerdict::Inconclusive | GateVerdict::Ungated => Tone::Warn,
+    }
 }
 
 /// `p` with its interval, in percent (`format::percent_interval`).

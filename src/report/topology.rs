@@ -22,6 +22,7 @@
 use super::chart::style::{self, FAULT_TEXT, SUBTLE_TEXT, series_colour, text_coloured};
 use super::chart::{ChartError, ensure_font, render};
 use super::output::OutputFile;
+use crate::format::count_of;
 use crate::model::{FaultKind, FaultTarget, LoadKind, Policy, Scenario};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -649,7 +650,7 @@ pub fn layout(s: &Scenario) -> Result<TopologyLayout, ChartError> {
 
     let right = nodes.iter().map(|n| n.x + n.width).fold(0.0f64, f64::max);
     let bottom = nodes.iter().map(|n| n.y + n.height).fold(0.0f64, f64::max);
-    let title = format!("{}: {} services, {} loads", s.source, s.services.len(), s.loads.len());
+    let title = format!("{}: {}, {}", s.source, count_of(s.services.len(), "service"), count_of(s.loads.len(), "load"));
     let width = (right + MARGIN).max(text_width(&title, TITLE_SIZE)? + 2.0 * MARGIN);
     Ok(TopologyLayout { title, width: width.ceil() as u32, height: (bottom + MARGIN).ceil() as u32, nodes, edges })
 }

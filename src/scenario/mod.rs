@@ -21,6 +21,7 @@
 //! whichever text defined the offending value.
 
 pub mod error;
+pub mod locate;
 pub mod overlay;
 pub mod raw;
 mod validate;
@@ -51,6 +52,17 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
 pub fn load_with_changes(base: &Path, changes: &[PathBuf], sets: &[String]) -> Result<Scenario, LoadError> {
     let base_label = base.display().to_string();
     let base_text = read_text(base, &base_label)?;
+    load_text_with_changes(&base_label, &base_text, changes, sets)
+}
+
+/// [`load_with_changes`] for a base given as text (standard input, for one), labelled
+/// `base_label`; the `--change` files are still read from their paths.
+pub fn load_text_with_changes(
+    base_label: &str,
+    base_text: &str,
+    changes: &[PathBuf],
+    sets: &[String],
+) -> Result<Scenario, LoadError> {
     let mut change_texts = Vec::with_capacity(changes.len());
     for path in changes {
         let label = path.display().to_string();
@@ -59,7 +71,7 @@ pub fn load_with_changes(base: &Path, changes: &[PathBuf], sets: &[String]) -> R
     }
     let change_refs: Vec<(&str, &str)> = change_texts.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
     let set_refs: Vec<&str> = sets.iter().map(String::as_str).collect();
-    load_str_with_changes(&base_label, &base_text, &change_refs, &set_refs)
+    load_str_with_changes(base_label, base_text, &change_refs, &set_refs)
 }
 
 /// Reads a file as UTF-8 text; a file that is not gets a located error.

@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
+mod browser;
 mod cli;
+mod command_line;
 mod compare;
 mod conservation;
 mod determinism;
@@ -11,6 +13,7 @@ mod notebooks;
 mod outputs;
 mod policies;
 mod queueing;
+mod report_html;
 mod robustness;
 mod scenarios;
 mod schemas;

@@ -18,14 +18,14 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// Each command with `--out`, with quick arguments, and the files it writes.
 const COMMANDS: [(&[&str], &[&str]); 4] = [
-    (&["run", "scenarios/checkout.toml"], &["summary.json", "timeseries.csv", "run.png", "run.svg"]),
+    (&["run", "scenarios/checkout.toml"], &["summary.json", "timeseries.csv", "run.png", "run.svg", "report.html"]),
     (
         &["sweep", "scenarios/checkout.toml", "--seeds", "2", "--quiet"],
-        &["sweep.json", "fan.png", "fan.svg", "risk.png", "risk.svg", "recovery.png", "recovery.svg"],
+        &["sweep.json", "fan.png", "fan.svg", "risk.png", "risk.svg", "recovery.png", "recovery.svg", "report.html"],
     ),
     (
         &["sweep", "scenarios/retry-storm.toml", "--seeds", "2", "--quiet", "--vary", "services.db.workers=3..4"],
-        &["vary.json", "vary.png", "vary.svg"],
+        &["vary.json", "vary.png", "vary.svg", "report.html"],
     ),
     (
         &["compare", "scenarios/retry-storm-budget.toml", "--set", "services.db.workers=5", "--seeds", "2"],
@@ -37,6 +37,7 @@ const COMMANDS: [(&[&str], &[&str]); 4] = [
             "compare-risk.svg",
             "report.md",
             "comment.md",
+            "report.html",
         ],
     ),
 ];
@@ -174,7 +175,7 @@ fn concurrent_commands_into_one_folder_leave_one_whole_set() {
         }
     }
     assert!((1..3).contains(&refused), "{refused} of 3 refused");
-    let names = ["summary.json", "timeseries.csv", "run.png", "run.svg"];
+    let names = ["summary.json", "timeseries.csv", "run.png", "run.svg", "report.html"];
     assert_eq!(listing(&out), sorted(&names));
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let seed = summary["seed"].as_u64().unwrap().to_string();
@@ -217,12 +218,12 @@ fn a_failed_write_keeps_the_previous_set() {
     let before: Vec<(String, Vec<u8>)> =
         listing(&out).into_iter().map(|n| (n.clone(), std::fs::read(out.join(&n)).unwrap())).collect();
     // The last file of the set cannot be replaced.
-    std::fs::remove_file(out.join("run.svg")).unwrap();
-    std::fs::create_dir(out.join("run.svg")).unwrap();
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    std::fs::create_dir(out.join("report.html")).unwrap();
     let output = run_into(&[&args[..], &["--seed", "2"]].concat(), &out);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert_eq!(listing(&out), sorted(&["summary.json", "timeseries.csv", "run.png", "run.svg"]));
-    for (name, bytes) in before.iter().filter(|(n, _)| n != "run.svg") {
+    assert_eq!(listing(&out), sorted(&["summary.json", "timeseries.csv", "run.png", "run.svg", "report.html"]));
+    for (name, bytes) in before.iter().filter(|(n, _)| n != "report.html") {
         assert!(std::fs::read(out.join(name)).unwrap() == *bytes, "{name} changed");
     }
     let _ = std::fs::remove_dir_all(&out);
