@@ -193,18 +193,11 @@ pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
         );
     }
     if !r.replay.is_empty() {
-        // One line per seed: the command, then each load's reasons.
-        let mut seeds: Vec<(u64, &str, Vec<String>)> = Vec::new();
-        for replay in &r.replay {
-            let why = format!("{}: {}", replay.load, replay.why.join(", "));
-            match seeds.last_mut() {
-                Some((seed, _, whys)) if *seed == replay.seed => whys.push(why),
-                _ => seeds.push((replay.seed, &replay.command, vec![why])),
-            }
-        }
+        // One line per seed, the most informative first: the command, then each load's reasons.
+        let seeds = stormcast::sweep::replay::informative_seeds(r);
         let _ = writeln!(out, "\n{} seeds to look at (sweep.json lists every one):", seeds.len());
-        for (_, command, whys) in seeds.iter().take(10) {
-            let _ = writeln!(out, "  {command}    # {}", whys.join("; "));
+        for s in seeds.iter().take(10) {
+            let _ = writeln!(out, "  {}    # {}", s.command, s.reasons.join("; "));
         }
         if seeds.len() > 10 {
             let _ = writeln!(out, "  ... and {} more", seeds.len() - 10);
@@ -213,45 +206,80 @@ pub fn sweep_table(r: &stormcast::sweep::SweepResult) -> String {
     out
 }
 
-/// What `stormcast sweep --vary` prints: each point's risks, and the tipping point.
+/// What `stormcast sweep --vary` prints: each point's risks (a `✓` where the whole
+/// interval is below the threshold, as the chart marks it), and the tipping points:
+/// along the only key, or with two keys along the second for each value of the first.
 pub fn vary_table(r: &stormcast::sweep::VaryResult, threshold: f64) -> String {
     use stormcast::sweep::RiskKind;
     let mut out = String::new();
     let _ = writeln!(out, "{} seeds per point ({}..{})\n", r.seeds, r.first_seed, r.first_seed + r.seeds - 1);
     let loads: Vec<&str> = r.points.first().map_or(Vec::new(), |p| p.risks.iter().map(|l| l.name.as_str()).collect());
+    // Every label fits its column, however many keys it names.
+    let width = r.points.iter().map(|p| p.label.chars().count()).max().unwrap_or(0).max("point".len());
+    let cell = |p: &stormcast::stats::Proportion| {
+        let mark = if p.high < threshold { " ✓" } else { "" };
+        format!("{}{mark}", percent_interval_of(p))
+    };
     for load in &loads {
         let _ = writeln!(
             out,
-            "{load:<16} {:<36} {:<24} {:<24} {:<24}",
+            "{load:<16} {:<width$} {:<26} {:<26} {:<26}",
             "point", "SLO violated", "never recovered", "cascade"
         );
         for p in &r.points {
             if let Some(risk) = p.risks.iter().find(|l| l.name == *load) {
                 let _ = writeln!(
                     out,
-                    "{:<16} {:<36} {:<24} {:<24} {:<24}",
+                    "{:<16} {:<width$} {:<26} {:<26} {:<26}",
                     "",
                     p.label,
-                    percent_interval_of(&risk.slo_risk),
-                    percent_interval_of(&risk.metastable_risk),
-                    percent_interval_of(&risk.cascade_risk)
+                    cell(&risk.slo_risk),
+                    cell(&risk.metastable_risk),
+                    cell(&risk.cascade_risk)
                 );
             }
         }
         for kind in [RiskKind::Slo, RiskKind::Metastable] {
-            let tip = stormcast::sweep::tipping_point(r, load, kind, threshold);
-            let _ = writeln!(
-                out,
-                "{:<16} tipping point ({} below {:.1}% with 95% confidence): {}",
-                "",
-                kind.label(),
-                100.0 * threshold,
-                tip.unwrap_or_else(|| "none in this range".to_string())
-            );
+            let head = format!("tipping point ({} below {:.1}% with 95% confidence)", kind.label(), 100.0 * threshold);
+            for (scope, tip) in tipping_points(r, load, kind, threshold) {
+                let tip = tip.unwrap_or_else(|| "none in this range".to_string());
+                let _ = writeln!(out, "{:<16} {head}{scope}: {tip}", "");
+            }
         }
         out.push('\n');
     }
     out
+}
+
+/// The tipping points of `load`: one over all points for one key; with two keys, one
+/// per value of the first key (`", at KEY=V"`), the second key's first safe value.
+fn tipping_points(
+    r: &stormcast::sweep::VaryResult,
+    load: &str,
+    kind: stormcast::sweep::RiskKind,
+    threshold: f64,
+) -> Vec<(String, Option<String>)> {
+    if r.keys.len() < 2 {
+        return vec![(String::new(), stormcast::sweep::tipping_point(r, load, kind, threshold))];
+    }
+    let mut firsts: Vec<&stormcast::sweep::VaryParam> = Vec::new();
+    for p in &r.points {
+        if let Some(first) = p.params.first()
+            && !firsts.contains(&first)
+        {
+            firsts.push(first);
+        }
+    }
+    firsts
+        .into_iter()
+        .map(|first| {
+            let tip = r.points.iter().filter(|p| p.params.first() == Some(first)).find_map(|p| {
+                let risk = p.risks.iter().find(|l| l.name == load)?.get(kind);
+                (risk.high < threshold).then(|| p.params.get(1).map_or(p.label.clone(), |v| v.to_string()))
+            });
+            (format!(", at {first}"), tip)
+        })
+        .collect()
 }
 
 /// What `stormcast compare` prints: the verdict, each gate, and the paired metrics.

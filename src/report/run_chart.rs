@@ -146,11 +146,12 @@ const SERVICE_PANELS: [ServicePanel; 2] = [
         when_all_zero: None,
     },
     ServicePanel {
-        caption: "failed attempts per service",
+        caption: "failed attempts per service (caller timeouts included)",
         y_desc: "failed/s",
         y_labels: 5,
         scale: Scale::Rate,
-        value: |t, i, b| t.rate(i, b.failed),
+        // An attempt its caller gave up on failed too, whatever the service answered later.
+        value: |t, i, b| t.rate(i, b.failed + b.timeouts),
         when_no_service: None,
         when_all_zero: Some("no failed attempts"),
     },
@@ -432,10 +433,14 @@ fn service_panel<DB: DrawingBackend>(
     shade_windows(&mut chart, &shading(result), timeline.x_end, 0.0..y_top)?;
     time_mesh(&mut chart, spec.y_desc, spec.y_labels, y_format, false)?;
     for (index, values) in series.iter().enumerate() {
-        chart.draw_series(LineSeries::new(
-            timeline.mid_s.iter().copied().zip(values.iter().copied()),
-            series_colour(index).stroke_width(2),
-        ))?;
+        let points = timeline.mid_s.iter().copied().zip(values.iter().copied());
+        let style = series_colour(index).stroke_width(2);
+        // A line equal to an earlier one (not all zero) is dashed over it: both show.
+        if values.iter().any(|v| *v != 0.0) && series[..index].contains(values) {
+            chart.draw_series(DashedLineSeries::new(points, 7, 5, style))?;
+        } else {
+            chart.draw_series(LineSeries::new(points, style))?;
+        }
     }
     let message = if result.services.is_empty() {
         spec.when_no_service

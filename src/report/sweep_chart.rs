@@ -291,7 +291,8 @@ fn draw_recovery<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Swe
             counts[((v / width_s + shift).floor() as usize).min(bins - 1)] += 1;
         }
         let y_top = nice_ceiling(counts.iter().copied().max().unwrap_or(0).max(never as u64) as f64 * 1.18).max(1.0);
-        let x_start = -shift * width_s;
+        // No recovery to count: an axis from 0, not one centred on a bin at 0 (-0.5..0.5).
+        let x_start = if values.is_empty() { 0.0 } else { -shift * width_s };
         let x_end = x_start + bins as f64 * width_s;
         let colour = series_colour(l);
         let row = 3 * (l + 1);

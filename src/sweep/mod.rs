@@ -21,6 +21,7 @@
 //! points.
 
 mod fold;
+pub mod replay;
 mod vary;
 
 pub use vary::{

@@ -8,6 +8,7 @@ mod conservation;
 mod determinism;
 mod docs;
 mod health;
+mod legibility;
 mod limits;
 mod notebooks;
 mod outputs;

@@ -148,19 +148,11 @@ pub(super) fn panels(r: &SweepResult, prefix: &str) -> Vec<Panel> {
     out
 }
 
-/// The seeds worth replaying, one line per seed with every load's reasons.
+/// The seeds worth replaying, one line per seed with every load's reasons, the most
+/// informative first (`sweep::replay::informative_seeds`), as the terminal lists them.
 fn replay_list(r: &SweepResult) -> String {
-    let mut items: Vec<(String, String)> = Vec::new();
-    for replay in &r.replay {
-        let why = format!("{}: {}", replay.load, replay.why.join(", "));
-        match items.iter_mut().find(|(c, _)| *c == replay.command) {
-            Some((_, reasons)) => {
-                reasons.push_str("; ");
-                reasons.push_str(&why);
-            }
-            None => items.push((replay.command.clone(), why)),
-        }
-    }
+    let items: Vec<(String, String)> =
+        crate::sweep::replay::informative_seeds(r).into_iter().map(|s| (s.command, s.reasons.join("; "))).collect();
     if items.is_empty() {
         return para("No seed stood out: none violated its SLO, failed to recover or cascaded.");
     }
