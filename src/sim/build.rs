@@ -46,6 +46,7 @@ impl<'a> Simulator<'a> {
             instances: Table::new(),
             endpoints: Table::new(),
             routes: Table::new(),
+            route_labels: Table::new(),
             clients: Table::new(),
             loads: Table::new(),
             inline_events: 0,
@@ -179,12 +180,14 @@ impl<'a> Simulator<'a> {
             From::Load(_) => None,
         };
         keys.push(key);
+        self.services[to_service].routes_in.push(RouteId::from(self.routes.len()));
+        self.route_labels.push(label.clone());
         self.routes.push_and_get_key(Route {
             from_service,
             to_service,
             policy,
             clients: Vec::new(),
-            label: label.clone(),
+            targets: Vec::new(),
             network_rng: stream(self.seed, &format!("{label}/network")),
             balancer_rng: stream(self.seed, &format!("{label}/balancer")),
             jitter_rng: stream(self.seed, &format!("{label}/jitter")),
@@ -200,7 +203,8 @@ impl<'a> Simulator<'a> {
     pub(super) fn add_client(&mut self, route: RouteId) {
         let r = &self.routes[route];
         let slot = r.clients.len() as u32;
-        let streams = Streams { seed: self.seed, client: &format!("{}/client{slot}", r.label) };
+        let label = format!("{}/client{slot}", self.route_labels[route]);
+        let streams = Streams { seed: self.seed, client: &label };
         let stages = r.policy.map_or_else(Vec::new, |p| Stage::of(&self.sc.policies[p.ix()], &streams));
         let target_instances = self.sc.services[r.to_service.ix()].instances;
         let client = self

@@ -8,7 +8,7 @@ use super::server::{JobKey, JobState};
 use super::{Event, Simulator};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::counters::{SERIES, SeriesKind, series_index};
-use crate::model::resilience::{Stage, TryEnd, retry_delay};
+use crate::model::resilience::{Refusal, Stage, TryEnd, retry_delay};
 use crate::model::{LoadKind, Outcome, Policy};
 use slotmap::new_key_type;
 
@@ -199,17 +199,13 @@ impl Simulator<'_> {
         let is_retry = token > 1;
         self.m.attempt_sent(info.parent.load(), self.routes[route].from_service, is_retry, info.counted, now);
         let stages = &mut self.clients[client].stages;
-        if let Some(refused) = stages.iter_mut().find_map(|s| s.admit(now).err()) {
-            if reserved {
-                stages.iter_mut().for_each(Stage::retry_abandoned);
-            }
+        if !stages.is_empty()
+            && let Err(refused) = pass_stages(stages, now, is_retry, reserved)
+        {
             if let Some(counter) = refused.counter {
                 self.m.count(self.routes[route].from_service, counter);
             }
             return self.attempt_failed(key, refused.outcome);
-        }
-        for stage in stages.iter_mut() {
-            stage.started(is_retry);
         }
         let policy = &self.sc.policies[p.ix()];
         let timeout_at = policy.timeout.map_or(SimTime::NEVER, |t| now + t).min(deadline);
@@ -364,4 +360,21 @@ impl Simulator<'_> {
         }
         counts.map(|(tripped, total)| (total > 0).then(|| f64::from(tripped) / f64::from(total)))
     }
+}
+
+/// A try passes its client's stages in order: the first refusal wins (and a retry the
+/// stages had admitted is abandoned); admitted by all, it starts in each. Out of line: a
+/// policy without stages (timeouts and retries only) keeps `send` small.
+#[inline(never)]
+fn pass_stages(stages: &mut [Stage<'_>], now: SimTime, is_retry: bool, reserved: bool) -> Result<(), Refusal> {
+    if let Some(refused) = stages.iter_mut().find_map(|s| s.admit(now).err()) {
+        if reserved {
+            stages.iter_mut().for_each(Stage::retry_abandoned);
+        }
+        return Err(refused);
+    }
+    for stage in stages.iter_mut() {
+        stage.started(is_retry);
+    }
+    Ok(())
 }

@@ -188,6 +188,11 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
     let mut bytes = buckets * series;
     let (rates, _) = graph.rates(s, Rates::Peak);
     let duration_s = s.simulation.duration.as_secs_f64();
+    // Each route keeps a copy of its callee's instance list (`Route::targets`).
+    let mut routes_in = vec![0usize; s.services.len()];
+    for load in &s.loads {
+        routes_in[load.target.service] += 1;
+    }
     for (i, svc) in s.services.iter().enumerate() {
         let instances = f64::from(svc.instances);
         let admission = Admission::of(svc).len() * std::mem::size_of::<Admission>();
@@ -202,14 +207,19 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
-        for (_, p) in pairs {
+        for (to, p) in pairs {
+            routes_in[to] += 1;
             let window = policy(s, p).and_then(|p| p.circuit_breaker.as_ref()).map_or(0.0, |b| match b.window {
                 crate::model::BreakerWindow::Count(n) => f64::from(n),
                 crate::model::BreakerWindow::Time(secs) => 16.0 * f64::from(secs),
             });
+            // A throttle's per-second slots and its boxed stream.
+            let throttle = policy(s, p).and_then(|p| p.adaptive_throttling.as_ref()).map_or(0.0, |t| {
+                (16 * t.seconds()) as f64 + std::mem::size_of::<crate::engine::StreamRng>() as f64
+            });
             let stages = policy(s, p).map_or(0, |p| Stage::of(p, &Streams { seed: 0, client: "" }).len());
             let client = std::mem::size_of::<super::Client<'_>>() + std::mem::size_of::<super::ClientId>();
-            bytes += instances * ((client + stages * std::mem::size_of::<Stage>()) as f64 + window);
+            bytes += instances * ((client + stages * std::mem::size_of::<Stage>()) as f64 + window + throttle);
         }
         let held = match svc.queue {
             Some(q) => instances * (q as f64 + svc.workers.min(1 << 40) as f64),
@@ -223,6 +233,9 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
             }
         };
         bytes += held * REQUEST_BYTES;
+    }
+    for (svc, routes) in s.services.iter().zip(routes_in) {
+        bytes += (routes * svc.instances as usize * std::mem::size_of::<super::InstanceId>()) as f64;
     }
     bytes
 }

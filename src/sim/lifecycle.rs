@@ -32,6 +32,10 @@ impl Simulator<'_> {
             admission: Admission::of(svc).into_boxed_slice(),
         });
         rt.instances.push(id);
+        for i in 0..self.services[service].routes_in.len() {
+            let route = self.services[service].routes_in[i];
+            self.routes[route].targets.push(id);
+        }
         for i in 0..self.services[service].routes_out.len() {
             let route = self.services[service].routes_out[i];
             self.add_client(route);

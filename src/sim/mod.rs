@@ -123,6 +123,9 @@ struct Simulator<'a> {
     instances: Table<InstanceId, Instance<'a>>,
     endpoints: Table<EndpointId, EndpointRt>,
     routes: Table<RouteId, Route>,
+    /// The label of each route's random streams (`edge/CALLER->CALLEE`); its clients'
+    /// stages label theirs from it. Apart from the routes: read only when a client is made.
+    route_labels: Table<RouteId, String>,
     clients: Table<ClientId, Client<'a>>,
     loads: Table<LoadId, LoadRt>,
     /// Zero-duration work completions handled in place: counted as events, as if they

@@ -19,9 +19,9 @@ pub(super) struct Route {
     pub(super) policy: Option<PolicyId>,
     /// The client of each caller instance, by the instance's slot (a load has one).
     pub(super) clients: Vec<ClientId>,
-    /// The label of its random streams (`edge/CALLER->CALLEE`); its clients' stages
-    /// label theirs from it.
-    pub(super) label: String,
+    /// The callee's instances that take traffic, as `ServiceRt::instances` (kept in step
+    /// by `lifecycle`): a copy beside the route's other hot fields, read on every attempt.
+    pub(super) targets: Vec<InstanceId>,
     pub(super) network_rng: StreamRng,
     pub(super) balancer_rng: StreamRng,
     pub(super) jitter_rng: StreamRng,
@@ -49,7 +49,7 @@ impl Simulator<'_> {
         expires: SimTime,
     ) {
         let now = self.now();
-        let targets = &self.services[self.routes[route].to_service].instances;
+        let targets = &self.routes[route].targets;
         let instance = if targets.len() == 1 { targets[0] } else { self.pick_instance(route, client) };
         if self.routes[route].partitioned {
             // Neither arrives nor answers: only a timeout can end this attempt. A direct
@@ -153,22 +153,20 @@ impl Simulator<'_> {
     /// The balancer's choice among the callee's instances (more than one).
     #[inline(never)]
     fn pick_instance(&mut self, route: RouteId, client: ClientId) -> InstanceId {
-        let to = self.routes[route].to_service;
-        let targets = &self.services[to].instances;
+        let r = &mut self.routes[route];
+        let (targets, rng) = (&r.targets, &mut r.balancer_rng);
         let n = targets.len() as u32;
-        let local = match self.sc.services[to.ix()].balancer {
+        let local = match self.sc.services[r.to_service.ix()].balancer {
             Balancer::RoundRobin => {
                 let c = &mut self.clients[client];
                 let i = c.rr_cursor;
                 c.rr_cursor = if i + 1 >= n { 0 } else { i + 1 };
                 i.min(n - 1)
             }
-            Balancer::Random => self.routes[route].balancer_rng.random_range(0..n),
+            Balancer::Random => rng.random_range(0..n),
             Balancer::LeastRequests => {
                 let instances = &self.instances;
-                balancer::least_requests(&mut self.routes[route].balancer_rng, n, |i| {
-                    instances[targets[i as usize]].in_system()
-                })
+                balancer::least_requests(rng, n, |i| instances[targets[i as usize]].in_system())
             }
         };
         targets[local as usize]

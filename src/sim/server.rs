@@ -25,6 +25,8 @@ pub(super) struct ServiceRt {
     pub(super) instances: Vec<InstanceId>,
     /// Routes whose caller is this service: each instance has a client on each.
     pub(super) routes_out: Vec<RouteId>,
+    /// Routes into this service: each keeps a copy of `instances` (`Route::targets`).
+    pub(super) routes_in: Vec<RouteId>,
     /// Its first endpoint in the flattened list.
     pub(super) first_endpoint: EndpointId,
 }

@@ -10,9 +10,9 @@
 //! * timeouts that do not shrink down the stack, and callers that give up before
 //!   their callee can answer (wasted work), and per-try timeouts below the callee's
 //!   mean response;
-//! * retries with no stage that limits them (budget, breaker, adaptive throttling), retry budgets that cannot hold
-//!   retries to a share of the load, retries without backoff, and exponential backoff
-//!   without a `max`;
+//! * retries with no stage that limits them (budget, breaker, adaptive throttling),
+//!   retry budgets that cannot hold retries to a share of the load, retries without
+//!   backoff, and exponential backoff without a `max`;
 //! * a per-try timeout that the overall deadline makes unreachable;
 //! * circuit breakers whose `min_calls` the traffic cannot fill within the window, and
 //!   count-window breakers whose `min_calls` Resilience4j silently caps.
