@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart::band::{FAN_ROW_H, FanSide, FanStyle, Layering, band_key, fan_panel};
-use super::chart::forest::{draw_estimate, forest_area, forest_chart, forest_value_heading};
+use super::chart::forest::{draw_estimate, estimate_text, forest_area, forest_chart, forest_value_heading};
 use super::chart::frame::{Axis, Frame, SWEEP_FRAME, SWEEP_PANEL, fit_text, footnote, mesh, note, provenance};
 use super::chart::legend::{Entry, Swatch, draw_legend, gap, window_entries};
 use super::chart::style::{CAPTION_SIZE, LEGEND_SIZE, SMALL_SIZE, SUBTLE_TEXT, text, text_coloured};
@@ -63,6 +63,33 @@ pub fn compare_charts(
 struct Labels<'a> {
     base: &'a str,
     proposed: &'a str,
+}
+
+impl Labels<'_> {
+    /// What the proposed config adds to the base (`--change pr.toml --set k=v`), when it
+    /// is the base with overlays; else the proposed scenario.
+    fn change(&self) -> &str {
+        self.proposed.strip_prefix(self.base).map(str::trim).filter(|r| r.starts_with("--")).unwrap_or(self.proposed)
+    }
+
+    /// A chart's title, the change first: a title too long for the chart is cut at its
+    /// end, and what identifies the comparison must survive.
+    fn title(&self, what: &str) -> String {
+        let change = self.change();
+        if change == self.proposed {
+            format!("{} vs {}  —  {what}", self.base, self.proposed)
+        } else {
+            format!("{change} over {}  —  {what}", self.base)
+        }
+    }
+
+    /// The proposed config in a legend, a line per word of its change (`--change`,
+    /// then the file's name without `.toml`): a legend is narrow, and a cut line would
+    /// hide the change.
+    fn proposed_lines(&self) -> Vec<String> {
+        let file = |w: &str| w.rsplit('/').next().unwrap_or(w).trim_end_matches(".toml").to_string();
+        self.change().split(' ').map(file).collect()
+    }
 }
 
 fn seeds_label(result: &CompareResult) -> String {
@@ -116,11 +143,7 @@ fn draw_fan<DB: DrawingBackend>(
 ) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let (width, _) = root.dim_in_pixel();
-    FRAME.title(
-        root,
-        &format!("{} vs {}  —  goodput and p99 across seeds", labels.base, labels.proposed),
-        &seeds_label(result),
-    )?;
+    FRAME.title(root, &labels.title("goodput and p99 across seeds"), &seeds_label(result))?;
     let plot_w = width - FRAME.legend_w;
     let half = plot_w / 2;
     let pairs = paired_bands(result);
@@ -154,9 +177,9 @@ fn draw_fan<DB: DrawingBackend>(
         (Swatch::Line(BASE_COLOUR, 3), "base".to_string()),
         (Swatch::None, labels.base.to_string()),
         (Swatch::Line(PROPOSED_COLOUR, 3), "proposed".to_string()),
-        (Swatch::None, labels.proposed.to_string()),
-        gap(),
     ];
+    entries.extend(labels.proposed_lines().into_iter().map(|line| (Swatch::None, line)));
+    entries.push(gap());
     entries.extend(band_key(FAN_STYLE.area_alpha));
     entries.push(gap());
     entries.extend(window_entries(&result.proposed.disturbances, result.proposed.warmup_s));
@@ -217,11 +240,7 @@ fn draw_risk<DB: DrawingBackend>(
 ) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let (width, _) = root.dim_in_pixel();
-    FRAME.title(
-        root,
-        &format!("{} vs {}  —  risks across seeds", labels.base, labels.proposed),
-        &seeds_label(result),
-    )?;
+    FRAME.title(root, &labels.title("risks across seeds"), &seeds_label(result))?;
     let rows = risk_rows(result);
     let row_count = rows.len().max(1);
     let area = forest_area(root, LABEL_W, VALUE_W);
@@ -232,6 +251,14 @@ fn draw_risk<DB: DrawingBackend>(
     let label_x = LABEL_W as i32 - 12;
     let value_x = (width - VALUE_W) as i32 + 4;
     let n = result.seeds;
+    // The change column starts past the widest value written before it.
+    let mut change_x = CHANGE_X;
+    for diff in result.risk_differences.iter().flat_map(|d| risk_list(d).into_iter().map(|(_, diff, _)| diff)) {
+        for p in [diff.base, diff.proposed] {
+            let (w, _) = root.estimate_text_size(&estimate_text(p, n), &text(LEGEND_SIZE))?;
+            change_x = change_x.max(w as i32 + 16);
+        }
+    }
     for (r, row) in rows.iter().enumerate() {
         let y = y_of(r);
         let (_, py) = chart.backend_coord(&(0.0, y));
@@ -263,7 +290,7 @@ fn draw_risk<DB: DrawingBackend>(
                         signed_one_decimal(diff.high * 100.0)
                     );
                     let style = text_coloured(LEGEND_SIZE, change_colour(diff)).pos(Pos::new(HPos::Left, VPos::Center));
-                    root.draw_text(&change, &style, (value_x + CHANGE_X, py))?;
+                    root.draw_text(&change, &style, (value_x + change_x, py))?;
                 }
             }
         }
@@ -276,7 +303,7 @@ fn draw_risk<DB: DrawingBackend>(
     root.draw_text(
         "Δ proposed − base",
         &text_coloured(SMALL_SIZE, SUBTLE_TEXT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-        (value_x + CHANGE_X, header_y - 4),
+        (value_x + change_x, header_y - 4),
     )?;
     footnote(
         root,

@@ -95,3 +95,18 @@ fn the_failure_panel_counts_attempts_their_callers_timed_out() {
     assert!(!svg.contains("no failed attempts"), "timed-out attempts are failed attempts");
     assert!(svg.contains("caller timeouts included"));
 }
+
+#[test]
+fn compare_charts_name_the_change_where_a_reader_looks() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["compare", "scenarios/shop.toml", "--change", "scenarios/changes/remove-retry-budget.toml"];
+    let out = stormcast().args(args).args(["--seeds", "2", "-q", "--out", dir.path().to_str().unwrap()]).output();
+    assert!(out.unwrap().status.code().is_some_and(|c| c <= 1));
+    for chart in ["compare-fan.svg", "compare-risk.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join(chart)).unwrap();
+        // The title starts with the change, so a title cut at its end still shows it.
+        assert!(svg.contains(">\n--change scenarios/changes/remove-retry-budget.toml over "), "{chart}: title");
+    }
+    let fan = std::fs::read_to_string(dir.path().join("compare-fan.svg")).unwrap();
+    assert!(fan.contains(">\nremove-retry-budget\n<"), "the legend names the change file whole");
+}

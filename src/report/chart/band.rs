@@ -104,7 +104,8 @@ where
     shade_windows(chart, shading, x_end, y_range)?;
     let ticks = |v: &f64| compact(*v);
     mesh(chart, Axis::new("time (s)", 8, &ticks), Axis::new("", 6, &ticks))?;
-    let bands: Vec<BandRuns> = sides.iter().map(|side| BandRuns::new(side, floor)).collect();
+    let bands: Vec<BandRuns> =
+        sides.iter().enumerate().map(|(i, side)| BandRuns::new(side, floor, &sides[..i])).collect();
     match style.layering {
         Layering::RunByRun => {
             for band in &bands {
@@ -140,11 +141,14 @@ struct BandRuns<'a> {
     /// Values at or below it sit on it (a log axis has no 0).
     floor: Option<f64>,
     runs: Vec<Range<usize>>,
+    /// Its median is an earlier side's exactly (a change that changed nothing here).
+    covers_another: bool,
 }
 
 impl<'a> BandRuns<'a> {
-    fn new(side: &'a FanSide<'a>, floor: Option<f64>) -> Self {
-        let mut band = BandRuns { side, floor, runs: Vec::new() };
+    fn new(side: &'a FanSide<'a>, floor: Option<f64>, earlier: &[FanSide<'_>]) -> Self {
+        let covers_another = earlier.iter().any(|e| e.band.median == side.band.median);
+        let mut band = BandRuns { side, floor, runs: Vec::new(), covers_another };
         let median = &side.band.median;
         let n = side.mid_s.len().min(median.len());
         let mut start = 0;
@@ -206,6 +210,9 @@ impl<'a> BandRuns<'a> {
         let (median, colour) = (&self.side.band.median, self.side.colour);
         if run.len() == 1 {
             chart.draw_series(std::iter::once(Circle::new(self.at(run.start, median), 3, colour.filled())))?;
+        } else if self.covers_another {
+            // Dashed over an identical earlier median, so both colours show.
+            chart.draw_series(DashedLineSeries::new(run.map(|i| self.at(i, median)), 7, 5, colour.stroke_width(2)))?;
         } else {
             chart.draw_series(LineSeries::new(run.map(|i| self.at(i, median)), colour.stroke_width(2)))?;
         }

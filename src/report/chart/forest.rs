@@ -56,10 +56,14 @@ pub(crate) fn draw_estimate<DB: DrawingBackend>(
         chart.draw_series(std::iter::once(PathElement::new(vec![(end, y - 0.22), (end, y + 0.22)], stroke)))?;
     }
     chart.draw_series(std::iter::once(Circle::new((p.p, y), 5, colour.filled())))?;
-    let k = (p.p * n as f64).round() as u64;
-    let value = format!("{k}/{n} = {}  [{}, {}]", percent_short(p.p), percent_short(p.low), percent_short(p.high));
-    root.draw_text(&value, &text(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center)), value_at)?;
+    root.draw_text(&estimate_text(p, n), &text(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center)), value_at)?;
     Ok(())
+}
+
+/// The value `draw_estimate` writes beside a row: `k/n = share  [low, high]`.
+pub(crate) fn estimate_text(p: Proportion, n: u64) -> String {
+    let k = (p.p * n as f64).round() as u64;
+    format!("{k}/{n} = {}  [{}, {}]", percent_short(p.p), percent_short(p.low), percent_short(p.high))
 }
 
 /// The heading of a forest plot's value column (what `draw_estimate` writes), just
