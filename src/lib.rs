@@ -6,6 +6,7 @@ pub mod format;
 pub mod model;
 pub mod report;
 pub mod scenario;
+pub mod shard;
 pub mod sim;
 pub mod stats;
 pub mod sweep;

@@ -206,6 +206,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
+    pub sharding: super::shard::Sharding,
+    #[command(flatten)]
     pub limits: Limits,
 }
 
@@ -285,6 +287,8 @@ pub struct CompareArgs {
     /// What to print on stdout: the table, or compare.json.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub sharding: super::shard::Sharding,
     #[command(flatten)]
     pub limits: Limits,
 }

@@ -28,9 +28,12 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let scenario = args.overlay.load(&args.scenario)?;
     let estimate = args.limits.check(&scenario)?;
     args.limits.check_total(estimate, args.seeds, "this sweep")?;
-    let out = check_out(args.out.as_deref())?;
     let mut opts = args.seeding.options(args.seeds, &scenario, &args.limits)?;
     opts.replay_prefix = Some(args.overlay.replay_prefix(&args.scenario, &[]));
+    if let Some(shard) = args.sharding.shard()? {
+        return super::shard::sweep(shard, &args, &scenario, &opts);
+    }
+    let out = check_out(args.out.as_deref())?;
     let bar = progress_bar(args.seeds, args.seeding.quiet, "sweep");
     let result = stormcast::sweep::run_sweep(&scenario, &opts, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -53,7 +56,6 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     let proposed = args.overlay.load(proposed_path)?;
     let per_seed = args.limits.check(&base)? + args.limits.check(&proposed)?;
     args.limits.check_total(per_seed, args.seeds, "this compare (both configs)")?;
-    let out = check_out(args.out.as_deref())?;
     let mut gates = stormcast::compare::proposed_gates(&proposed);
     let overrides = [
         (&mut gates.max_slo_risk, args.max_slo_risk, "--max-slo-risk"),
@@ -74,6 +76,22 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     let base_prefix = Overlay::default().replay_prefix(&args.base, &[]);
     let proposed_prefix = args.overlay.replay_prefix(proposed_path, &[]);
     opts.replay_prefix = Some(proposed_prefix.clone());
+    let base_label = args.base.display().to_string();
+    let proposed_label = match (&args.proposed, args.overlay.changes.is_empty() && args.overlay.sets.is_empty()) {
+        (Some(p), true) => p.display().to_string(),
+        _ => proposed_prefix.trim_start_matches("stormcast run ").to_string(),
+    };
+    if let Some(shard) = args.sharding.shard()? {
+        let command = stormcast::shard::CompareCommand {
+            base_replay_prefix: base_prefix,
+            base_label,
+            proposed_label,
+            gates: (&gates).into(),
+            allow_ungated: args.allow_ungated,
+        };
+        return super::shard::compare(shard, &args, [&base, &proposed], &opts, command);
+    }
+    let out = check_out(args.out.as_deref())?;
     let bar = progress_bar(2 * args.seeds, args.seeding.quiet, "compare");
     let mut result = stormcast::compare::run_compare(&base, &proposed, &opts, &gates, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -83,11 +101,6 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
         }
     }
     result.set_replay_prefixes(&base_prefix, &proposed_prefix);
-    let base_label = args.base.display().to_string();
-    let proposed_label = match (&args.proposed, args.overlay.changes.is_empty() && args.overlay.sets.is_empty()) {
-        (Some(p), true) => p.display().to_string(),
-        _ => proposed_prefix.trim_start_matches("stormcast run ").to_string(),
-    };
     if let Some(out) = &out {
         let files = stormcast::report::files::compare_files(&result, &proposed, &base_label, &proposed_label)
             .map_err(chart_error)?;

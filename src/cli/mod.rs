@@ -9,6 +9,7 @@ mod init;
 mod input;
 mod meta;
 mod output;
+mod shard;
 mod table;
 mod vary;
 
@@ -93,6 +94,9 @@ enum Command {
         /// it, the page of stormcast itself.
         command: Option<String>,
     },
+    /// Merge the partial results of a sweep, vary sweep or compare run with --shard
+    /// into the files, table and exit code of the unsharded command, byte for byte.
+    Merge(shard::MergeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -113,6 +117,7 @@ pub fn main() -> ExitCode {
             Ok(())
         }
         Command::Man { command } => meta::man_page(command.as_deref()).map(|page| emit_bytes(&page)),
+        Command::Merge(args) => shard::merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -147,9 +147,12 @@ pub fn vary(args: SweepArgs) -> Result<(), Failure> {
         per_seed += args.limits.check(scenario)?;
     }
     args.limits.check_total(per_seed, args.seeds, &format!("this --vary over {} points", points.len()))?;
+    let opts = args.seeding.options(args.seeds, &points[0].1, &args.limits)?;
+    if let Some(shard) = args.sharding.shard()? {
+        return super::shard::vary(shard, &args, &points, &opts);
+    }
     let out = check_out(args.out.as_deref())?;
     let base = args.overlay.load(&args.scenario)?;
-    let opts = args.seeding.options(args.seeds, &points[0].1, &args.limits)?;
     let bar = progress_bar(args.seeds * points.len() as u64, args.seeding.quiet, "vary");
     let result = stormcast::sweep::run_vary(&points, &opts, &|| bar.inc(1));
     bar.finish_and_clear();

@@ -2,6 +2,7 @@
 //! order into a [`SweepResult`].
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 use super::{
     Band, CauseCounts, LoadBands, LoadRisks, LoadSweep, MergedLatency, Replay, SeedLoad, SeedRun, ServiceSweep,
@@ -10,8 +11,9 @@ use super::{
 use crate::format::shell_word;
 use crate::model::graph::{reachable, services_of};
 use crate::model::{EndpointRef, Scenario};
+use crate::shard::Exact;
 use crate::stats::RunResult;
-use crate::stats::health::{Health, HealthCause};
+use crate::stats::health::HealthCause;
 use crate::stats::risk::{Distribution, quantile_sorted, wilson};
 use crate::stats::summary::{FormatVersion, Stopped};
 
@@ -32,43 +34,76 @@ pub(super) fn services_on_path(scenario: &Scenario, target: EndpointRef) -> Vec<
     services_of(&reachable(scenario, [target]))
 }
 
-/// One seed, reduced: its row of `runs`, plus what the aggregates need from it.
+/// One seed, reduced: its row, plus its latency histograms (merged across seeds).
 pub(super) struct SeedRecord {
-    run: SeedRun,
-    stopped: Option<Stopped>,
-    /// Per load: latency of ok requests (to merge across seeds).
-    histograms: Vec<Histogram<u64>>,
+    pub(super) row: SeedRow,
+    /// Per load: latency of ok requests.
+    pub(super) histograms: Vec<Histogram<u64>>,
+}
+
+/// What the fold needs of one seed, besides its histograms: the row a shard's partial
+/// stores per seed (`shard`), so its fields are plain data and its floats [`Exact`].
+/// Loads and services are in file order, by position.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SeedRow {
+    pub seed: u64,
+    loads: Vec<RowLoad>,
+    cascade: bool,
+    unhealthy: Vec<String>,
+    origin: Vec<String>,
+    blast_radius: Vec<String>,
     /// Per load, per bucket: ok count and p99 (NaN if none); empty past the band cap.
     band_ok: Vec<Vec<u32>>,
-    band_p99: Vec<Vec<f32>>,
+    band_p99: Vec<Vec<Exact>>,
     /// Per service.
-    service_amplification: Vec<f64>,
-    service_health: Vec<Health>,
+    service_amplification: Vec<Exact>,
+    service_verdict: Vec<Verdict>,
     /// Per service: an origin of this run's cascade.
     service_origin: Vec<bool>,
-    service_utilization: Vec<f64>,
+    service_utilization: Vec<Exact>,
     bucket_count: usize,
 }
 
+/// A load's figures in one seed ([`SeedLoad`] without its name).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct RowLoad {
+    requests: u64,
+    success_rate: Exact,
+    p99_ms: Option<Exact>,
+    recovery_s: Option<Exact>,
+    slo_violated: bool,
+    amplification: Exact,
+    path_cascade: bool,
+}
+
+/// What the fold counts of a service's health in one seed.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct Verdict {
+    unhealthy: bool,
+    cause: Option<HealthCause>,
+    /// Its own workers or queue were used up (`Health::impaired`).
+    impaired: bool,
+}
+
 impl SeedRecord {
-    /// Takes the full result by value so that it is dropped here, in the worker.
-    pub(super) fn new(mut result: RunResult, context: &Context, keep_bands: bool) -> Self {
+    /// Takes the full result by value so that it is dropped here, in the worker. A
+    /// stopped run's reason is returned beside the record.
+    pub(super) fn new(result: RunResult, context: &Context, keep_bands: bool) -> (Self, Option<Stopped>) {
         let bucket_count = result.bucket_count();
         let cascade_on = |on: &dyn Fn(usize) -> bool| {
             result.services.iter().enumerate().any(|(s, svc)| on(s) && result.cascade.blast_radius.contains(&svc.name))
         };
-        let loads: Vec<SeedLoad> = result
+        let loads: Vec<RowLoad> = result
             .loads
             .iter()
             .enumerate()
-            .map(|(l, load)| SeedLoad {
-                name: load.name.clone(),
+            .map(|(l, load)| RowLoad {
                 requests: load.requests,
-                success_rate: load.success_rate,
-                p99_ms: (load.ok > 0).then_some(load.latency_ms.p99),
-                recovery_s: load.recovery_s,
+                success_rate: Exact(load.success_rate),
+                p99_ms: (load.ok > 0).then_some(Exact(load.latency_ms.p99)),
+                recovery_s: load.recovery_s.map(Exact),
                 slo_violated: load.slo_violated,
-                amplification: load.amplification,
+                amplification: Exact(load.amplification),
                 path_cascade: cascade_on(&|s| context.paths.get(l).is_some_and(|p| p[s])),
             })
             .collect();
@@ -88,56 +123,99 @@ impl SeedRecord {
                 .iter()
                 .map(|l| {
                     let ok = l.buckets.iter().map(|b| u32::try_from(b.ok).unwrap_or(u32::MAX)).collect();
-                    let p99 = l.buckets.iter().map(|b| b.latency_ms_p99.map_or(f32::NAN, |v| v as f32)).collect();
+                    let p99 = l
+                        .buckets
+                        .iter()
+                        .map(|b| Exact(f64::from(b.latency_ms_p99.map_or(f32::NAN, |v| v as f32))))
+                        .collect();
                     (ok, p99)
                 })
                 .unzip()
         } else {
             (Vec::new(), Vec::new())
         };
-        let stopped = result.stopped.take();
-        let run = SeedRun {
+        let service_amplification = result
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match requests_reaching(i) {
+                0 => Exact(f64::NAN),
+                requests => Exact(s.arrivals as f64 / requests as f64),
+            })
+            .collect();
+        let row = SeedRow {
             seed: result.seed,
             loads,
             cascade: result.cascade.cascade,
             unhealthy: result.services.iter().filter(|s| s.health.is_unhealthy()).map(|s| s.name.clone()).collect(),
             origin: result.cascade.origin.clone(),
             blast_radius: result.cascade.blast_radius.clone(),
-        };
-        let service_amplification = result
-            .services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| match requests_reaching(i) {
-                0 => f64::NAN,
-                requests => s.arrivals as f64 / requests as f64,
-            })
-            .collect();
-        let service_origin = result.services.iter().map(|s| result.cascade.origin.contains(&s.name)).collect();
-        let service_health = result
-            .services
-            .iter_mut()
-            .map(|s| Health { buckets: Vec::new(), ..std::mem::take(&mut s.health) })
-            .collect();
-        let service_utilization = result.services.iter().map(|s| s.utilization).collect();
-        let histograms = result.loads.into_iter().map(|l| l.histogram).collect();
-        SeedRecord {
-            run,
-            stopped,
-            histograms,
             band_ok,
             band_p99,
             service_amplification,
-            service_health,
-            service_origin,
-            service_utilization,
+            service_verdict: result
+                .services
+                .iter()
+                .map(|s| Verdict {
+                    unhealthy: s.health.is_unhealthy(),
+                    cause: s.health.cause,
+                    impaired: s.health.impaired,
+                })
+                .collect(),
+            service_origin: result.services.iter().map(|s| result.cascade.origin.contains(&s.name)).collect(),
+            service_utilization: result.services.iter().map(|s| Exact(s.utilization)).collect(),
             bucket_count,
+        };
+        let histograms = result.loads.into_iter().map(|l| l.histogram).collect();
+        (SeedRecord { row, histograms }, result.stopped)
+    }
+}
+
+impl SeedRow {
+    /// The row of `runs`, the loads named by `names` (file order).
+    fn run(&self, names: &[String]) -> SeedRun {
+        SeedRun {
+            seed: self.seed,
+            loads: self
+                .loads
+                .iter()
+                .zip(names)
+                .map(|(l, name)| SeedLoad {
+                    name: name.clone(),
+                    requests: l.requests,
+                    success_rate: l.success_rate.0,
+                    p99_ms: l.p99_ms.map(|v| v.0),
+                    recovery_s: l.recovery_s.map(|v| v.0),
+                    slo_violated: l.slo_violated,
+                    amplification: l.amplification.0,
+                    path_cascade: l.path_cascade,
+                })
+                .collect(),
+            cascade: self.cascade,
+            unhealthy: self.unhealthy.clone(),
+            origin: self.origin.clone(),
+            blast_radius: self.blast_radius.clone(),
         }
+    }
+
+    /// Loads and services as many as `scenario` has, and per-bucket values no more than
+    /// its buckets: a row from a partial of another scenario would index out of range.
+    pub fn fits(&self, loads: usize, services: usize) -> bool {
+        let per_service = [
+            self.service_amplification.len(),
+            self.service_verdict.len(),
+            self.service_origin.len(),
+            self.service_utilization.len(),
+        ];
+        self.loads.len() == loads
+            && per_service.iter().all(|&n| n == services)
+            && (self.band_ok.is_empty() || (self.band_ok.len() == loads && self.band_p99.len() == loads))
     }
 }
 
 /// Folds seed records, in seed order.
 pub(super) struct Accumulator {
+    load_names: Vec<String>,
     runs: Vec<SeedRun>,
     histograms: Vec<Histogram<u64>>,
     /// [load][bucket] -> one value per seed (up to the band cap).
@@ -160,6 +238,7 @@ impl Accumulator {
         let loads = scenario.loads.len();
         let services = scenario.services.len();
         Accumulator {
+            load_names: scenario.loads.iter().map(|l| l.name.clone()).collect(),
             runs: Vec::new(),
             histograms: (0..loads).map(|_| Histogram::new(3).expect("3 significant digits is valid")).collect(),
             band_ok: vec![Vec::new(); loads],
@@ -176,46 +255,63 @@ impl Accumulator {
         }
     }
 
-    pub(super) fn fold(&mut self, record: SeedRecord) {
-        for (merged, h) in self.histograms.iter_mut().zip(&record.histograms) {
+    /// Folds one seed, the next in seed order; `stopped` if its run was stopped.
+    pub(super) fn fold(&mut self, record: SeedRecord, stopped: Option<Stopped>) {
+        self.add_histograms(&record.histograms);
+        if let Some(stopped) = stopped {
+            self.stopped.push(StoppedSeed { seed: record.row.seed, stopped });
+        }
+        self.fold_row(&record.row);
+    }
+
+    /// Adds latency histograms (one per load) into the merged ones: counts add up, so
+    /// the order in which seeds, or shards of seeds, are added changes nothing.
+    pub(super) fn add_histograms(&mut self, histograms: &[Histogram<u64>]) {
+        for (merged, h) in self.histograms.iter_mut().zip(histograms) {
             merged.add(h).expect("an auto-resizing histogram takes any other");
         }
+    }
+
+    /// The merged latency histograms, one per load.
+    pub(super) fn into_histograms(self) -> Vec<Histogram<u64>> {
+        self.histograms
+    }
+
+    /// Folds one seed's row, the next in seed order.
+    pub(super) fn fold_row(&mut self, row: &SeedRow) {
         if self.runs.is_empty() {
-            self.bucket_count = record.bucket_count;
+            self.bucket_count = row.bucket_count;
             for l in 0..self.band_ok.len() {
-                self.band_ok[l] = vec![Vec::new(); record.bucket_count];
-                self.band_p99[l] = vec![Vec::new(); record.bucket_count];
+                self.band_ok[l] = vec![Vec::new(); row.bucket_count];
+                self.band_p99[l] = vec![Vec::new(); row.bucket_count];
             }
         }
-        if !record.band_ok.is_empty() {
+        if !row.band_ok.is_empty() {
             self.band_seeds += 1;
-            for (l, (ok, p99)) in record.band_ok.iter().zip(&record.band_p99).enumerate() {
+            for (l, (ok, p99)) in row.band_ok.iter().zip(&row.band_p99).enumerate() {
                 for (b, (&ok, &p99)) in ok.iter().zip(p99).enumerate().take(self.bucket_count) {
                     self.band_ok[l][b].push(ok);
-                    self.band_p99[l][b].push(p99);
+                    self.band_p99[l][b].push(p99.0 as f32);
                 }
             }
         }
         for s in 0..self.service_unhealthy.len() {
-            self.service_amplification[s].push(record.service_amplification[s]);
-            self.service_utilization[s].push(record.service_utilization[s]);
-            let health = &record.service_health[s];
-            self.service_unhealthy[s] += u64::from(health.is_unhealthy());
+            self.service_amplification[s].push(row.service_amplification[s].0);
+            self.service_utilization[s].push(row.service_utilization[s].0);
+            let verdict = row.service_verdict[s];
+            self.service_unhealthy[s] += u64::from(verdict.unhealthy);
             let causes = &mut self.service_causes[s];
-            match health.cause {
+            match verdict.cause {
                 Some(HealthCause::Fault) => causes.fault += 1,
                 Some(HealthCause::Overload) => causes.overload += 1,
                 Some(HealthCause::Dependency) => causes.dependency += 1,
                 None => {}
             }
-            self.service_origin[s] += u64::from(record.service_origin[s]);
+            self.service_origin[s] += u64::from(row.service_origin[s]);
             self.service_in_blast_radius[s] +=
-                u64::from(health.cause == Some(HealthCause::Dependency) && health.impaired);
+                u64::from(verdict.cause == Some(HealthCause::Dependency) && verdict.impaired);
         }
-        if let Some(stopped) = record.stopped {
-            self.stopped.push(StoppedSeed { seed: record.run.seed, stopped });
-        }
-        self.runs.push(record.run);
+        self.runs.push(row.run(&self.load_names));
     }
 
     pub(super) fn finish(self, scenario: &Scenario, opts: &SweepOptions) -> SweepResult {

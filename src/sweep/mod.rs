@@ -26,11 +26,16 @@ mod vary;
 
 pub use vary::{
     VaryName, VaryParam, VaryPoint, VaryResult, parse_vary_label, run_vary, tipping_point, tipping_point_at,
+    vary_of_sweeps,
 };
 
+pub use fold::SeedRow;
+
 use fold::{Accumulator, Context, SeedRecord};
+use hdrhistogram::Histogram;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::ops::Range;
 
 use crate::model::OverlaySource;
 use crate::model::Scenario;
@@ -366,8 +371,69 @@ pub(crate) fn sweep_observed(
     progress: &(dyn Fn() + Sync),
     observe_chunk: &(dyn Fn(usize) + Sync),
 ) -> SweepResult {
-    let body = || sweep_in_current_pool(scenario, opts, progress, observe_chunk);
-    match opts.jobs {
+    in_pool(opts.jobs, || {
+        let mut acc = Accumulator::new(scenario);
+        run_records(scenario, opts, 0..opts.seeds, progress, observe_chunk, &mut |record, stopped| {
+            acc.fold(record, stopped)
+        });
+        acc.finish(scenario, opts)
+    })
+}
+
+/// One shard of a sweep: the seeds at positions `indices` (seed `first_seed + index`),
+/// reduced to what a partial result keeps (`shard`): their latency histograms merged,
+/// one row per seed in seed order, and the seeds whose run was stopped.
+pub struct ShardSweep {
+    pub histograms: Vec<Histogram<u64>>,
+    pub rows: Vec<SeedRow>,
+    pub stopped: Vec<StoppedSeed>,
+}
+
+/// Runs the seeds at positions `indices` of the sweep `opts` describes (in parallel,
+/// as [`run_sweep`]) and keeps them unfolded: [`fold_shards`] over every shard gives
+/// what [`run_sweep`] gives.
+pub fn run_shard(
+    scenario: &Scenario,
+    opts: &SweepOptions,
+    indices: Range<u64>,
+    progress: &(dyn Fn() + Sync),
+) -> ShardSweep {
+    in_pool(opts.jobs, || {
+        let mut acc = Accumulator::new(scenario);
+        let mut rows = Vec::new();
+        let mut stopped = Vec::new();
+        run_records(scenario, opts, indices, progress, &|_| {}, &mut |record, stop| {
+            acc.add_histograms(&record.histograms);
+            if let Some(stop) = stop {
+                stopped.push(StoppedSeed { seed: record.row.seed, stopped: stop });
+            }
+            rows.push(record.row);
+        });
+        ShardSweep { histograms: acc.into_histograms(), rows, stopped }
+    })
+}
+
+/// Folds shards, given in seed order, each as its merged histograms and its rows, into
+/// the sweep's result: the same as [`run_sweep`] over all their seeds, since rows are
+/// folded in seed order and histogram counts add up in any order.
+pub fn fold_shards<'a>(
+    scenario: &Scenario,
+    opts: &SweepOptions,
+    shards: impl IntoIterator<Item = (&'a [Histogram<u64>], &'a [SeedRow])>,
+) -> SweepResult {
+    let mut acc = Accumulator::new(scenario);
+    for (histograms, rows) in shards {
+        acc.add_histograms(histograms);
+        for row in rows {
+            acc.fold_row(row);
+        }
+    }
+    acc.finish(scenario, opts)
+}
+
+/// Runs `body` on a pool of `jobs` threads made for it, or on rayon's global pool.
+fn in_pool<T: Send>(jobs: Option<usize>, body: impl FnOnce() -> T + Send) -> T {
+    match jobs {
         Some(jobs) => match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
             Ok(pool) => pool.install(body),
             // Threads could not be made: run on the global pool; the result is the same.
@@ -377,19 +443,22 @@ pub(crate) fn sweep_observed(
     }
 }
 
-fn sweep_in_current_pool(
+/// Runs the seeds at positions `indices` in parallel chunks and hands each one's record
+/// (and why it was stopped, if it was) to `sink`, in seed order.
+fn run_records(
     scenario: &Scenario,
     opts: &SweepOptions,
+    indices: Range<u64>,
     progress: &(dyn Fn() + Sync),
     observe_chunk: &(dyn Fn(usize) + Sync),
-) -> SweepResult {
+    sink: &mut dyn FnMut(SeedRecord, Option<Stopped>),
+) {
     let context = Context::new(scenario);
     let chunk = (rayon::current_num_threads().max(1) * CHUNK_PER_THREAD) as u64;
-    let mut acc = Accumulator::new(scenario);
-    let mut done = 0u64;
-    while done < opts.seeds {
-        let len = chunk.min(opts.seeds - done);
-        let records: Vec<SeedRecord> = (0..len as usize)
+    let mut done = indices.start;
+    while done < indices.end {
+        let len = chunk.min(indices.end - done);
+        let records: Vec<(SeedRecord, Option<Stopped>)> = (0..len as usize)
             .into_par_iter()
             .map(|i| {
                 let index = done + i as u64;
@@ -401,12 +470,11 @@ fn sweep_in_current_pool(
             })
             .collect();
         observe_chunk(records.len());
-        for record in records {
-            acc.fold(record);
+        for (record, stopped) in records {
+            sink(record, stopped);
         }
         done += len;
     }
-    acc.finish(scenario, opts)
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{LoadRisks, RiskKind, StoppedSeed, SweepOptions, run_sweep};
+use super::{LoadRisks, RiskKind, StoppedSeed, SweepOptions, SweepResult, run_sweep};
 use crate::model::{OverlaySource, Scenario};
 use crate::stats::summary::{FormatVersion, by_name};
 
@@ -41,7 +41,7 @@ pub struct VaryPoint {
 }
 
 /// One value a variant sets: `key` (a `--set` path) to `value`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VaryParam {
     pub key: String,
     pub value: String,
@@ -114,16 +114,24 @@ pub fn run_vary<N: VaryName>(
     opts: &SweepOptions,
     progress: &(dyn Fn() + Sync),
 ) -> VaryResult {
+    vary_of_sweeps(points.iter().map(|(name, scenario)| (name, run_sweep(scenario, opts, progress))), opts)
+}
+
+/// The [`VaryResult`] of each point's sweep, in the order given (what [`run_vary`]
+/// returns; a merge of sharded points gives their sweeps here too).
+pub fn vary_of_sweeps<'a, N: VaryName + 'a>(
+    sweeps: impl IntoIterator<Item = (&'a N, SweepResult)>,
+    opts: &SweepOptions,
+) -> VaryResult {
     let mut keys: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    for (name, scenario) in points {
+    for (name, sweep) in sweeps {
         let params = name.params();
         for p in &params {
             if !keys.contains(&p.key) {
                 keys.push(p.key.clone());
             }
         }
-        let sweep = run_sweep(scenario, opts, progress);
         out.push(VaryPoint {
             label: name.label(),
             params,

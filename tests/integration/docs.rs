@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 const DOC: &str = "docs/scenario-format.md";
 const EXAMPLE: &str = "docs/examples/three-services.toml";
-const SUBCOMMANDS: [&str; 8] = ["run", "sweep", "check", "graph", "compare", "init", "completions", "man"];
+const SUBCOMMANDS: [&str; 9] = ["run", "sweep", "check", "graph", "compare", "init", "completions", "man", "merge"];
 /// Commands that read a scenario (the others write one, or print about the binary).
 const WITH_INPUTS: [&str; 5] = ["run", "sweep", "check", "graph", "compare"];
 
@@ -214,6 +214,7 @@ fn every_command_in_the_doc_parses_and_its_inputs_load() {
         // The command line parses: clap refuses unknown options and bad values before
         // it looks at `--help`, and `--help` makes it do nothing else.
         Command::new(env!("CARGO_BIN_EXE_stormcast")).current_dir(root()).args(words).arg("--help").assert().success();
+        // `merge` reads partial results, not scenarios (tests/integration/shard.rs runs it).
         if !WITH_INPUTS.contains(&sub) {
             continue;
         }

@@ -18,5 +18,6 @@ mod report_html;
 mod robustness;
 mod scenarios;
 mod schemas;
+mod shard;
 mod support;
 mod sweep;
