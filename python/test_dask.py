@@ -5,7 +5,9 @@ Starts a scheduler and two workers (one thread each, no nanny) on 127.0.0.1, and
    the one-machine sweep's (timed: two workers);
 2. runs it again and kills one worker (SIGKILL) while it is running a shard: the
    scheduler gives the shard to the other worker, and the merge is still identical;
-3. runs it once more on the worker left (timed: one worker), and checks that the
+3. runs it once more on the worker left (timed: one worker), resumes it (--resume:
+   with every partial saved nothing runs again; with one removed only that shard
+   runs), and checks that the
    speed-up of two workers over one is at least 3/4 of the speed-up of `--jobs 2`
    over `--jobs 1` on one machine, measured here too (so a machine busy with other
    work lowers both alike). docs/distributed.md reports these timings.
@@ -114,6 +116,20 @@ def main():
         assert len(client.scheduler_info()["workers"]) == 1, "the killed worker is still listed"
 
         one_worker = sharded("one-worker")
+
+        # --resume: every partial is saved already, so nothing runs again; the merge
+        # is the same. One partial removed: only that shard runs.
+        said = []
+        code = stormcast_dask.run(client, DASK_COMMAND, SHARDS, tmp / "resumed", tmp / "one-worker.parts",
+                                  stormcast=STORMCAST, cwd=ROOT, resume=True, log=said.append)
+        assert code == 0 and files(tmp / "resumed") == expected
+        assert said == [f"resume: {SHARDS} of {SHARDS} partials already in {tmp / 'one-worker.parts'}"], said
+        (tmp / "one-worker.parts" / f"partial-3-of-{SHARDS}.json").unlink()
+        said.clear()
+        code = stormcast_dask.run(client, DASK_COMMAND, SHARDS, tmp / "resumed-one", tmp / "one-worker.parts",
+                                  stormcast=STORMCAST, cwd=ROOT, resume=True, log=said.append)
+        assert code == 0 and files(tmp / "resumed-one") == expected
+        assert said[1:] == [f"shard 3/{SHARDS} done"], said
         speedup, jobs_speedup = one_worker / two_workers, jobs_1 / jobs_2
         print(f"sweep {' '.join(COMMAND[1:])} in {SHARDS} shards on {os.cpu_count()} cores "
               f"(load average {os.getloadavg()[0]:.1f}): one machine --jobs 1 {jobs_1:.1f} s, --jobs 2 {jobs_2:.1f} s "
