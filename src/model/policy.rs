@@ -3,6 +3,7 @@
 //! service's `client` and a load's `policy`.
 
 use super::outcome::OutcomeSet;
+pub use super::resilience::admission_control::AdmissionControl;
 pub use super::resilience::breaker::{BreakerWindow, CircuitBreakerConfig};
 pub use super::resilience::budget::RetryBudget;
 pub use super::resilience::bulkhead::Bulkhead;
@@ -44,6 +45,8 @@ pub struct Policy {
     pub bulkhead: Option<Bulkhead>,
     /// The SRE book's client-side adaptive throttling.
     pub adaptive_throttling: Option<AdaptiveThrottling>,
+    /// Envoy's admission control filter.
+    pub admission_control: Option<AdmissionControl>,
 }
 
 impl Policy {

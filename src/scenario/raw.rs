@@ -122,6 +122,17 @@ pub struct RawPolicy {
     pub circuit_breaker: Option<Spanned<RawCircuitBreaker>>,
     pub bulkhead: Option<Spanned<RawBulkhead>>,
     pub adaptive_throttling: Option<Spanned<RawAdaptiveThrottling>>,
+    pub admission_control: Option<Spanned<RawAdmissionControl>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmissionControl {
+    pub sampling_window: Option<Spanned<RawDuration>>,
+    pub sr_threshold: Option<Spanned<f64>>,
+    pub aggression: Option<Spanned<f64>>,
+    pub rps_threshold: Option<Spanned<f64>>,
+    pub max_rejection_probability: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -570,3 +570,30 @@ fn adaptive_throttling_defaults_and_errors() {
         assert!(e.contains(wants) && e.contains("t.toml:9:"), "{bad}: {e}");
     }
 }
+
+/// `admission_control`: Envoy's defaults; each value checked where it is written.
+#[test]
+fn admission_control_defaults_and_errors() {
+    let with = |a: &str| {
+        format!(
+            "[simulation]\nduration = \"1s\"\n[services.a.endpoints.e]\nlatency = \"1ms\"\n[[load]]\nname = \"l\"\ntarget = \"a/e\"\nrate = 1\npolicy = {{ admission_control = {a} }}\n"
+        )
+    };
+    let s = load_str("t.toml", &with("{}")).unwrap();
+    let a = s.policies[0].admission_control.as_ref().expect("admission control");
+    assert_eq!(
+        (a.seconds(), a.sr_threshold, a.aggression, a.rps_threshold, a.max_rejection_probability),
+        (30, 0.95, 1.0, 0.0, 0.8)
+    );
+    for (bad, wants) in [
+        ("{ sr_threshold = 0.0 }", "`sr_threshold` in `admission_control`"),
+        ("{ sr_threshold = 1.5 }", "`sr_threshold` in `admission_control`"),
+        ("{ aggression = -1.0 }", "`aggression` in `admission_control`"),
+        ("{ rps_threshold = -1.0 }", "`rps_threshold` in `admission_control`"),
+        ("{ max_rejection_probability = 2.0 }", "`max_rejection_probability` in `admission_control`"),
+        ("{ sampling_window = \"0s\" }", "`sampling_window` in `admission_control`"),
+    ] {
+        let e = load_str("t.toml", &with(bad)).unwrap_err().to_string();
+        assert!(e.contains(wants) && e.contains("t.toml:9:"), "{bad}: {e}");
+    }
+}

@@ -214,9 +214,9 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
                 crate::model::BreakerWindow::Time(secs) => 16.0 * f64::from(secs),
             });
             // A throttle's per-second slots and its boxed stream.
-            let throttle = policy(s, p).and_then(|p| p.adaptive_throttling.as_ref()).map_or(0.0, |t| {
-                (16 * t.seconds()) as f64 + std::mem::size_of::<crate::engine::StreamRng>() as f64
-            });
+            let throttle = policy(s, p)
+                .and_then(|p| p.adaptive_throttling.as_ref())
+                .map_or(0.0, |t| (16 * t.seconds()) as f64 + std::mem::size_of::<crate::engine::StreamRng>() as f64);
             let stages = policy(s, p).map_or(0, |p| Stage::of(p, &Streams { seed: 0, client: "" }).len());
             let client = std::mem::size_of::<super::Client<'_>>() + std::mem::size_of::<super::ClientId>();
             bytes += instances * ((client + stages * std::mem::size_of::<Stage>()) as f64 + window + throttle);

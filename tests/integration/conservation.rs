@@ -190,6 +190,14 @@ fn build(shape: &Shape) -> Scenario {
                 k: 1.5,
                 window: stormcast::engine::SimDuration::from_secs(2),
             }),
+            // And every third other kind has Envoy's admission control.
+            admission_control: (kind % 3 == 2).then(|| stormcast::model::policy::AdmissionControl {
+                sampling_window: stormcast::engine::SimDuration::from_secs(2),
+                sr_threshold: 0.9,
+                aggression: 1.5,
+                rps_threshold: 0.0,
+                max_rejection_probability: 0.8,
+            }),
         })
         .collect();
     for (k, &(a, b, probability, optional, parallel)) in shape.calls.iter().enumerate() {

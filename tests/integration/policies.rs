@@ -272,4 +272,9 @@ fn adaptive_throttling_cuts_the_retry_storm_attempts() {
     // Every request still ends (locally rejected tries fail as `throttled`).
     let users = &throttled.loads[0];
     assert_eq!(users.requests, users.outcomes.total() + users.in_flight);
+    // Envoy's admission control (defaults) rejects locally too; its rejections are capped
+    // at 80% (`max_rejection_probability`), so it cuts the retries less: 8x on this seed.
+    let admitted = run(&["policies.db-client.admission_control={}".to_string()]);
+    assert!(rejections(&admitted) > 10_000, "{}", rejections(&admitted));
+    assert!(retries(&admitted) * 5 < retries(&storm), "{} vs {}", retries(&admitted), retries(&storm));
 }

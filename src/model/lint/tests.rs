@@ -3,7 +3,7 @@
 //! scenarios' lints are snapshotted so that a change in them is reviewed.
 
 use super::*;
-use crate::model::resilience::{breaker, throttling};
+use crate::model::resilience::{admission_control, breaker, throttling};
 use crate::scenario::load_str;
 
 const HEADER: &str = "[simulation]\nduration = \"60s\"\n\n";
@@ -699,4 +699,8 @@ rate = 10
     assert!(lints[0].message.contains("rejects about 20% of tries"), "{}", lints[0].message);
     assert!(lints_of(&with("{ k = 1.0 }")).is_empty());
     assert!(lints_of(&with("{}")).is_empty());
+    // Admission control's aggression below 1 is treated as 1: the value has no effect.
+    let lints = lints_of(&with("{}\nadmission_control = { aggression = 0.5 }"));
+    assert_eq!(kinds(&lints), [admission_control::AGGRESSION_BELOW_ONE]);
+    assert_eq!(lints[0].keys, ["policies.p.admission_control.aggression"]);
 }

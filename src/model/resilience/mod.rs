@@ -15,6 +15,7 @@
 //! entered.
 
 pub mod admission;
+pub mod admission_control;
 pub mod backoff;
 pub mod breaker;
 pub mod budget;
@@ -35,6 +36,7 @@ use crate::engine::SimTime;
 use crate::model::counters::{Counter, CounterDef, SeriesDef};
 use crate::model::lint::{Lint, Site};
 use crate::model::{Outcome, Policy, Service};
+use admission_control::AdmissionController;
 use bulkhead::BulkheadState;
 use throttling::Throttle;
 
@@ -99,6 +101,7 @@ stages! {
     Bulkhead: bulkhead => BulkheadState,
     RetryBudget: retry_budget => RetryBudgetState,
     AdaptiveThrottling: adaptive_throttling => Throttle,
+    AdmissionControl: admission_control => AdmissionController,
 }
 
 impl Stage<'_> {

@@ -47,7 +47,8 @@ impl AdaptiveThrottling {
     }
 }
 
-/// Tries rejected locally by a service's clients' adaptive throttling.
+/// Tries rejected locally by a service's clients' adaptive throttling or admission
+/// control (`admission_control.rs` counts its rejections here too).
 pub static LOCAL_REJECTIONS: CounterDef = CounterDef { key: "local_rejections", heading: "local rej" };
 
 /// A `k` below 1 rejects healthy traffic (every try accepted still leaves a rejection
@@ -60,28 +61,41 @@ pub fn rejection_probability(k: f64, requests: u64, accepts: u64) -> f64 {
     ((requests as f64 - k * accepts as f64) / (requests as f64 + 1.0)).max(0.0)
 }
 
-/// One client's throttle: per-second counts over the window, and its stream.
+/// Two counts over a sliding window of whole seconds of simulated time: the current
+/// second and the ones before it, `seconds` in all, as a ring of per-second slots. Shared
+/// by the client stages that judge a backend by its recent answers.
 #[derive(Debug)]
-pub struct Throttle {
-    /// `(requests, accepts)` of each second of the window, by second modulo its length.
+pub struct SecondWindow {
+    /// The counts of each second of the window, by second modulo its length.
     slots: Vec<(u64, u64)>,
     /// The second the newest slot holds.
     second: u64,
-    requests: u64,
-    accepts: u64,
-    /// Boxed: a stream is a few hundred bytes, and every client's stages sit in one enum.
-    rng: Box<StreamRng>,
+    sums: (u64, u64),
 }
 
-impl Throttle {
-    pub fn new(cfg: &AdaptiveThrottling, rng: StreamRng) -> Throttle {
-        Throttle { slots: vec![(0, 0); cfg.seconds() as usize], second: 0, requests: 0, accepts: 0, rng: Box::new(rng) }
+impl SecondWindow {
+    pub fn new(seconds: u64) -> SecondWindow {
+        SecondWindow { slots: vec![(0, 0); seconds.max(1) as usize], second: 0, sums: (0, 0) }
     }
 
-    /// The counts over the window as of `now`.
-    pub fn counts(&mut self, now: SimTime) -> (u64, u64) {
+    /// The window's length in seconds.
+    pub fn seconds(&self) -> u64 {
+        self.slots.len() as u64
+    }
+
+    /// The sums over the window as of `now`.
+    pub fn sums(&mut self, now: SimTime) -> (u64, u64) {
         self.advance(now);
-        (self.requests, self.accepts)
+        self.sums
+    }
+
+    /// Adds `(a, b)` to the second of `now`.
+    pub fn add(&mut self, now: SimTime, (a, b): (u64, u64)) {
+        self.advance(now);
+        let n = self.seconds();
+        let slot = &mut self.slots[(self.second % n) as usize];
+        *slot = (slot.0 + a, slot.1 + b);
+        self.sums = (self.sums.0 + a, self.sums.1 + b);
     }
 
     /// Moves the window to the second of `now`, dropping the seconds that left it.
@@ -90,19 +104,32 @@ impl Throttle {
         if second <= self.second {
             return;
         }
-        let n = self.slots.len() as u64;
+        let n = self.seconds();
         for s in (self.second + 1)..=second.min(self.second + n) {
             let slot = &mut self.slots[(s % n) as usize];
-            self.requests -= slot.0;
-            self.accepts -= slot.1;
+            self.sums = (self.sums.0 - slot.0, self.sums.1 - slot.1);
             *slot = (0, 0);
         }
         self.second = second;
     }
+}
 
-    fn slot(&mut self) -> &mut (u64, u64) {
-        let n = self.slots.len() as u64;
-        &mut self.slots[(self.second % n) as usize]
+/// One client's throttle: `(requests, accepts)` over the window, and its stream.
+#[derive(Debug)]
+pub struct Throttle {
+    window: SecondWindow,
+    /// Boxed: a stream is a few hundred bytes, and every client's stages sit in one enum.
+    rng: Box<StreamRng>,
+}
+
+impl Throttle {
+    pub fn new(cfg: &AdaptiveThrottling, rng: StreamRng) -> Throttle {
+        Throttle { window: SecondWindow::new(cfg.seconds()), rng: Box::new(rng) }
+    }
+
+    /// `(requests, accepts)` over the window as of `now`.
+    pub fn counts(&mut self, now: SimTime) -> (u64, u64) {
+        self.window.sums(now)
     }
 }
 
@@ -117,11 +144,10 @@ impl ClientStage for Throttle {
     }
 
     fn admit(&mut self, cfg: &AdaptiveThrottling, now: SimTime) -> Result<(), Refusal> {
-        self.advance(now);
-        let p = rejection_probability(cfg.k, self.requests, self.accepts);
+        let (requests, accepts) = self.window.sums(now);
+        let p = rejection_probability(cfg.k, requests, accepts);
         let u: f64 = self.rng.random();
-        self.requests += 1;
-        self.slot().0 += 1;
+        self.window.add(now, (1, 0));
         if u < p {
             Err(Refusal { outcome: Outcome::Throttled, counter: Some(Counter(&LOCAL_REJECTIONS)) })
         } else {
@@ -131,9 +157,7 @@ impl ClientStage for Throttle {
 
     fn ended(&mut self, _cfg: &AdaptiveThrottling, end: &TryEnd) -> Option<Counter> {
         if matches!(end.outcome, Outcome::Ok | Outcome::Error) {
-            self.advance(end.now);
-            self.accepts += 1;
-            self.slot().1 += 1;
+            self.window.add(end.now, (0, 1));
         }
         None
     }

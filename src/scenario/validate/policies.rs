@@ -8,15 +8,15 @@
 use super::{MAX_BREAKER_WINDOW, Span, Validator, span_of, what};
 use crate::engine::SimDuration;
 use crate::model::graph::CallGraph;
-use crate::model::policy::AdaptiveThrottling;
+use crate::model::policy::{AdaptiveThrottling, AdmissionControl};
 use crate::model::{
     Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId,
     PolicyOrigin, Retry, RetryBudget,
 };
 use crate::scenario::error::suggest;
 use crate::scenario::raw::{
-    RawAdaptiveThrottling, RawCall, RawCircuitBreaker, RawLoad, RawPolicy, RawPolicyRef, RawRetry, RawRetryBudget,
-    RawScenario, RawService,
+    RawAdaptiveThrottling, RawAdmissionControl, RawCall, RawCircuitBreaker, RawDuration, RawLoad, RawPolicy,
+    RawPolicyRef, RawRetry, RawRetryBudget, RawScenario, RawService,
 };
 use toml::Spanned;
 
@@ -47,6 +47,11 @@ pub mod defaults {
     /// The SRE book's adaptive throttling: K = 2, over "the last two minutes".
     pub const THROTTLING_K: f64 = 2.0;
     pub const THROTTLING_WINDOW_SECS: u64 = 120;
+    /// Envoy's admission control: `sampling_window` 30 s, `sr_threshold` 95%,
+    /// `max_rejection_probability` 80% (`aggression` 1 and `rps_threshold` 0 inline).
+    pub const ADMISSION_WINDOW_SECS: u64 = 30;
+    pub const ADMISSION_SR_THRESHOLD: f64 = 0.95;
+    pub const ADMISSION_MAX_REJECTION: f64 = 0.8;
 }
 
 const BACKOFFS: [&str; 3] = ["none", "constant", "exponential"];
@@ -195,25 +200,57 @@ impl Validator {
                 .adaptive_throttling
                 .as_ref()
                 .map(|t| self.adaptive_throttling(t.get_ref(), &format!("`adaptive_throttling` of {ctx}"))),
+            admission_control: p
+                .admission_control
+                .as_ref()
+                .map(|a| self.admission_control(a.get_ref(), &format!("`admission_control` of {ctx}"))),
         }
     }
 
-    /// `adaptive_throttling = { k, window }`: `k` a positive number, `window` a positive
-    /// duration of at most `MAX_BREAKER_WINDOW` seconds (a slot per second per client).
+    /// `admission_control = { ... }`, with Envoy's defaults: `sr_threshold` in (0, 1],
+    /// `aggression` positive, `rps_threshold` at least 0, `max_rejection_probability` in
+    /// [0, 1], `sampling_window` as a throttling window.
+    fn admission_control(&mut self, a: &RawAdmissionControl, ctx: &str) -> AdmissionControl {
+        let sampling_window = a.sampling_window.as_ref().and_then(|w| self.window(w, &what("sampling_window", ctx)));
+        let sr = a.sr_threshold.as_ref().and_then(|v| self.number(v, &what("sr_threshold", ctx), 0.0, true, 1.0));
+        let aggression =
+            a.aggression.as_ref().and_then(|v| self.number(v, &what("aggression", ctx), 0.0, true, f64::INFINITY));
+        let rps = a
+            .rps_threshold
+            .as_ref()
+            .and_then(|v| self.number(v, &what("rps_threshold", ctx), 0.0, false, f64::INFINITY));
+        let max = a
+            .max_rejection_probability
+            .as_ref()
+            .and_then(|v| self.probability(v, &what("max_rejection_probability", ctx)));
+        AdmissionControl {
+            sampling_window: sampling_window.unwrap_or(SimDuration::from_secs(defaults::ADMISSION_WINDOW_SECS)),
+            sr_threshold: sr.unwrap_or(defaults::ADMISSION_SR_THRESHOLD),
+            aggression: aggression.unwrap_or(1.0),
+            rps_threshold: rps.unwrap_or(0.0),
+            max_rejection_probability: max.unwrap_or(defaults::ADMISSION_MAX_REJECTION),
+        }
+    }
+
+    /// A window counted per second for each caller instance (adaptive throttling,
+    /// admission control): a positive duration of at most `MAX_BREAKER_WINDOW` seconds.
+    fn window(&mut self, w: &Spanned<RawDuration>, what: &str) -> Option<SimDuration> {
+        let d = self.positive_duration(w, what)?;
+        if d.as_secs_f64() > MAX_BREAKER_WINDOW as f64 {
+            self.error_help(
+                w.span(),
+                format!("{what} is longer than {MAX_BREAKER_WINDOW}s"),
+                "the client keeps a slot per second of its window for each caller instance",
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// `adaptive_throttling = { k, window }`: `k` a positive number, `window` a window.
     fn adaptive_throttling(&mut self, t: &RawAdaptiveThrottling, ctx: &str) -> AdaptiveThrottling {
         let k = t.k.as_ref().and_then(|k| self.number(k, &what("k", ctx), 0.0, true, f64::INFINITY));
-        let window = t.window.as_ref().and_then(|w| {
-            let d = self.positive_duration(w, &what("window", ctx))?;
-            if d.as_secs_f64() > MAX_BREAKER_WINDOW as f64 {
-                self.error_help(
-                    w.span(),
-                    format!("{} is longer than {MAX_BREAKER_WINDOW}s", what("window", ctx)),
-                    "the throttle keeps a slot per second of its window for each caller instance",
-                );
-                return None;
-            }
-            Some(d)
-        });
+        let window = t.window.as_ref().and_then(|w| self.window(w, &what("window", ctx)));
         AdaptiveThrottling {
             k: k.unwrap_or(defaults::THROTTLING_K),
             window: window.unwrap_or(SimDuration::from_secs(defaults::THROTTLING_WINDOW_SECS)),
