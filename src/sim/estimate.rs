@@ -51,7 +51,7 @@
 //! unbounded queue accumulates when its peak offered load exceeds what it can serve.
 
 use crate::model::graph::{CallGraph, Rates, reachable};
-use crate::model::resilience::{Admission, Stage, Streams};
+use crate::model::resilience::{Admission, stage_bytes};
 use crate::model::{Dist, EndpointRef, FaultKind, LoadKind, Policy, Scenario, Step};
 use crate::stats::{LoadBucket, ServiceBucket};
 
@@ -197,7 +197,7 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
         let instances = f64::from(svc.instances);
         let admission = Admission::of(svc).len() * std::mem::size_of::<Admission>();
         bytes += instances * (std::mem::size_of::<super::Instance>() + admission) as f64;
-        // One client per caller instance, callee and policy; its breaker window.
+        // One client per caller instance, callee and policy, with its stages.
         let mut pairs: Vec<(usize, Option<usize>)> = svc
             .endpoints
             .iter()
@@ -209,17 +209,8 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
         pairs.dedup();
         for (to, p) in pairs {
             routes_in[to] += 1;
-            let window = policy(s, p).and_then(|p| p.circuit_breaker.as_ref()).map_or(0.0, |b| match b.window {
-                crate::model::BreakerWindow::Count(n) => f64::from(n),
-                crate::model::BreakerWindow::Time(secs) => 16.0 * f64::from(secs),
-            });
-            // A throttle's per-second slots and its boxed stream.
-            let throttle = policy(s, p)
-                .and_then(|p| p.adaptive_throttling.as_ref())
-                .map_or(0.0, |t| (16 * t.seconds()) as f64 + std::mem::size_of::<crate::engine::StreamRng>() as f64);
-            let stages = policy(s, p).map_or(0, |p| Stage::of(p, &Streams { seed: 0, client: "" }).len());
             let client = std::mem::size_of::<super::Client<'_>>() + std::mem::size_of::<super::ClientId>();
-            bytes += instances * ((client + stages * std::mem::size_of::<Stage>()) as f64 + window + throttle);
+            bytes += instances * (client + policy(s, p).map_or(0, stage_bytes)) as f64;
         }
         let held = match svc.queue {
             Some(q) => instances * (q as f64 + svc.workers.min(1 << 40) as f64),

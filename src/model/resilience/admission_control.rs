@@ -74,6 +74,11 @@ impl ClientStage for AdmissionController {
     // Its rejections count in `throttling::LOCAL_REJECTIONS`, which that module declares.
     const LIMITS_RETRIES: bool = true;
 
+    /// Its per-second slots and its boxed stream.
+    fn heap_bytes(cfg: &AdmissionControl) -> usize {
+        16 * cfg.seconds() as usize + std::mem::size_of::<StreamRng>()
+    }
+
     fn new(cfg: &AdmissionControl, streams: &Streams<'_>) -> AdmissionController {
         AdmissionController { window: SecondWindow::new(cfg.seconds()), rng: Box::new(streams.stream("admission")) }
     }

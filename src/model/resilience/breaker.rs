@@ -476,6 +476,14 @@ impl ClientStage for CircuitBreaker {
     const SERIES: &'static [&'static SeriesDef] = &[&OPEN_SHARE];
     const LIMITS_RETRIES: bool = true;
 
+    /// Its window: a slot per call (count), or 16 bytes per second (time).
+    fn heap_bytes(cfg: &CircuitBreakerConfig) -> usize {
+        match cfg.window {
+            BreakerWindow::Count(n) => n as usize,
+            BreakerWindow::Time(secs) => 16 * secs as usize,
+        }
+    }
+
     fn new(cfg: &CircuitBreakerConfig, _streams: &Streams<'_>) -> CircuitBreaker {
         CircuitBreaker::new(cfg) // The inherent constructor.
     }

@@ -42,7 +42,8 @@ use throttling::Throttle;
 
 /// Declares the registry of client stages, in the order a try passes them: the
 /// [`Stage`] enum (a stage's config and one client's state), [`Stage::of`] (a policy's
-/// stages), [`STAGE_COUNTERS`], [`STAGE_SERIES`], [`limits_retries`] and [`stage_lints`]. A mechanism is one line: its variant,
+/// stages), [`STAGE_COUNTERS`], [`STAGE_SERIES`], [`limits_retries`], [`stage_bytes`] and
+/// [`stage_lints`]. A mechanism is one line: its variant,
 /// its `Policy` field and its state type (which implements [`ClientStage`]).
 macro_rules! stages {
     ($($variant:ident: $field:ident => $state:ty,)*) => {
@@ -83,6 +84,16 @@ macro_rules! stages {
         /// (`ClientStage::LIMITS_RETRIES`).
         pub fn limits_retries(policy: &Policy) -> bool {
             false $(|| (policy.$field.is_some() && <$state as ClientStage>::LIMITS_RETRIES))*
+        }
+
+        /// The bytes one client of `policy` holds for its stages: the enum's, and each
+        /// stage's own (`ClientStage::heap_bytes`).
+        pub fn stage_bytes(policy: &Policy) -> usize {
+            let mut bytes = 0;
+            $(if let Some(cfg) = &policy.$field {
+                bytes += std::mem::size_of::<Stage<'_>>() + <$state as ClientStage>::heap_bytes(cfg);
+            })*
+            bytes
         }
 
         /// What each stage of `policy` finds wrong on one call site that uses it.

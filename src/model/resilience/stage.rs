@@ -81,6 +81,11 @@ pub trait ClientStage {
     /// fails (a breaker opens, a budget runs dry, a throttle rejects): a policy that
     /// retries with none of these gets a lint.
     const LIMITS_RETRIES: bool = false;
+    /// Bytes one client's state holds outside the stage enum (windows, boxed streams),
+    /// for the memory estimate (`sim::estimate`).
+    fn heap_bytes(_cfg: &Self::Config) -> usize {
+        0
+    }
     /// A fresh state for one client, drawing (if it draws) from `streams`.
     fn new(cfg: &Self::Config, streams: &Streams<'_>) -> Self;
     /// What is wrong with `cfg` on a call site that uses it, found without simulating

@@ -139,6 +139,11 @@ impl ClientStage for Throttle {
     // It rejects tries locally once the backend stops accepting them.
     const LIMITS_RETRIES: bool = true;
 
+    /// Its per-second slots and its boxed stream.
+    fn heap_bytes(cfg: &AdaptiveThrottling) -> usize {
+        16 * cfg.seconds() as usize + std::mem::size_of::<StreamRng>()
+    }
+
     fn new(cfg: &AdaptiveThrottling, streams: &Streams<'_>) -> Throttle {
         Throttle::new(cfg, streams.stream("throttle"))
     }
