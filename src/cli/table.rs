@@ -319,15 +319,7 @@ pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
             "{:<16} {:<14} {:>12} {:>12} {:>32}  verdict",
             p.name, "metric", "base", "proposed", "difference [95% CI]"
         );
-        let metrics = [
-            ("p99 ms", &p.p99_ms),
-            ("p99 relative", &p.p99_relative),
-            ("success rate", &p.success_rate),
-            ("goodput /s", &p.goodput),
-            ("recovery s", &p.recovery_s),
-            ("tries/request", &p.amplification),
-        ];
-        for (label, m) in metrics {
+        for (label, m) in p.metrics() {
             let _ = writeln!(
                 out,
                 "{:<16} {label:<14} {:>12} {:>12} {:>32}  {}",

@@ -239,6 +239,20 @@ pub struct PairedLoad {
     pub per_seed: Vec<PairedSeed>,
 }
 
+impl PairedLoad {
+    /// The paired metrics with the labels every table of them uses, in table order.
+    pub fn metrics(&self) -> [(&'static str, &PairedStat); 6] {
+        [
+            ("p99 ms", &self.p99_ms),
+            ("p99 relative", &self.p99_relative),
+            ("success rate", &self.success_rate),
+            ("goodput /s", &self.goodput),
+            ("recovery s", &self.recovery_s),
+            ("tries/request", &self.amplification),
+        ]
+    }
+}
+
 /// The risks of one load in both configs and their paired differences.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoadRiskDifferences {

@@ -18,7 +18,6 @@
 
 use super::stage::{ClientStage, Refusal, Streams, TryEnd};
 use super::throttling::{LOCAL_REJECTIONS, SecondWindow};
-use crate::engine::time::NANOS_PER_SEC;
 use crate::engine::{SimDuration, SimTime, StreamRng};
 use crate::format::two_decimals;
 use crate::model::Outcome;
@@ -45,7 +44,7 @@ pub struct AdmissionControl {
 impl AdmissionControl {
     /// The window in whole seconds (at least 1).
     pub fn seconds(&self) -> u64 {
-        self.sampling_window.as_nanos().div_ceil(NANOS_PER_SEC).max(1)
+        SecondWindow::seconds_in(self.sampling_window)
     }
 
     /// The rejection probability for `total` answers of which `success` succeeded.

@@ -43,7 +43,7 @@ pub struct AdaptiveThrottling {
 impl AdaptiveThrottling {
     /// The window in whole seconds (at least 1).
     pub fn seconds(&self) -> u64 {
-        self.window.as_nanos().div_ceil(NANOS_PER_SEC).max(1)
+        SecondWindow::seconds_in(self.window)
     }
 }
 
@@ -74,6 +74,11 @@ pub struct SecondWindow {
 }
 
 impl SecondWindow {
+    /// The whole seconds a window of `d` keeps: `d` rounded up, at least 1.
+    pub fn seconds_in(d: SimDuration) -> u64 {
+        d.as_nanos().div_ceil(NANOS_PER_SEC).max(1)
+    }
+
     pub fn new(seconds: u64) -> SecondWindow {
         SecondWindow { slots: vec![(0, 0); seconds.max(1) as usize], second: 0, sums: (0, 0) }
     }

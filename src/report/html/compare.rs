@@ -3,7 +3,7 @@
 use super::page::{Cell, Page, Section, Tone, badge, commands, escape, figure, para, render, table};
 use super::series::{Axis, Panel, panels_html};
 use super::{svg_of, topology::topology_figure};
-use crate::compare::{CompareResult, GateVerdict, PairedStat};
+use crate::compare::{CompareResult, GateVerdict};
 use crate::format::{percent_interval, signed_pp};
 use crate::model::Scenario;
 use crate::report::chart::ChartError;
@@ -130,15 +130,7 @@ fn risk_table(r: &CompareResult) -> String {
 fn metrics_table(r: &CompareResult) -> String {
     let mut rows = Vec::new();
     for p in &r.paired {
-        let metrics: [(&str, &PairedStat); 6] = [
-            ("p99 ms", &p.p99_ms),
-            ("p99 relative", &p.p99_relative),
-            ("success rate", &p.success_rate),
-            ("goodput /s", &p.goodput),
-            ("recovery s", &p.recovery_s),
-            ("tries/request", &p.amplification),
-        ];
-        for (label, m) in metrics {
+        for (label, m) in p.metrics() {
             let value = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
             let diff = match (m.mean_diff, m.low, m.high) {
                 (Some(d), Some(lo), Some(hi)) => format!("{d:+.4} [{lo:+.4}, {hi:+.4}]"),
