@@ -5,6 +5,7 @@ pub mod expect;
 pub mod format;
 pub mod model;
 pub mod report;
+pub mod rollout;
 pub mod scenario;
 pub mod shard;
 pub mod sim;

@@ -14,6 +14,7 @@ pub mod load;
 pub mod outcome;
 pub mod policy;
 pub mod resilience;
+pub mod rollout;
 pub mod service;
 
 pub use dist::{Dist, DistError};
@@ -45,6 +46,9 @@ pub struct Scenario {
     pub gates: Gates,
     /// `[[expect]]`: machine-checked claims about this scenario's outputs.
     pub expect: Vec<expect::Expectation>,
+    /// A rollout replayed in this run (`stormcast rollout`): the canary is one of
+    /// `services`. `None` for every scenario read from a file.
+    pub rollout: Option<Box<rollout::RolloutPlan>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +100,7 @@ impl Scenario {
             && self.policies == other.policies
             && self.loads == other.loads
             && self.faults == other.faults
+            && self.rollout == other.rollout
     }
 
     pub fn service_by_name(&self, name: &str) -> Option<ServiceId> {

@@ -93,4 +93,11 @@ impl Step {
             Step::Parallel(cs) => cs,
         }
     }
+
+    pub fn calls_mut(&mut self) -> &mut [CallSite] {
+        match self {
+            Step::Call(c) => std::slice::from_mut(c),
+            Step::Parallel(cs) => cs,
+        }
+    }
 }

@@ -154,6 +154,7 @@ fn synthetic(loads: &[&str], services: &[&str]) -> RunResult {
         services: service_results,
         cascade: Default::default(),
         stopped: None,
+        rollout: None,
         disturbances: vec![
             DisturbanceWindow {
                 kind: DisturbanceKind::Fault,

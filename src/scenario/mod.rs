@@ -24,6 +24,8 @@ pub mod error;
 pub mod locate;
 pub mod overlay;
 pub mod raw;
+pub mod strategy;
+mod strategy_yaml;
 mod validate;
 
 pub use error::{Diagnostic, LoadError, Location};

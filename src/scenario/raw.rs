@@ -437,3 +437,110 @@ impl<'de> Deserialize<'de> for RawPolicyRef {
 pub fn from_document(doc: Spanned<toml::de::DeTable<'_>>) -> Result<RawScenario, toml::de::Error> {
     RawScenario::deserialize(toml::de::Deserializer::from(doc))
 }
+
+// ---- strategy files (`stormcast rollout --strategy FILE`) -----------------------------
+
+/// A rollout strategy file: one `[rollout]` table (see `model::rollout`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStrategyFile {
+    pub rollout: Option<Spanned<RawRollout>>,
+}
+
+/// `[rollout]`: the service, its start, and either Flagger's keys (`interval`,
+/// `step_weight`, `max_weight`, `step_weights`, `threshold`, `[[rollout.check]]`) or
+/// Argo Rollouts' (`steps`, `[rollout.analysis.NAME]`, `background`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    pub service: Option<Spanned<String>>,
+    pub start: Option<Spanned<RawDuration>>,
+    pub interval: Option<Spanned<RawDuration>>,
+    pub step_weight: Option<Spanned<RawCount>>,
+    pub max_weight: Option<Spanned<RawCount>>,
+    pub step_weights: Option<Spanned<Vec<Spanned<RawCount>>>>,
+    pub threshold: Option<Spanned<RawCount>>,
+    #[serde(default)]
+    pub check: Vec<Spanned<RawCheck>>,
+    pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    #[serde(default)]
+    pub analysis: Table<RawAnalysis>,
+    pub background: Option<Spanned<RawBackground>>,
+    pub expect: Option<Spanned<RawRolloutExpect>>,
+}
+
+/// `[[rollout.check]]`: a Flagger metric check. `min`/`max` are numbers for rates and
+/// throughput, durations for latencies, so they are kept as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    pub name: Option<Spanned<String>>,
+    pub metric: Option<Spanned<String>>,
+    pub min: Option<Spanned<toml::Value>>,
+    pub max: Option<Spanned<toml::Value>>,
+    pub window: Option<Spanned<RawDuration>>,
+}
+
+/// One of Argo's `steps`: exactly one of its keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub set_weight: Option<Spanned<RawCount>>,
+    /// `"30s"`, `{ duration = "30s" }`, or `{}` (until a person resumes it).
+    pub pause: Option<Spanned<toml::Value>>,
+    pub analysis: Option<Spanned<String>>,
+}
+
+/// `[rollout.analysis.NAME]`: defaults for its metrics, and the metrics.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalysis {
+    pub interval: Option<Spanned<RawDuration>>,
+    pub count: Option<Spanned<RawCount>>,
+    pub failure_limit: Option<Spanned<RawCount>>,
+    pub inconclusive_limit: Option<Spanned<RawCount>>,
+    pub initial_delay: Option<Spanned<RawDuration>>,
+    #[serde(default)]
+    pub metric: Vec<Spanned<RawAnalysisMetric>>,
+}
+
+/// `[[rollout.analysis.NAME.metric]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalysisMetric {
+    pub name: Option<Spanned<String>>,
+    pub metric: Option<Spanned<String>>,
+    pub min: Option<Spanned<toml::Value>>,
+    pub max: Option<Spanned<toml::Value>>,
+    pub fail_below: Option<Spanned<toml::Value>>,
+    pub fail_above: Option<Spanned<toml::Value>>,
+    pub window: Option<Spanned<RawDuration>>,
+    pub interval: Option<Spanned<RawDuration>>,
+    pub count: Option<Spanned<RawCount>>,
+    pub failure_limit: Option<Spanned<RawCount>>,
+    pub inconclusive_limit: Option<Spanned<RawCount>>,
+    pub initial_delay: Option<Spanned<RawDuration>>,
+}
+
+/// `background = { analysis = "NAME", starting_step = N }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackground {
+    pub analysis: Option<Spanned<String>>,
+    pub starting_step: Option<Spanned<RawCount>>,
+}
+
+/// `[rollout.expect]`: shares of seeds, each in [0, 1].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRolloutExpect {
+    pub rolled_back_at_least: Option<Spanned<f64>>,
+    pub promoted_at_least: Option<Spanned<f64>>,
+    pub unfinished_at_most: Option<Spanned<f64>>,
+    pub caught_before_breach_at_least: Option<Spanned<f64>>,
+}
+
+/// Stage 2 for a strategy file.
+pub fn strategy_from_document(doc: Spanned<toml::de::DeTable<'_>>) -> Result<RawStrategyFile, toml::de::Error> {
+    RawStrategyFile::deserialize(toml::de::Deserializer::from(doc))
+}

@@ -7,6 +7,7 @@ use super::ids::{EndpointId, LoadId, PolicyId, RouteId, ServiceId, Table};
 use super::loads::LoadRt;
 use super::metrics::Metrics;
 use super::network::Route;
+use super::rollout::RolloutRt;
 use super::server::{EndpointRt, ServiceRt, SiteRt};
 use crate::engine::{EventQueue, SimDuration, SimTime, stream};
 use crate::model::resilience::{Stage, Streams};
@@ -51,10 +52,12 @@ impl<'a> Simulator<'a> {
             loads: Table::new(),
             inline_events: 0,
             m: Metrics::new(sc),
+            rollout: sc.rollout.as_deref().map(|plan| Box::new(RolloutRt::new(plan, seed))),
         };
         let mut keys = Vec::new();
         sim.build_endpoints(&mut keys);
         sim.build_loads(&mut keys);
+        sim.build_rollout(&mut keys);
         for s in 0..sc.services.len() {
             for _ in 0..sc.services[s].instances {
                 sim.add_instance(ServiceId::from(s));
@@ -144,6 +147,27 @@ impl<'a> Simulator<'a> {
                 think_rng: stream(seed, &format!("load/{}/think", load.name)),
                 next_change: 0,
             });
+        }
+    }
+
+    /// With a rollout: a canary twin of every route into the rolled-out service, with
+    /// the same caller and policy (a load's twin gets its one client here; a service's
+    /// get theirs as its instances start).
+    fn build_rollout(&mut self, keys: &mut Vec<RouteKey>) {
+        let Some((stable, canary)) = self.rollout.as_ref().map(|r| r.services()) else { return };
+        let into_stable = self.services[stable].routes_in.clone();
+        let mut twins = vec![None; self.routes.len()];
+        for route in into_stable {
+            let (from, _, policy) = keys[route.ix()];
+            let twin = self.route_for(keys, from, canary, policy);
+            if let From::Load(_) = from {
+                self.add_client(twin);
+            }
+            twins[route.ix()] = Some(twin);
+        }
+        let (stable_first, canary_first) = (self.services[stable].first_endpoint, self.services[canary].first_endpoint);
+        if let Some(rt) = self.rollout.as_mut() {
+            rt.set_twins(twins, stable_first, canary_first);
         }
     }
 

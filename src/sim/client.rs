@@ -125,6 +125,10 @@ impl Simulator<'_> {
     ) {
         let now = self.now();
         let info = CallInfo { parent, started: now, counted: now >= self.m.warmup, optional };
+        let (route, to_endpoint) = match &mut self.rollout {
+            Some(rollout) => rollout.split(route, to_endpoint),
+            None => (route, to_endpoint),
+        };
         let client = self.routes[route].clients[caller_slot as usize];
         let Some(p) = policy else {
             // Nothing refuses, times out or retries the one attempt: no arena entry, and

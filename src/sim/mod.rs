@@ -39,6 +39,7 @@ mod lifecycle;
 mod loads;
 mod metrics;
 mod network;
+mod rollout;
 mod server;
 
 use crate::engine::{EventQueue, SimTime};
@@ -110,6 +111,8 @@ enum Event {
     Retry(CallKey),
     FaultStart(FaultId),
     FaultEnd(FaultId),
+    /// The rollout controller's next step or check.
+    Rollout,
 }
 
 struct Simulator<'a> {
@@ -132,6 +135,8 @@ struct Simulator<'a> {
     /// had gone through the queue.
     inline_events: u64,
     m: Metrics,
+    /// A rollout in progress (`stormcast rollout`), boxed: most runs have none.
+    rollout: Option<Box<rollout::RolloutRt<'a>>>,
 }
 
 impl Simulator<'_> {
@@ -142,6 +147,7 @@ impl Simulator<'_> {
     fn run(&mut self, max_events: u64) -> Option<Stopped> {
         self.start_loads();
         self.schedule_faults();
+        self.schedule_rollout();
         let (mut still_since, mut still_at) = (0u64, SimTime::ZERO);
         while let Some((t, event)) = self.queue.pop_before(self.horizon) {
             let popped = self.queue.popped();
@@ -214,6 +220,7 @@ impl Simulator<'_> {
             &in_flight_services,
         );
         crate::stats::verdict::judge(self.sc, &CallGraph::new(self.sc), &mut result);
+        Simulator::finish_rollout(self.rollout, self.sc, self.horizon, &mut result);
         result
     }
 
@@ -233,6 +240,7 @@ impl Simulator<'_> {
             Event::Retry(call) => self.retry_due(call),
             Event::FaultStart(f) => self.fault_start(f),
             Event::FaultEnd(f) => self.fault_end(f),
+            Event::Rollout => self.rollout_wake(),
         }
     }
 }

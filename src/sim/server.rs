@@ -325,6 +325,9 @@ impl Simulator<'_> {
         };
         let wasted = if held_worker && !caller_waiting { now.since(j.work_start) } else { SimDuration::ZERO };
         self.m.service_done(service, outcome, now - j.arrived, wasted, !caller_waiting, j.counted);
+        if let Some(rollout) = &mut self.rollout {
+            rollout.served(ServiceId::from(service), outcome, now - j.arrived, now);
+        }
         if !caller_waiting {
             return;
         }

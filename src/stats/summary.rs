@@ -55,6 +55,9 @@ pub struct RunResult {
     /// `null` for a run that reached its end; else where and why it was stopped
     /// (`sim::simulate_bounded`): its figures cover only the time before that.
     pub stopped: Option<Stopped>,
+    /// `stormcast rollout` only (absent otherwise): how the rollout went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout::summary::RolloutSummary>,
 }
 
 /// A run stopped before its end.

@@ -39,6 +39,7 @@ fn small_scenario() -> Scenario {
         faults: Vec::new(),
         gates: Gates::default(),
         expect: Vec::new(),
+        rollout: None,
     }
 }
 

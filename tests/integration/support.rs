@@ -46,6 +46,7 @@ pub fn scenario(simulation: Simulation, services: Vec<Service>, loads: Vec<Load>
         faults: Vec::new(),
         gates: Gates::default(),
         expect: Vec::new(),
+        rollout: None,
     }
 }
 

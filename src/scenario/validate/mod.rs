@@ -19,10 +19,12 @@ mod faults;
 mod loads;
 mod overlays;
 mod policies;
+mod rollout;
 mod services;
 mod simulation;
 
 pub use policies::defaults;
+pub(crate) use rollout::validate_strategy;
 
 use super::error::{Issue, suggest};
 use super::raw::{RawCount, RawDuration, RawScenario};
@@ -74,6 +76,7 @@ pub(crate) fn validate(raw: &RawScenario, overlays_from: Option<usize>) -> Resul
             faults,
             gates,
             expect,
+            rollout: None,
         };
         if let Some(from) = overlays_from {
             v.unused_in_overlays(raw, &scenario, from);

@@ -435,6 +435,7 @@ impl Metrics {
             disturbances: windows,
             cascade: Cascade::default(),
             stopped: None,
+            rollout: None,
         }
     }
 }
