@@ -143,6 +143,13 @@ impl Overlay {
     /// The command line that replays one seed of this configuration.
     pub fn replay_prefix(&self, path: &Path, extra_sets: &[String]) -> String {
         let mut words = vec!["stormcast".to_string(), "run".to_string(), shell_word(&path.display().to_string())];
+        words.extend(self.option_words(extra_sets));
+        words.join(" ")
+    }
+
+    /// The `--change` and `--set` options (then `extra_sets`) as shell words, to replay.
+    pub fn option_words(&self, extra_sets: &[String]) -> Vec<String> {
+        let mut words = Vec::new();
         for change in &self.changes {
             words.push("--change".to_string());
             words.push(shell_word(&change.display().to_string()));
@@ -151,7 +158,7 @@ impl Overlay {
             words.push("--set".to_string());
             words.push(shell_word(set));
         }
-        words.join(" ")
+        words
     }
 }
 
@@ -289,6 +296,49 @@ pub struct CompareArgs {
     pub format: Format,
     #[command(flatten)]
     pub sharding: super::shard::Sharding,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RolloutArgs {
+    /// The base scenario: the stable version of every service (TOML, or `-` for standard
+    /// input).
+    pub base: PathBuf,
+    /// The proposed scenario, of which the rolled-out service's version is the canary;
+    /// without it, BASE with the --change and --set options.
+    pub proposed: Option<PathBuf>,
+    #[command(flatten)]
+    pub overlay: Overlay,
+    /// How the service is rolled out: a TOML file with `[rollout]` (Flagger or Argo
+    /// Rollouts style), or a Flagger `Canary` / Argo `Rollout` + `AnalysisTemplate` YAML
+    /// (`.yaml`, `.yml`). See docs/rollout.md.
+    #[arg(long, value_name = "FILE")]
+    pub strategy: PathBuf,
+    /// When the rollout begins, from the start of the run (overrides the strategy's
+    /// `start`; YAML strategies start at 0 s without it), e.g. `--start 60s`.
+    #[arg(long, value_name = "DURATION")]
+    pub start: Option<String>,
+    /// Replay the rollout at one seed (the default without --seeds: the scenario's
+    /// seed): summary.json gains `rollout`, the charts its course.
+    #[arg(long, conflicts_with = "seeds")]
+    pub seed: Option<u64>,
+    /// Replay it at this many seeds and report the shares rolled back, promoted and
+    /// unfinished (rollout.json); exit 0 when `[rollout.expect]` holds, 1 when not.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub seeds: Option<u64>,
+    #[command(flatten)]
+    pub seeding: Seeding,
+    /// Write the outputs (see docs/outputs.md) into DIR, creating it if needed.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 even when the strategy has no `[rollout.expect]` (nothing asserted).
+    #[arg(long)]
+    pub allow_ungated: bool,
+    /// table: for people; json: summary.json (one seed) or rollout.json (--seeds) on
+    /// standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     #[command(flatten)]
     pub limits: Limits,
 }

@@ -9,11 +9,12 @@ mod init;
 mod input;
 mod meta;
 mod output;
+mod rollout;
 mod shard;
 mod table;
 mod vary;
 
-use args::{CheckArgs, CompareArgs, GraphFormat, RunArgs, SweepArgs};
+use args::{CheckArgs, CompareArgs, GraphFormat, RolloutArgs, RunArgs, SweepArgs};
 use clap::{Parser, Subcommand};
 use output::OutDir;
 use std::path::{Path, PathBuf};
@@ -62,6 +63,12 @@ enum Command {
     /// if every gate passes (or the configs simulate alike), 1 if one fails, the seeds
     /// cannot decide, or no gate is set, 2 on bad input.
     Compare(CompareArgs),
+    /// Replay the delivery of a change: the proposed version of one service runs as a
+    /// canary whose traffic weight a Flagger- or Argo-style analysis raises step by
+    /// step, then promotes or rolls back. One seed: its course; --seeds N: how often it
+    /// is rolled back, promoted or unfinished; exit 0 when `[rollout.expect]` holds, 1
+    /// when not (or nothing is asserted), 2 on bad input.
+    Rollout(RolloutArgs),
     /// Validate a scenario (exit 0 if valid, 2 with located errors if not) and warn
     /// about static risks: retry amplification, retries at several layers, timeouts
     /// that grow down the stack, retries without a budget or with one that cannot
@@ -109,6 +116,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) if !args.vary.is_empty() => vary::vary(args),
         Command::Sweep(args) => commands::sweep(args),
         Command::Compare(args) => commands::compare(args),
+        Command::Rollout(args) => rollout::rollout(args),
         Command::Check(args) => check::check(&args),
         Command::Graph { scenario, format } => graph(&scenario, format),
         Command::Init(args) => init::init(&args),

@@ -13,6 +13,7 @@ use super::run_chart::run_charts;
 use super::sweep_chart::{sweep_charts, vary_charts};
 use crate::compare::CompareResult;
 use crate::model::Scenario;
+use crate::rollout::many::RolloutReport;
 use crate::stats::RunResult;
 use crate::sweep::{SweepResult, VaryResult};
 
@@ -68,4 +69,14 @@ pub fn compare_files(
     files.push(OutputFile::new("report.md", report));
     files.push(OutputFile::new("comment.md", comment));
     Ok(files)
+}
+
+/// `rollout --seed N --out`: the run's files, with `summary.json` carrying `rollout`.
+pub fn rollout_run_files(result: &RunResult, scenario: &Scenario, replay: &str) -> Result<Vec<OutputFile>, ChartError> {
+    run_files(result, scenario, replay)
+}
+
+/// `rollout --seeds N --out`: `rollout.json`.
+pub fn rollout_files(report: &RolloutReport) -> Result<Vec<OutputFile>, ChartError> {
+    Ok(vec![json_file("rollout.json", report)])
 }

@@ -211,9 +211,15 @@ impl<'s> Controller<'s> {
     }
 
     fn set_weight(&mut self, weight: u32, now: SimTime) {
-        if weight != self.weight {
-            self.weight = weight;
-            self.course.weights.push(WeightChange { at_s: now.as_secs_f64(), weight });
+        if weight == self.weight {
+            return;
+        }
+        self.weight = weight;
+        let at_s = now.as_secs_f64();
+        match self.course.weights.last_mut() {
+            // Two changes at one instant: only the last one ever carried traffic.
+            Some(last) if last.at_s == at_s => last.weight = weight,
+            _ => self.course.weights.push(WeightChange { at_s, weight }),
         }
     }
 
@@ -534,3 +540,7 @@ impl MetricRun {
         };
     }
 }
+
+#[cfg(test)]
+#[path = "controller_tests.rs"]
+mod tests;

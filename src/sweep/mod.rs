@@ -432,7 +432,7 @@ pub fn fold_shards<'a>(
 }
 
 /// Runs `body` on a pool of `jobs` threads made for it, or on rayon's global pool.
-fn in_pool<T: Send>(jobs: Option<usize>, body: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn in_pool<T: Send>(jobs: Option<usize>, body: impl FnOnce() -> T + Send) -> T {
     match jobs {
         Some(jobs) => match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
             Ok(pool) => pool.install(body),
