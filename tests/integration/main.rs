@@ -16,6 +16,7 @@ mod policies;
 mod queueing;
 mod report_html;
 mod robustness;
+mod rollout;
 mod scenarios;
 mod schemas;
 mod shard;

@@ -1,0 +1,129 @@
+//! `rollout`: the issue's acceptance runs. A known-bad change (the canary's endpoint
+//! fails 20% of requests) is rolled back on every seed at the time Flagger's rules
+//! predict, a harmless one promoted on every seed at its predicted time, in both
+//! strategy styles; traffic is split by the weight; bad inputs are refused, exit 2.
+
+use std::path::Path;
+use stormcast::model::Scenario;
+use stormcast::rollout::controller::Outcome;
+use stormcast::rollout::many::{RolloutReport, run_seeds};
+use stormcast::scenario::strategy::{load_strategy_file, load_strategy_str};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(path: &str, changes: &[&str]) -> Scenario {
+    let changes: Vec<_> = changes.iter().map(|c| root().join(c)).collect();
+    stormcast::scenario::load_with_changes(&root().join(path), &changes, &[]).expect("scenario loads")
+}
+
+/// The canary scenario with `change`, rolled out by `strategy`, over seeds 1..=n.
+fn report(change: &str, strategy: stormcast::model::rollout::Strategy, n: u64) -> RolloutReport {
+    let base = load("scenarios/canary.toml", &[]);
+    let proposed = load("scenarios/canary.toml", &[change]);
+    let sc = stormcast::rollout::combine(&base, &proposed, &strategy).expect("combines");
+    let runs = run_seeds(&sc, 1, n, Some(2), u64::MAX, &|| {}).expect("no run stopped");
+    RolloutReport::new(&sc, sc.rollout.as_deref().unwrap(), 1, runs, "stormcast rollout")
+}
+
+fn strict() -> stormcast::model::rollout::Strategy {
+    load_strategy_file(&root().join("scenarios/rollouts/strict.toml")).expect("strategy loads")
+}
+
+/// strict.toml: start 60 s, interval 60 s, threshold 2. A canary failing 20% of its
+/// requests fails every success-rate check (about 1,200 requests per window at 10%
+/// weight: 80% against a minimum of 99%), at 120 s and 180 s; the tick at 240 s finds
+/// 2 failed checks, the threshold, and rolls back: start + interval x (threshold + 1).
+#[test]
+fn a_bad_change_is_rolled_back_on_every_seed_when_flagger_predicts() {
+    let r = report("scenarios/changes/payment-errors.toml", strict(), 20);
+    for seed in &r.per_seed {
+        assert_eq!(seed.outcome, Outcome::RolledBack, "seed {}: {}", seed.seed, seed.reason);
+        assert_eq!(seed.decided_s, Some(240.0), "seed {}", seed.seed);
+    }
+    assert_eq!(r.rolled_back.p, 1.0);
+}
+
+/// The harmless change passes every check: weights 10..50 at 60, 120, ..., 300 s, the
+/// check at 360 s passes at the maximum and copies the spec to the primary, and 420 s
+/// routes all traffic to it: start + interval x (50 / 10 + 1).
+#[test]
+fn a_harmless_change_is_promoted_on_every_seed_when_flagger_predicts() {
+    let r = report("scenarios/changes/payment-harmless.toml", strict(), 20);
+    for seed in &r.per_seed {
+        assert_eq!(seed.outcome, Outcome::Promoted, "seed {}: {}", seed.seed, seed.reason);
+        assert_eq!(seed.decided_s, Some(420.0), "seed {}", seed.seed);
+    }
+}
+
+const ARGO: &str = r#"
+[rollout]
+service = "payment"
+start   = "60s"
+steps   = [ { set_weight = 20 }, { pause = "60s" }, { analysis = "health" }, { set_weight = 50 }, { pause = "60s" } ]
+
+[rollout.analysis.health]
+interval = "30s"
+count    = 3
+[[rollout.analysis.health.metric]]
+metric = "success_rate"
+min    = 0.99
+"#;
+
+/// Argo style: set 20% at 60 s, pause to 120 s, then an analysis measuring at 120,
+/// 150 and 180 s. The bad change fails the first measurement (failure_limit 0) and is
+/// aborted at 120 s; the harmless one passes three, goes to 50% at 180 s, pauses to
+/// 240 s and is promoted then.
+#[test]
+fn argo_steps_abort_the_bad_change_and_promote_the_harmless_one() {
+    let strategy = load_strategy_str("argo.toml", ARGO).expect("strategy loads");
+    let bad = report("scenarios/changes/payment-errors.toml", strategy.clone(), 10);
+    assert!(bad.per_seed.iter().all(|s| s.outcome == Outcome::RolledBack && s.decided_s == Some(120.0)));
+    let good = report("scenarios/changes/payment-harmless.toml", strategy, 10);
+    assert!(good.per_seed.iter().all(|s| s.outcome == Outcome::Promoted && s.decided_s == Some(240.0)));
+}
+
+/// With the weight held at 20% (an indefinite pause), the canary gets 20% of the calls
+/// to payment: a binomial share, within 5 standard deviations.
+#[test]
+fn traffic_is_split_by_the_weight() {
+    let strategy = load_strategy_str(
+        "hold.toml",
+        r#"
+[rollout]
+service = "payment"
+steps = [ { set_weight = 20 }, { pause = {} } ]
+"#,
+    )
+    .expect("strategy loads");
+    let base = load("scenarios/canary.toml", &["scenarios/changes/payment-harmless.toml"]);
+    let sc = stormcast::rollout::combine(&base, &base, &strategy).expect("combines");
+    let result = stormcast::sim::simulate(&sc, 7);
+    let arrivals = |name: &str| result.services.iter().find(|s| s.name == name).unwrap().arrivals as f64;
+    let (stable, canary) = (arrivals("payment"), arrivals("payment-canary"));
+    let n = stable + canary;
+    let share = canary / n;
+    let sd = (0.2 * 0.8 / n).sqrt();
+    assert!((share - 0.2).abs() < 5.0 * sd, "canary share {share} of {n}, sd {sd}");
+    let rollout = result.rollout.as_ref().unwrap();
+    assert_eq!(rollout.outcome, Outcome::Unfinished);
+    assert!(rollout.reason.contains("pause without a duration"), "{}", rollout.reason);
+    // Exposure counts the warmup too (the rollout began at 0 s); arrivals do not.
+    assert!(rollout.exposed_requests as f64 > canary, "{} exposed, {canary} arrivals", rollout.exposed_requests);
+}
+
+/// A rollout may change only the rolled-out service: another change is refused,
+/// naming it.
+#[test]
+fn a_change_outside_the_service_is_refused() {
+    let base = load("scenarios/canary.toml", &[]);
+    let mut proposed = base.clone();
+    proposed.services[0].instances += 1; // frontend
+    let err = stormcast::rollout::combine(&base, &proposed, &strict()).unwrap_err().to_string();
+    assert!(err.contains("service `frontend`") && err.contains("stormcast compare"), "{err}");
+    let mut strategy = strict();
+    strategy.service = "paymnt".into();
+    let err = stormcast::rollout::combine(&base, &base, &strategy).unwrap_err().to_string();
+    assert!(err.contains("`paymnt`") && err.contains("`payment`"), "{err}");
+}
