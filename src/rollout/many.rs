@@ -359,3 +359,24 @@ pub fn run_seeds(
     });
     runs.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/rollout.md: 20 seeds all rolled back give [83.9%, 100%], enough for 0.8 and
+    /// not for 0.9, which takes 35 (the lower end of k = n is n / (n + z^2)).
+    #[test]
+    fn expectations_are_judged_on_the_wilson_interval() {
+        let twenty = judge("rolled_back_at_least", None, 0.9, 20, 20, true);
+        assert!((twenty.measured.low - 0.839).abs() < 5e-4, "{}", twenty.measured.low);
+        assert_eq!(twenty.verdict, GateVerdict::Inconclusive);
+        assert_eq!(twenty.seeds_needed, Some(35));
+        assert_eq!(judge("rolled_back_at_least", None, 0.8, 20, 20, true).verdict, GateVerdict::Pass);
+        assert_eq!(judge("rolled_back_at_least", None, 0.9, 35, 35, true).verdict, GateVerdict::Pass);
+        assert_eq!(judge("rolled_back_at_least", None, 0.9, 34, 34, true).verdict, GateVerdict::Inconclusive);
+        assert_eq!(judge("promoted_at_least", None, 0.9, 0, 20, true).verdict, GateVerdict::Fail);
+        assert_eq!(judge("unfinished_at_most", None, 0.05, 0, 80, false).verdict, GateVerdict::Pass);
+        assert_eq!(overall(&[]).0, GateVerdict::Ungated);
+    }
+}
