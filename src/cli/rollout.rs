@@ -24,6 +24,9 @@ pub fn rollout(args: RolloutArgs) -> Result<(), Failure> {
     }
     let sc = stormcast::rollout::combine(&base, &proposed, &strategy).map_err(|e| Failure::input(e.to_string()))?;
     let estimate = args.limits.check(&sc)?;
+    for warning in stormcast::rollout::lint::lint(&sc, sc.rollout.as_deref().expect("combined with a plan")) {
+        super::color::eprint_message(&format!("warning: {warning}"));
+    }
     let out = check_out(args.out.as_deref())?;
     let prefix = replay_prefix(&args);
     let Some(seeds) = args.seeds else {

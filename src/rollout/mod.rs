@@ -11,6 +11,7 @@
 //!   account over seeds (`rollout.json`).
 
 pub mod controller;
+pub mod lint;
 pub mod many;
 pub mod summary;
 
