@@ -110,3 +110,61 @@ fn compare_charts_name_the_change_where_a_reader_looks() {
     let fan = std::fs::read_to_string(dir.path().join("compare-fan.svg")).unwrap();
     assert!(fan.contains(">\nremove-retry-budget\n<"), "the legend names the change file whole");
 }
+
+/// `(x, y, content)` of every `<text>` in a plotters SVG.
+fn svg_texts(svg: &str) -> Vec<(i32, i32, String)> {
+    svg.split("<text ")
+        .skip(1)
+        .filter_map(|t| {
+            let attr = |name: &str| -> Option<i32> {
+                let from = t.find(&format!("{name}=\""))? + name.len() + 2;
+                t[from..].split('"').next()?.parse().ok()
+            };
+            let content = t.split_once(">\n")?.1.split_once("\n</text>")?.0.to_string();
+            Some((attr("x")?, attr("y")?, content))
+        })
+        .collect()
+}
+
+/// In the compare risk chart the widest value text (`150/150 = 100%  [97.5%, 100%]`,
+/// with three-digit seed counts) ends before the Δ column begins: on the PNG, every
+/// row has blank pixel columns between the value's last ink and the Δ text's start.
+#[test]
+fn compare_risk_values_do_not_run_into_the_change_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("tiny.toml");
+    std::fs::write(
+        &scenario,
+        "[simulation]\nduration = \"2s\"\n[services.api]\nworkers = 1\n[services.api.endpoints.get]\nlatency = \"5ms\"\n\
+         [[load]]\nname = \"users\"\ntarget = \"api/get\"\nrate = 150\n[slo.users]\np99 = \"1ms\"\n",
+    )
+    .unwrap();
+    let run = stormcast()
+        .args(["compare", scenario.to_str().unwrap(), "--set", "services.api.workers=2", "--seeds", "150", "-q"])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(run.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&run.stderr));
+    let svg = std::fs::read_to_string(dir.path().join("out/compare-risk.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    let values: Vec<&(i32, i32, String)> = texts.iter().filter(|t| t.2.contains("/150 = ")).collect();
+    let changes: Vec<&(i32, i32, String)> =
+        texts.iter().filter(|t| t.2.starts_with("Δ ") && t.2.contains(" pp [")).collect();
+    assert!(!changes.is_empty() && values.iter().any(|v| v.2.starts_with("150/150")), "{texts:?}");
+    let png = image::open(dir.path().join("out/compare-risk.png")).unwrap().to_luma8();
+    for change in &changes {
+        let value = values.iter().find(|v| v.1 == change.1).expect("a value on the change's row");
+        // The last column with ink between the value's start and the Δ's start.
+        let inked = |x: i32| (change.1 - 7..=change.1 + 7).any(|y| png.get_pixel(x as u32, y as u32)[0] < 160);
+        let last_ink = (value.0..change.0).rev().find(|&x| inked(x)).unwrap();
+        assert!(
+            change.0 - last_ink >= 6,
+            "row y {}: `{}` ends at {last_ink}, `{}` starts at {}",
+            change.1,
+            value.2,
+            change.2,
+            change.0
+        );
+    }
+}
