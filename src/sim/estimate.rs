@@ -228,6 +228,9 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
     for (svc, routes) in s.services.iter().zip(routes_in) {
         bytes += (routes * svc.instances as usize * std::mem::size_of::<super::InstanceId>()) as f64;
     }
+    if let Some(plan) = s.rollout.as_deref() {
+        bytes += super::rollout::monitor_bytes(plan, rates[plan.stable].iter().sum());
+    }
     bytes
 }
 

@@ -130,6 +130,12 @@ impl<'a> RolloutRt<'a> {
     }
 }
 
+/// What the monitor holds at most: every request to the rolled-out service (both
+/// versions) over the longest window, at `rate` per second.
+pub(super) fn monitor_bytes(plan: &RolloutPlan, rate: f64) -> f64 {
+    rate * longest_window(plan).as_secs_f64() * std::mem::size_of::<Served>() as f64
+}
+
 /// The longest window a check or measurement of the plan looks back over.
 fn longest_window(plan: &RolloutPlan) -> SimDuration {
     use crate::model::rollout::Style;

@@ -157,3 +157,18 @@ fn the_teaching_trio_shows_what_it_claims() {
         assert!(within, "{bad}: {:?}", r.detection_s);
     }
 }
+
+/// rollout.json does not depend on the thread count.
+#[test]
+fn the_report_is_the_same_on_one_thread_and_two() {
+    let base = load("scenarios/canary.toml", &[]);
+    let proposed = load("scenarios/canary.toml", &["scenarios/changes/payment-harmless.toml"]);
+    let strategy = load_strategy_file(&root().join("scenarios/rollouts/hasty.toml")).unwrap();
+    let sc = stormcast::rollout::combine(&base, &proposed, &strategy).unwrap();
+    let json = |jobs| {
+        let runs = run_seeds(&sc, 1, 6, Some(jobs), u64::MAX, &|| {}).unwrap();
+        let report = RolloutReport::new(&sc, sc.rollout.as_deref().unwrap(), 1, runs, "stormcast rollout");
+        stormcast::report::json::to_json(&report)
+    };
+    assert_eq!(json(1), json(2));
+}
