@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-const SUBCOMMANDS: [&str; 5] = ["run", "sweep", "check", "graph", "compare"];
+const SUBCOMMANDS: [&str; 6] = ["run", "sweep", "check", "graph", "compare", "rollout"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
