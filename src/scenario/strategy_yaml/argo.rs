@@ -80,10 +80,13 @@ pub(super) fn argo(rollout: &Document, documents: &[Document], issues: &mut Vec<
         );
         return None;
     }
-    let Some(canary) = strategy.get("canary").filter(|c| c.is_map(issues)) else {
+    let Some(canary) = strategy.get("canary") else {
         issues.push(strategy.key_issue("missing `canary`: the canary strategy to simulate"));
         return None;
     };
+    if !canary.is_map(issues) {
+        return None;
+    }
     let mut analyses = Vec::new();
     let Some(raw_steps) = canary.get("steps") else {
         issues.push(canary.key_issue("missing `steps`"));
