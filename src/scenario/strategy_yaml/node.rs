@@ -8,7 +8,7 @@
 //! reads the tree freely (Kubernetes objects have many keys it does not care about)
 //! and still locates every value it refuses.
 
-use super::super::error::{Issue, suggest};
+use crate::scenario::error::{Issue, suggest};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use std::ops::Range;
