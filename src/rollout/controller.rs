@@ -106,6 +106,14 @@ pub struct Course {
     pub reason: String,
 }
 
+/// What a check measures: its name (and its analysis, for Argo), metric and window.
+struct Probe<'a> {
+    analysis: Option<&'a str>,
+    name: &'a str,
+    metric: Metric,
+    window: SimDuration,
+}
+
 /// A controller for one strategy.
 pub struct Controller<'s> {
     strategy: &'s Strategy,
@@ -231,16 +239,16 @@ impl<'s> Controller<'s> {
         self.state = State::Done;
     }
 
+    /// Measures `probe` on the canary (and the stable version, for comparison), judges
+    /// the value with `verdict` (no traffic: inconclusive) and records the check.
     fn check(
         &mut self,
         now: SimTime,
         m: &mut dyn Measure,
-        analysis: Option<&str>,
-        name: &str,
-        metric: Metric,
-        window: SimDuration,
+        probe: Probe<'_>,
         verdict: impl Fn(f64) -> Verdict,
     ) -> Verdict {
+        let Probe { analysis, name, metric, window } = probe;
         let value = m.canary(metric, window, now);
         let stable = m.stable(metric, window, now);
         let result = value.map_or(Verdict::Inconclusive, verdict);
@@ -289,7 +297,8 @@ impl<'s> Controller<'s> {
         let mut all_pass = true;
         for c in &f.checks {
             let Check { name, metric, window, .. } = c;
-            let verdict = self.check(now, m, None, name, *metric, *window, |v| flagger_verdict(c, v));
+            let probe = Probe { analysis: None, name, metric: *metric, window: *window };
+            let verdict = self.check(now, m, probe, |v| flagger_verdict(c, v));
             all_pass &= verdict == Verdict::Pass;
         }
         let State::Flagger(s) = &mut self.state else { return None };
@@ -413,9 +422,13 @@ impl<'s> Controller<'s> {
             let due: Vec<usize> = (0..run.metrics.len()).filter(|&i| run.metrics[i].next == Some(now)).collect();
             for i in due {
                 let spec = &analysis.metrics[i];
-                let verdict = self.check(now, m, Some(&analysis.name), &spec.name, spec.metric, spec.window, |v| {
-                    argo_verdict(spec, v)
-                });
+                let probe = Probe {
+                    analysis: Some(&analysis.name),
+                    name: &spec.name,
+                    metric: spec.metric,
+                    window: spec.window,
+                };
+                let verdict = self.check(now, m, probe, |v| argo_verdict(spec, v));
                 let State::Argo(s) = &mut self.state else { return };
                 let run = if background { s.background.as_mut() } else { s.inline.as_mut() }.expect("run in progress");
                 run.metrics[i].record(spec, verdict, now);

@@ -97,19 +97,8 @@ fn flagger_rolls_back_the_tick_after_the_threshold_is_reached() {
 #[test]
 fn flagger_failed_checks_are_not_reset_by_a_pass() {
     let s = strategy(30, flagger(10, 50, 2));
-    let course = drive(
-        &s,
-        3600,
-        &mut Script(|m, t| {
-            Some(if m == Metric::SuccessRate && (t == 90.0 || t == 210.0) {
-                0.5
-            } else if m == Metric::SuccessRate {
-                1.0
-            } else {
-                1.0
-            })
-        }),
-    );
+    let failing = |m: Metric, t: f64| m == Metric::SuccessRate && (t == 90.0 || t == 210.0);
+    let course = drive(&s, 3600, &mut Script(|m, t| Some(if failing(m, t) { 0.5 } else { 1.0 })));
     assert_eq!(course.outcome, Outcome::RolledBack);
     assert_eq!(course.decided, Some(SimTime::ZERO + secs(270)));
     assert_eq!(weights(&course), [(0.0, 0), (30.0, 10), (150.0, 20), (270.0, 0)]);
@@ -140,7 +129,7 @@ fn flagger_weights_follow_next_step_weight() {
 #[test]
 fn flagger_unfinished_says_what_would_decide_it() {
     let s = strategy(30, flagger(10, 50, 5));
-    let course = drive(&s, 200, &mut Script(|m, _| Some(if m == Metric::SuccessRate { 1.0 } else { 1.0 })));
+    let course = drive(&s, 200, &mut Script(|_, _| Some(1.0)));
     assert_eq!(course.outcome, Outcome::Unfinished);
     assert_eq!(course.decided, None);
     assert!(course.reason.contains("weight 30%") && course.reason.contains("longer run"), "{}", course.reason);

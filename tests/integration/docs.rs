@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 const DOC: &str = "docs/scenario-format.md";
 const EXAMPLE: &str = "docs/examples/three-services.toml";
-const SUBCOMMANDS: [&str; 9] = ["run", "sweep", "check", "graph", "compare", "init", "completions", "man", "merge"];
+const SUBCOMMANDS: [&str; 10] =
+    ["run", "sweep", "check", "graph", "compare", "rollout", "init", "completions", "man", "merge"];
 /// Commands that read a scenario (the others write one, or print about the binary).
-const WITH_INPUTS: [&str; 5] = ["run", "sweep", "check", "graph", "compare"];
+const WITH_INPUTS: [&str; 6] = ["run", "sweep", "check", "graph", "compare", "rollout"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -202,7 +203,9 @@ fn every_command_in_the_doc_parses_and_its_inputs_load() {
     let doc = doc();
     let mut commands = doc_commands(&doc);
     assert!(commands.len() >= 4, "expected the doc's commands, found {commands:?}");
-    for other in ["README.md", "docs/outputs.md", "docs/performance.md", "docs/concepts.md", "docs/cli.md"] {
+    for other in
+        ["README.md", "docs/outputs.md", "docs/performance.md", "docs/concepts.md", "docs/cli.md", "docs/rollout.md"]
+    {
         let text = std::fs::read_to_string(root().join(other)).unwrap();
         let found = doc_commands(&text);
         assert!(!found.is_empty() || other != "README.md", "README shows stormcast commands");

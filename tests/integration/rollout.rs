@@ -135,7 +135,8 @@ fn rollout_of(change: &str, strategy: &str, n: u64) -> RolloutReport {
 
 /// The teaching trio, as the strategy files' comments claim it: the slow change is
 /// caught by the strict analysis on every seed before the shoppers' SLO is breached,
-/// promoted by the lax one on every seed and then breaches the SLO on every seed; the
+/// promoted by the lax one on every seed, after the SLO was breached as the weight
+/// climbed (on every seed, before the promotion); the
 /// hasty analysis wrongly rolls back the harmless change on about half of the seeds
 /// (40 seeds: between 30% and 70%), and catches the bad ones within 10 s.
 #[test]
@@ -147,6 +148,15 @@ fn the_teaching_trio_shows_what_it_claims() {
     let lax = rollout_of("payment-slow", "lax", 40);
     assert_eq!(lax.promoted.p, 1.0);
     assert_eq!(lax.loads["shoppers"].slo_breached.p, 1.0);
+    for s in &lax.per_seed {
+        let breach = s.loads[0].slo_breached_s.unwrap();
+        assert!(
+            breach < s.decided_s.unwrap(),
+            "seed {}: breached at {breach} s, promoted at {:?}",
+            s.seed,
+            s.decided_s
+        );
+    }
     let good = rollout_of("payment-harmless", "strict", 40);
     assert!(good.per_seed.iter().all(|s| s.outcome == Outcome::Promoted && s.decided_s == Some(420.0)));
     let hasty = rollout_of("payment-harmless", "hasty", 40);

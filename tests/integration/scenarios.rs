@@ -11,7 +11,10 @@ fn scenario_files() -> Vec<PathBuf> {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                dirs.push(path);
+                // Rollout strategies (`stormcast rollout --strategy`), not scenarios.
+                if !path.ends_with("rollouts") {
+                    dirs.push(path);
+                }
             } else if path.extension().is_some_and(|e| e == "toml") {
                 files.push(path);
             }
