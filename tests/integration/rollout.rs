@@ -182,3 +182,29 @@ fn the_report_is_the_same_on_one_thread_and_two() {
     };
     assert_eq!(json(1), json(2));
 }
+
+/// The YAML examples do what their comments say, started at 60 s (`--start 60s`).
+/// Flagger (every 30 s, step 10 to 50, threshold 3): a failing canary is rolled back
+/// 30 s x (3 + 1) = 2 minutes after the start, a harmless one promoted 30 s x (5 + 1) =
+/// 3 minutes after it. Argo: the harmless canary is promoted at the end of the steps
+/// (60 s + 1 min pause + 4 measurements 30 s apart from 120 s + 2 min at 50% = 330 s);
+/// the failing one is aborted by an analysis; the slow one, its p99 between the success
+/// and failure bounds, is inconclusive and ends unfinished.
+#[test]
+fn the_yaml_examples_do_what_their_comments_say() {
+    let yaml = |name: &str| {
+        let mut s = load_strategy_file(&root().join(format!("scenarios/rollouts/{name}.yaml"))).expect("loads");
+        s.start = stormcast::engine::SimDuration::from_secs(60);
+        s
+    };
+    let outcomes = |change: &str, name: &str| {
+        let r = report(&format!("scenarios/changes/{change}.toml"), yaml(name), 6);
+        r.per_seed.iter().map(|s| (s.outcome, s.decided_s)).collect::<Vec<_>>()
+    };
+    let all = |o: Outcome, at: Option<f64>| vec![(o, at); 6];
+    assert_eq!(outcomes("payment-errors", "flagger-canary"), all(Outcome::RolledBack, Some(180.0)));
+    assert_eq!(outcomes("payment-harmless", "flagger-canary"), all(Outcome::Promoted, Some(240.0)));
+    assert_eq!(outcomes("payment-harmless", "argo-rollout"), all(Outcome::Promoted, Some(330.0)));
+    assert!(outcomes("payment-errors", "argo-rollout").iter().all(|o| o.0 == Outcome::RolledBack));
+    assert_eq!(outcomes("payment-slow", "argo-rollout"), all(Outcome::Unfinished, None));
+}
