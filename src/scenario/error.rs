@@ -41,24 +41,38 @@ impl Issue {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read at all (missing, a directory, no permission...).
-    #[error("error: cannot read scenario `{path}`: {source}")]
+    #[error("error: cannot read {what} `{path}`: {source}")]
     Read {
+        /// What the file was to be: `scenario` or `strategy`.
+        what: &'static str,
         path: String,
         #[source]
         source: std::io::Error,
     },
     /// The file was read, and one or more problems were found in it; all of them are
     /// listed, in the order of the file where possible.
-    #[error("{}", render_all(.diagnostics))]
-    Invalid { diagnostics: Vec<Diagnostic> },
+    #[error("{}", render_all(.diagnostics, .what))]
+    Invalid {
+        diagnostics: Vec<Diagnostic>,
+        /// What could not be loaded: `scenario` or `strategy`.
+        what: &'static str,
+    },
 }
 
 impl LoadError {
+    /// The same error about a file that was to be a `what` (`strategy`...), not a scenario.
+    pub fn about(self, what: &'static str) -> LoadError {
+        match self {
+            LoadError::Read { path, source, .. } => LoadError::Read { what, path, source },
+            LoadError::Invalid { diagnostics, .. } => LoadError::Invalid { diagnostics, what },
+        }
+    }
+
     /// The located problems (empty for `Read`).
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
             LoadError::Read { .. } => &[],
-            LoadError::Invalid { diagnostics } => diagnostics,
+            LoadError::Invalid { diagnostics, .. } => diagnostics,
         }
     }
 }
@@ -137,10 +151,10 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-fn render_all(diagnostics: &[Diagnostic]) -> String {
+fn render_all(diagnostics: &[Diagnostic], what: &str) -> String {
     let mut out: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
     if diagnostics.len() > 1 {
-        out.push(format!("error: could not load the scenario due to {} errors", diagnostics.len()));
+        out.push(format!("error: could not load the {what} due to {} errors", diagnostics.len()));
     }
     out.join("\n\n")
 }
@@ -190,7 +204,7 @@ impl<'a> SourceMap<'a> {
     }
 
     pub fn error(&self, issues: Vec<Issue>) -> LoadError {
-        LoadError::Invalid { diagnostics: issues.into_iter().map(|i| self.diagnostic(i)).collect() }
+        LoadError::Invalid { diagnostics: issues.into_iter().map(|i| self.diagnostic(i)).collect(), what: "scenario" }
     }
 }
 

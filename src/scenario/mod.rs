@@ -78,7 +78,8 @@ pub fn load_text_with_changes(
 
 /// Reads a file as UTF-8 text; a file that is not gets a located error.
 fn read_text(path: &Path, label: &str) -> Result<String, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: label.to_string(), source })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| LoadError::Read { what: "scenario", path: label.to_string(), source })?;
     String::from_utf8(bytes).map_err(|e| not_utf8(label, e.as_bytes(), e.utf8_error()))
 }
 

@@ -10,9 +10,11 @@ use std::path::Path;
 /// Reads a strategy file: YAML when its name ends in `.yaml` or `.yml`, else TOML.
 pub fn load_strategy_file(path: &Path) -> Result<Strategy, LoadError> {
     let label = path.display().to_string();
-    let text = read_text(path, &label)?;
+    let text = read_text(path, &label).map_err(|e| e.about("strategy"))?;
     let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    if yaml { super::strategy_yaml::load_strategy_yaml(&label, &text) } else { load_strategy_str(&label, &text) }
+    let strategy =
+        if yaml { super::strategy_yaml::load_strategy_yaml(&label, &text) } else { load_strategy_str(&label, &text) };
+    strategy.map_err(|e| e.about("strategy"))
 }
 
 /// A TOML strategy given as text, labelled `label`.
@@ -22,5 +24,5 @@ pub fn load_strategy_str(label: &str, text: &str) -> Result<Strategy, LoadError>
     let doc = parse_document(text).map_err(|issue| sources.error(vec![issue]))?;
     let copy = doc.get_ref().clone();
     let raw = raw::strategy_from_document(doc).map_err(|e| sources.error(vec![serde_issue(&e, &copy)]))?;
-    validate::validate_strategy(&raw, label).map_err(|issues: Vec<Issue>| sources.error(issues))
+    validate::validate_strategy(&raw, label).map_err(|issues: Vec<Issue>| sources.error(issues).about("strategy"))
 }

@@ -208,3 +208,36 @@ fn the_yaml_examples_do_what_their_comments_say() {
     assert!(outcomes("payment-errors", "argo-rollout").iter().all(|o| o.0 == Outcome::RolledBack));
     assert_eq!(outcomes("payment-slow", "argo-rollout"), all(Outcome::Unfinished, None));
 }
+
+/// Bad strategies are refused with exit 2, located at file:line:col and named as a
+/// strategy, and nothing is written into `--out`.
+#[test]
+fn bad_strategies_are_refused_with_their_location() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[rollout]\nservice = \"payment\"\nstep_weight = 10\n[[rollout.check]]\nmetric = \"p99\"\nmax = 0.5\n",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let run = |strategy: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_stormcast"))
+            .current_dir(root())
+            .args(["rollout", "scenarios/canary.toml", "--strategy"])
+            .arg(strategy)
+            .arg("--out")
+            .arg(&out_dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(&bad);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("a latency bound needs a unit") && err.contains("bad.toml:6:7"), "{err}");
+    let out = run(&dir.path().join("missing.toml"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read strategy"));
+    assert!(!out_dir.exists() || std::fs::read_dir(&out_dir).unwrap().next().is_none(), "nothing written");
+}
