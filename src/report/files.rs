@@ -5,10 +5,12 @@
 use super::chart::ChartError;
 use super::compare_chart::compare_charts;
 use super::csv::timeseries_csv;
-use super::html::{REPORT_FILE, compare_page, run_page, sweep_page, vary_page};
+use super::html::{REPORT_FILE, compare_page, rollout_page, rollout_run_page, run_page, sweep_page, vary_page};
 use super::json::json_file;
 use super::markdown::{compare_comment, compare_report};
 use super::output::OutputFile;
+use super::rollout_chart::{Bound, rollout_charts};
+use super::rollout_seeds_chart::rollout_seeds_charts;
 use super::run_chart::run_charts;
 use super::sweep_chart::{sweep_charts, vary_charts};
 use crate::compare::CompareResult;
@@ -71,12 +73,28 @@ pub fn compare_files(
     Ok(files)
 }
 
-/// `rollout --seed N --out`: the run's files, with `summary.json` carrying `rollout`.
+/// `rollout --seed N --out`: the run's files (`summary.json` carrying `rollout`), the
+/// rollout chart (with the bounds of the checks of `scenario`'s strategy), and a
+/// `report.html` that shows the rollout first.
 pub fn rollout_run_files(result: &RunResult, scenario: &Scenario, replay: &str) -> Result<Vec<OutputFile>, ChartError> {
-    run_files(result, scenario, replay)
+    let Some(plan) = scenario.rollout.as_deref() else {
+        return Err(ChartError::InvalidResult("the scenario has no rollout".to_string()));
+    };
+    let mut files = vec![json_file("summary.json", result), OutputFile::new("timeseries.csv", timeseries_csv(result))];
+    let mut charts = run_charts(result)?;
+    charts.extend(rollout_charts(result, &Bound::of_strategy(&plan.strategy))?);
+    let page = rollout_run_page(result, scenario, &charts, replay)?;
+    files.extend(charts);
+    files.push(OutputFile::new(REPORT_FILE, page));
+    Ok(files)
 }
 
-/// `rollout --seeds N --out`: `rollout.json`.
+/// `rollout --seeds N --out`: `rollout.json`, the chart of the seeds and `report.html`.
 pub fn rollout_files(report: &RolloutReport) -> Result<Vec<OutputFile>, ChartError> {
-    Ok(vec![json_file("rollout.json", report)])
+    let mut files = vec![json_file("rollout.json", report)];
+    let charts = rollout_seeds_charts(report)?;
+    let page = rollout_page(report, &charts)?;
+    files.extend(charts);
+    files.push(OutputFile::new(REPORT_FILE, page));
+    Ok(files)
 }

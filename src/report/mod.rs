@@ -10,6 +10,8 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod output;
+pub mod rollout_chart;
+pub mod rollout_seeds_chart;
 pub mod run_chart;
 pub mod sarif;
 pub mod sweep_chart;

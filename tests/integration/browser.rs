@@ -1,5 +1,5 @@
 //! `report.html` in a real browser: headless Chromium opens each page kind (run, sweep,
-//! `sweep --vary`, compare), which must load without a script error or a console
+//! `sweep --vary`, compare, rollout with one seed and with many), which must load without a script error or a console
 //! error, hold its main elements, answer the pointer (hover values, drag to zoom,
 //! double-click to zoom out, legend toggles) and paint a screenshot that is not blank.
 //!
@@ -90,7 +90,11 @@ fn every_report_kind_loads_cleanly_and_renders_in_chromium() {
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../report-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kinds: [(&str, &[&str], &[&str]); 4] = [
+    let rollout = ["rollout", "scenarios/canary.toml", "--change", "scenarios/changes/payment-errors.toml"];
+    let strategy = ["--strategy", "scenarios/rollouts/strict.toml"];
+    let rollout_one = [&rollout[..], &strategy[..]].concat();
+    let rollout_seeds = [&rollout[..], &strategy[..], &["--seeds", "4", "-q"][..]].concat();
+    let kinds: [(&str, &[&str], &[&str]); 6] = [
         ("run", &["run", "scenarios/checkout.toml"], &["verdict", "topology", "timeseries", "services", "replay"]),
         (
             "sweep",
@@ -115,6 +119,8 @@ fn every_report_kind_loads_cleanly_and_renders_in_chromium() {
             ],
             &["verdict", "topology", "timeseries", "fan", "risk", "metrics", "replay"],
         ),
+        ("rollout", &rollout_one, &["rollout", "verdict", "topology", "timeseries", "services", "replay"]),
+        ("rollout-seeds", &rollout_seeds, &["verdict", "shares", "seeds", "timing", "replay"]),
     ];
     for (kind, args, sections) in kinds {
         let out = dir.path().join(kind);

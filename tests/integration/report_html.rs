@@ -33,10 +33,31 @@ fn assert_self_contained(kind: &str, html: &str) {
     assert!(!html.contains(root), "{kind}: the machine's path {root} leaks into the report");
 }
 
+/// A known-bad change under the strict analysis: one seed, and a few.
+const ROLLOUT_ONE: [&str; 6] = [
+    "rollout",
+    "scenarios/canary.toml",
+    "--change",
+    "scenarios/changes/payment-errors.toml",
+    "--strategy",
+    "scenarios/rollouts/strict.toml",
+];
+const ROLLOUT_SEEDS: [&str; 9] = [
+    "rollout",
+    "scenarios/canary.toml",
+    "--change",
+    "scenarios/changes/payment-errors.toml",
+    "--strategy",
+    "scenarios/rollouts/strict.toml",
+    "--seeds",
+    "3",
+    "-q",
+];
+
 #[test]
 fn every_command_writes_a_self_contained_report_with_its_data() {
     let dir = tempfile::tempdir().unwrap();
-    let kinds: [(&str, &[&str], &str, &[&str]); 4] = [
+    let kinds: [(&str, &[&str], &str, &[&str]); 6] = [
         (
             "run",
             &["run", "scenarios/checkout.toml"],
@@ -60,6 +81,18 @@ fn every_command_writes_a_self_contained_report_with_its_data() {
             &["compare", "scenarios/checkout.toml", "--set", "services.payment.instances=4", "--seeds", "3", "-q"],
             "compare.json",
             &["verdict", "topology", "timeseries", "fan", "risk", "metrics", "replay"],
+        ),
+        (
+            "rollout",
+            &ROLLOUT_ONE,
+            "summary.json",
+            &["rollout", "verdict", "topology", "timeseries", "services", "chart", "replay"],
+        ),
+        (
+            "rollout-seeds",
+            &ROLLOUT_SEEDS,
+            "rollout.json",
+            &["verdict", "shares", "seeds", "timing", "per-seed", "replay"],
         ),
     ];
     for (kind, args, json, sections) in kinds {
@@ -91,4 +124,20 @@ fn the_run_report_marks_unhealthy_services_and_fault_targets() {
     assert!(html.contains("red box: a fault's target"));
     assert!(html.contains("class=\"window fault\"") && html.contains("class=\"window warmup\""));
     assert!(html.contains("<code>stormcast run scenarios/checkout.toml --seed 1</code>"), "the replay command");
+}
+
+#[test]
+fn the_rollout_report_shows_the_decision_its_checks_and_its_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = write(&ROLLOUT_ONE, &dir.path().join("a"));
+    assert!(html.contains("ROLLED BACK") && html.contains("2 failed checks reached the threshold (2)"));
+    assert!(html.contains("<table class=\"checks\">"), "the checks table");
+    assert!(html.contains("p99 max 250 ms"), "the rollout chart, with the p99 bound");
+    // The PNG chart is deterministic too (the SVG is in the page, compared above).
+    write(&ROLLOUT_ONE, &dir.path().join("b"));
+    let png = |d: &str| std::fs::read(dir.path().join(d).join("rollout.png")).unwrap();
+    assert!(png("a") == png("b"), "rollout.png differs between two runs");
+    let seeds = write(&ROLLOUT_SEEDS, &dir.path().join("seeds"));
+    assert!(seeds.contains("UNASSERTED") && seeds.contains("rollout-seeds.svg"));
+    assert!(dir.path().join("seeds/rollout-seeds.png").is_file());
 }

@@ -3,8 +3,9 @@
 //!
 //! `run` is covered for every example by `scenarios::every_scenario_loads_and_runs`
 //! (which validates the summary of its seed-1 run, so nothing is simulated twice); here
-//! the real binary writes `summary.json`, `sweep.json`, `vary.json` and `compare.json`
-//! into `--out` on a small scenario, and the files themselves are validated.
+//! the real binary writes `summary.json`, `sweep.json`, `vary.json`, `compare.json`,
+//! and `rollout`'s `summary.json` (with its `rollout`) and `rollout.json`, into `--out`
+//! on a small scenario, and the files themselves are validated.
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
@@ -54,7 +55,7 @@ fn read_json(path: &Path) -> Value {
 
 #[test]
 fn schemas_are_valid_draft_2020_12() {
-    for name in ["summary", "sweep", "vary", "compare"] {
+    for name in ["summary", "sweep", "vary", "compare", "rollout"] {
         let schema = schema(name);
         assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema", "{name}");
         if let Err(e) = jsonschema::meta::validate(&schema) {
@@ -69,7 +70,7 @@ fn schemas_are_valid_draft_2020_12() {
 /// `compare.schema.json`'s `sweep` is `sweep.schema.json`'s root.
 #[test]
 fn shared_definitions_agree() {
-    let schemas: Vec<(&str, Value)> = ["summary", "sweep", "vary", "compare"].map(|n| (n, schema(n))).into();
+    let schemas: Vec<(&str, Value)> = ["summary", "sweep", "vary", "compare", "rollout"].map(|n| (n, schema(n))).into();
     for (i, (a, sa)) in schemas.iter().enumerate() {
         for (b, sb) in &schemas[i + 1..] {
             for (def, value) in sa["$defs"].as_object().unwrap() {
@@ -138,6 +139,50 @@ fn compare_writes_a_compare_json_that_follows_its_schema() {
     let compare = read_json(&dir.path().join("compare.json"));
     assert_valid("compare", &compare, "compare.json");
     assert_eq!(compare["gates"].as_array().map(Vec::len), Some(3));
+}
+
+/// The canary scenario with its known-bad change under the strict analysis: rolled back
+/// on every seed, each check with a value, and a load with an SLO.
+const ROLLOUT: [&str; 6] = [
+    "scenarios/canary.toml",
+    "--change",
+    "scenarios/changes/payment-errors.toml",
+    "--strategy",
+    "scenarios/rollouts/strict.toml",
+    "--quiet",
+];
+
+#[test]
+fn rollout_writes_a_summary_and_a_rollout_json_that_follow_their_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one");
+    stormcast().arg("rollout").args(ROLLOUT).args(["--seed", "1", "--out"]).arg(&one).assert().success();
+    let summary = read_json(&one.join("summary.json"));
+    assert_valid("summary", &summary, "rollout's summary.json");
+    assert_eq!(summary["rollout"]["outcome"], "rolled_back");
+    assert_eq!(summary["rollout"]["checks"][0]["result"], "fail");
+    let many = dir.path().join("many");
+    // No [rollout.expect] in the strategy: ungated, exit code 1.
+    stormcast().arg("rollout").args(ROLLOUT).args(["--seeds", "2", "--out"]).arg(&many).assert().code(1);
+    let report = read_json(&many.join("rollout.json"));
+    assert_valid("rollout", &report, "rollout.json");
+    assert_eq!(report["per_seed"].as_array().map(Vec::len), Some(2));
+
+    // Strict: a check result, an outcome or a field outside the schema is caught.
+    type Edit = fn(&mut Value);
+    let cases: [(&str, &Value, &str, Edit); 4] = [
+        ("summary", &summary, "a check result outside its enum", |v| v["rollout"]["checks"][0]["result"] = json!("ok")),
+        ("summary", &summary, "a rollout without outcome", |v| {
+            v["rollout"].as_object_mut().unwrap().remove("outcome");
+        }),
+        ("rollout", &report, "an unknown field in a seed", |v| v["per_seed"][0]["extra"] = json!(1)),
+        ("rollout", &report, "a share above 1", |v| v["rolled_back"]["high"] = json!(1.5)),
+    ];
+    for (name, original, what, edit) in cases {
+        let mut broken = original.clone();
+        edit(&mut broken);
+        assert!(!violations(&validator(name), &broken).is_empty(), "{name}: {what} passes validation");
+    }
 }
 
 /// Each schema rejects a file with a required field removed, an unknown field, a value of

@@ -21,8 +21,44 @@ pub(crate) enum Swatch {
     Dashed(RGBColor),
     /// A filled block (a shade or a bar).
     Block(RGBAColor),
+    /// A point marker of this shape and colour, as drawn on the panels.
+    Marker(Shape, RGBColor),
     /// Nothing: a text line, or an empty row as a gap.
     None,
+}
+
+/// The shape of a point marker: distinct shapes, so markers read apart without colour.
+#[derive(Clone, Copy)]
+pub(crate) enum Shape {
+    /// A filled circle.
+    Dot,
+    /// A bold ×.
+    Cross,
+    /// A hollow triangle.
+    Triangle,
+}
+
+/// Size of a point marker, pixels.
+const MARKER_SIZE: i32 = 6;
+
+impl Shape {
+    /// Draws the marker centred at `at` (a coordinate of `area`).
+    pub(crate) fn draw<DB: DrawingBackend, CT: CoordTranslate>(
+        self,
+        area: &DrawingArea<DB, CT>,
+        at: CT::From,
+        colour: RGBColor,
+    ) -> DrawResult<(), DB>
+    where
+        CT::From: Clone + 'static,
+    {
+        let at = EmptyElement::at(at);
+        match self {
+            Shape::Dot => area.draw(&(at + Circle::new((0, 0), MARKER_SIZE, colour.filled()))),
+            Shape::Cross => area.draw(&(at + Cross::new((0, 0), MARKER_SIZE, colour.stroke_width(3)))),
+            Shape::Triangle => area.draw(&(at + TriangleMarker::new((0, 0), MARKER_SIZE + 1, colour.stroke_width(2)))),
+        }
+    }
 }
 
 /// One legend row.
@@ -65,6 +101,7 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
             Swatch::Block(colour) => {
                 area.draw(&Rectangle::new([(x0, y - 7), (x0 + swatch_w, y + 7)], colour.filled()))?;
             }
+            Swatch::Marker(shape, colour) => shape.draw(area, (x0 + swatch_w / 2, y), *colour)?,
             Swatch::None => {}
         }
         let room = (w as i32 - text_x - 6).max(0) as u32;

@@ -8,17 +8,19 @@
 //! topology with unhealthy services and fault targets marked, the time series, the
 //! fan, risk and recovery charts, the tables, and the commands that replay what the
 //! page shows. A page kind is one function here over its command's result, built from
-//! the shared pieces of [`page`]: `run`, `sweep`, `vary` and `compare` today; another
-//! command (a rollout) adds one more file and one more function.
+//! the shared pieces of [`page`]: `run`, `sweep`, `vary`, `compare`, and `rollout` (one
+//! seed: the run's page with the rollout first; many seeds: its own page).
 
 mod compare;
 mod page;
+mod rollout;
 mod run;
 pub(crate) mod series;
 mod sweep;
 mod topology;
 
 pub use compare::compare_page;
+pub use rollout::{rollout_page, rollout_run_page};
 pub use run::run_page;
 pub use sweep::{sweep_page, vary_page};
 

@@ -17,6 +17,16 @@ pub fn run_page(
     charts: &[OutputFile],
     replay: &str,
 ) -> Result<String, ChartError> {
+    Ok(render(&run_page_parts(result, scenario, charts, replay)?))
+}
+
+/// [`run_page`] before rendering, for a page that adds sections to it (a rollout's).
+pub(super) fn run_page_parts(
+    result: &RunResult,
+    scenario: &Scenario,
+    charts: &[OutputFile],
+    replay: &str,
+) -> Result<Page, ChartError> {
     let violated: Vec<&str> = result.loads.iter().filter(|l| l.slo_violated).map(|l| l.name.as_str()).collect();
     let mut verdict = if violated.is_empty() {
         format!("<p class=\"verdict\">{} every load met its SLO.</p>", badge(Tone::Good, "OK"))
@@ -54,7 +64,7 @@ pub fn run_page(
         ),
         Section::new("replay", "Replay", commands(&[(replay.to_string(), "this run, again".to_string())])),
     ];
-    let page = Page {
+    Ok(Page {
         kind: "run",
         title: format!("stormcast run: {}", result.scenario),
         subtitle: format!(
@@ -69,8 +79,7 @@ pub fn run_page(
         sections,
         data: crate::report::json::to_json(result),
         panels: panels(result),
-    };
-    Ok(render(&page))
+    })
 }
 
 fn cascade_sentence(r: &RunResult) -> String {
