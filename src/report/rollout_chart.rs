@@ -66,7 +66,11 @@ impl Bound {
         let mut out: Vec<Bound> = Vec::new();
         let mut add = |metric: Metric, value: Option<f64>, kind: &str, name: &str| {
             if let Some(value) = value {
-                let bound = Bound { metric, value, label: format!("{name} {kind} {}", show(metric.name(), value)) };
+                let mut label = format!("{name} {kind} {}", show(metric.name(), value));
+                if metric == Metric::ErrorRate {
+                    label.push_str(&format!(" (ok {})", show("success_rate", 1.0 - value)));
+                }
+                let bound = Bound { metric, value, label };
                 if !out.iter().any(|b| b.metric == metric && b.value == value) {
                     out.push(bound);
                 }
@@ -186,13 +190,22 @@ impl<'a> Data<'a> {
         self.rollout.checks.iter().filter(move |c| Kind::of(c.metric) == kind)
     }
 
-    /// The bounds drawn on `kind`'s panel, as plotted values.
-    fn bounds(&self, kind: Kind) -> Vec<(f64, &str)> {
-        self.bounds
-            .iter()
-            .filter(|b| Kind::of(b.metric.name()) == kind)
-            .map(|b| (Kind::plotted(b.metric.name(), b.value), b.label.as_str()))
-            .collect()
+    /// The bounds drawn on `kind`'s panel, as plotted values, each value once with the
+    /// labels of every bound at it (a success rate's minimum and an error rate's
+    /// maximum can meet).
+    fn bounds(&self, kind: Kind) -> Vec<(f64, String)> {
+        let mut out: Vec<(f64, String)> = Vec::new();
+        for b in self.bounds.iter().filter(|b| Kind::of(b.metric.name()) == kind) {
+            let value = Kind::plotted(b.metric.name(), b.value);
+            match out.iter_mut().find(|(v, _)| (*v - value).abs() < 1e-9) {
+                Some((_, label)) => {
+                    label.push_str(", ");
+                    label.push_str(&b.label);
+                }
+                None => out.push((value, b.label.clone())),
+            }
+        }
+        out
     }
 
     /// The first SLO breach of any load after the rollout began.
@@ -391,9 +404,7 @@ fn checks<DB: DrawingBackend>(
     for (value, label) in data.bounds(kind) {
         let line = [(0.0, value), (data.timeline.x_end, value)];
         chart.draw_series(DashedLineSeries::new(line, 6, 4, THRESHOLD.stroke_width(1)))?;
-        let style = text_coloured(SMALL_SIZE, THRESHOLD).pos(Pos::new(HPos::Right, VPos::Bottom));
-        let at = (data.timeline.x_end, value);
-        chart.draw_series(std::iter::once(EmptyElement::at(at) + Text::new(label.to_string(), (-6, -2), style)))?;
+        bound_label(chart, (data.timeline.x_end, value), &label)?;
     }
     for c in data.checks(kind) {
         let y_at = c.value.map_or(y.start, |v| Kind::plotted(c.metric, v).clamp(y.start, y.end));
@@ -401,6 +412,20 @@ fn checks<DB: DrawingBackend>(
         shape.draw(chart.plotting_area(), (c.at_s, y_at), colour)?;
     }
     Ok(())
+}
+
+/// A bound's label above the right end of its line, on a white backing so a line
+/// crossing it does not hide it.
+fn bound_label<DB: DrawingBackend>(chart: &mut TimeChart<'_, DB>, at: (f64, f64), label: &str) -> DrawResult<(), DB> {
+    let area = chart.plotting_area().strip_coord_spec();
+    let style = text_coloured(SMALL_SIZE, THRESHOLD).pos(Pos::new(HPos::Right, VPos::Bottom));
+    let (w, h) = area.estimate_text_size(label, &style)?;
+    let (base_x, base_y) = area.get_base_pixel();
+    let (x, y) = chart.backend_coord(&at);
+    let (x, y) = (x - base_x - 6, y - base_y - 2);
+    let (w, h) = (w as i32, h as i32);
+    area.draw(&Rectangle::new([(x - w - 2, y - h), (x + 2, y + 1)], WHITE.mix(0.85).filled()))?;
+    area.draw_text(label, &style, (x, y))
 }
 
 fn marker(v: Verdict) -> (Shape, RGBColor) {
@@ -506,8 +531,15 @@ mod tests {
 
     #[test]
     fn bounds_come_from_the_strategy_checks_once_each() {
-        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/rollouts/strict.toml"));
-        let strategy = crate::scenario::strategy::load_strategy_file(path).unwrap();
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        let text = "[rollout]\nservice = \"payment\"\nstart = \"60s\"\ninterval = \"60s\"\nstep_weight = 10\n\
+                    max_weight = 50\nthreshold = 1\n\
+                    [[rollout.check]]\nmetric = \"success_rate\"\nmin = 0.99\n\
+                    [[rollout.check]]\nmetric = \"p99\"\nmax = \"250ms\"\n\
+                    [[rollout.check]]\nname = \"again\"\nmetric = \"p99\"\nmax = \"250ms\"\nwindow = \"30s\"\n\
+                    [[rollout.check]]\nmetric = \"error_rate\"\nmax = 0.02\n";
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        let strategy = crate::scenario::strategy::load_strategy_file(file.path()).unwrap();
         let bounds = Bound::of_strategy(&strategy);
         let got: Vec<(Metric, f64, &str)> = bounds.iter().map(|b| (b.metric, b.value, b.label.as_str())).collect();
         assert_eq!(
@@ -515,6 +547,7 @@ mod tests {
             [
                 (Metric::SuccessRate, 0.99, "success_rate min 99%"),
                 (Metric::Latency(Percentile::P99), 250.0, "p99 max 250 ms"),
+                (Metric::ErrorRate, 0.02, "error_rate max 2% (ok 98%)"),
             ]
         );
     }
