@@ -23,7 +23,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::frame::{Axis, RUN_FRAME, RUN_PANEL, mesh, nice_ceiling, note, provenance};
+use super::chart::frame::{Axis, RUN_FRAME, RUN_PANEL, mesh, nice_ceiling, provenance};
 use super::chart::legend::{Entry, Shape, Swatch, draw_legend, gap};
 use super::chart::style::{SMALL_SIZE, TITLE_SIZE, text, text_coloured};
 use super::chart::timeline::{Midpoint, Timeline};
@@ -37,7 +37,7 @@ use crate::stats::{RunResult, ServiceBucket};
 
 const SIZE: (u32, u32) = (1200, 1000);
 /// The top of the weight axis: above 100% is a strip for the decision's label.
-const WEIGHT_TOP: f64 = 128.0;
+const WEIGHT_TOP: f64 = 150.0;
 /// The stable version and the canary: blue and purple of the house palette, apart from
 /// the green, red and amber of the check results.
 const STABLE: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
@@ -206,6 +206,11 @@ impl<'a> Data<'a> {
             }
         }
         out
+    }
+
+    /// Whether the strategy checks anything drawn on `kind`'s panel.
+    fn has_checks(&self, kind: Kind) -> bool {
+        self.checks(kind).next().is_some() || !self.bounds(kind).is_empty()
     }
 
     /// The first SLO breach of any load after the rollout began.
@@ -465,16 +470,17 @@ fn rate_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Data) ->
     // Down to a multiple of 5% below the lowest value, so the gap to 100% is visible.
     let floor = (((low - 0.01) * 20.0).floor() / 20.0).clamp(0.0, 0.95);
     let y = floor..1.0 + (1.0 - floor) * 0.06;
-    let caption = "success rate: share of answers that were ok, with the rate checks";
+    // Without a check on it the caption says so, rather than a note over the lines.
+    let caption = if data.has_checks(Kind::Rate) {
+        "success rate: share of answers that were ok, with the rate checks"
+    } else {
+        "success rate: share of answers that were ok (no success- or error-rate check in this strategy)"
+    };
     let format = |v: &f64| if *v <= 1.0 { percent_whole(*v) } else { String::new() };
     let mut chart = panel(area, caption, data, y.clone(), "ok share", &format, false)?;
     decision(&mut chart, data, y.clone())?;
     versions(&mut chart, data, &stable, &canary)?;
-    checks(&mut chart, data, Kind::Rate, y)?;
-    if data.checks(Kind::Rate).next().is_none() && data.bounds(Kind::Rate).is_empty() {
-        note(chart.plotting_area(), "no success- or error-rate check in this strategy")?;
-    }
-    Ok(())
+    checks(&mut chart, data, Kind::Rate, y)
 }
 
 /// Panel 4: each version's p99 time from arrival to answer, with the latency checks.
@@ -484,15 +490,15 @@ fn latency_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Data)
     let marks = data.checks(Kind::Latency).filter_map(|c| c.value);
     let bounds = data.bounds(Kind::Latency).into_iter().map(|b| b.0);
     let y_top = top_of(stable.iter().chain(&canary).flatten().copied().chain(marks).chain(bounds));
-    let caption = "p99 latency at each version (arrival to answer), with the latency checks";
+    let caption = if data.has_checks(Kind::Latency) {
+        "p99 latency at each version (arrival to answer), with the latency checks"
+    } else {
+        "p99 latency at each version (arrival to answer; no latency check in this strategy)"
+    };
     let mut chart = panel(area, caption, data, 0.0..y_top, "p99 (ms)", &|v| compact(*v), true)?;
     decision(&mut chart, data, 0.0..y_top)?;
     versions(&mut chart, data, &stable, &canary)?;
-    checks(&mut chart, data, Kind::Latency, 0.0..y_top)?;
-    if data.checks(Kind::Latency).next().is_none() && data.bounds(Kind::Latency).is_empty() {
-        note(chart.plotting_area(), "no latency check in this strategy")?;
-    }
-    Ok(())
+    checks(&mut chart, data, Kind::Latency, 0.0..y_top)
 }
 
 fn legend_entries(data: &Data) -> Vec<Entry> {
@@ -519,7 +525,7 @@ fn legend_entries(data: &Data) -> Vec<Entry> {
         None => entries.push((Swatch::None, "unfinished".to_string())),
     }
     if let Some((at, _)) = data.first_breach() {
-        entries.push((Swatch::Dashed(BREACH), format!("SLO breached ({} s)", compact(at))));
+        entries.push((Swatch::Dashed(BREACH), format!("SLO breach ({} s)", compact(at))));
     }
     entries
 }

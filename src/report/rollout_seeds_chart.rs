@@ -28,8 +28,8 @@ use crate::rollout::many::RolloutReport;
 use crate::stats::Proportion;
 
 const WIDTH: u32 = 1200;
-const LABEL_W: u32 = 300;
-const VALUE_W: u32 = 260;
+const LABEL_W: u32 = 290;
+const VALUE_W: u32 = 300;
 const ROW_H: u32 = 34;
 const SEEDS_H: u32 = 380;
 const ROLLED_BACK: RGBColor = RGBColor(0xd6, 0x27, 0x28);
