@@ -56,7 +56,7 @@ pub fn rollout(args: RolloutArgs) -> Result<(), Failure> {
     let runs = runs.map_err(|(seed, stopped)| refuse_stopped(&sc.source, seed, &stopped))?;
     let report = RolloutReport::new(&sc, plan, opts.first_seed, runs, &prefix);
     if let Some(out) = &out {
-        out.write(&stormcast::report::files::rollout_files(&report).map_err(chart_error)?)?;
+        out.write(&stormcast::report::files::rollout_files(&report, &sc).map_err(chart_error)?)?;
     }
     match args.format {
         Format::Table => emit(&report_table(&report)),

@@ -89,11 +89,12 @@ pub fn rollout_run_files(result: &RunResult, scenario: &Scenario, replay: &str) 
     Ok(files)
 }
 
-/// `rollout --seeds N --out`: `rollout.json`, the chart of the seeds and `report.html`.
-pub fn rollout_files(report: &RolloutReport) -> Result<Vec<OutputFile>, ChartError> {
+/// `rollout --seeds N --out`: `rollout.json`, the chart of the seeds and `report.html`
+/// (with the topology of `scenario`, the combined one).
+pub fn rollout_files(report: &RolloutReport, scenario: &Scenario) -> Result<Vec<OutputFile>, ChartError> {
     let mut files = vec![json_file("rollout.json", report)];
     let charts = rollout_seeds_charts(report)?;
-    let page = rollout_page(report, &charts)?;
+    let page = rollout_page(report, scenario, &charts)?;
     files.extend(charts);
     files.push(OutputFile::new(REPORT_FILE, page));
     Ok(files)

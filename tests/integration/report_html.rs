@@ -92,7 +92,7 @@ fn every_command_writes_a_self_contained_report_with_its_data() {
             "rollout-seeds",
             &ROLLOUT_SEEDS,
             "rollout.json",
-            &["verdict", "shares", "seeds", "timing", "per-seed", "replay"],
+            &["verdict", "shares", "topology", "seeds", "timing", "per-seed", "replay"],
         ),
     ];
     for (kind, args, json, sections) in kinds {

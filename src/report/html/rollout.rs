@@ -5,6 +5,7 @@
 use super::page::{Cell, Page, Section, Tone, badge, commands, escape, figure, para, render, table};
 use super::run::run_page_parts;
 use super::svg_of;
+use super::topology::topology_figure;
 use crate::compare::GateVerdict;
 use crate::format::{decimals_by_size, percent_interval, percent_two_decimals, thousands};
 use crate::model::Scenario;
@@ -113,8 +114,9 @@ fn rollout_section(r: &RolloutSummary, charts: &[OutputFile]) -> String {
     html
 }
 
-/// The page of a rollout over many seeds; `charts` holds `rollout-seeds`, drawn.
-pub fn rollout_page(report: &RolloutReport, charts: &[OutputFile]) -> Result<String, ChartError> {
+/// The page of a rollout over many seeds, with `scenario`'s topology (the canary drawn
+/// beside the service it is a version of); `charts` holds `rollout-seeds`, drawn.
+pub fn rollout_page(report: &RolloutReport, scenario: &Scenario, charts: &[OutputFile]) -> Result<String, ChartError> {
     let r = report;
     let mut verdict = format!("<p class=\"verdict\">{} {}</p>", verdict_badge(r.verdict), escape(&r.verdict_reason));
     verdict.push_str(&expect_table(r));
@@ -122,6 +124,7 @@ pub fn rollout_page(report: &RolloutReport, charts: &[OutputFile]) -> Result<Str
     let sections = vec![
         Section::new("verdict", "Verdict and expectations", verdict),
         Section::new("shares", "Outcomes with intervals", shares_table(r) + &loads_table(r)),
+        Section::new("topology", "Topology", topology_figure(scenario, &[])?),
         Section::new(
             "seeds",
             "Seeds",
