@@ -241,3 +241,16 @@ fn bad_strategies_are_refused_with_their_location() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read strategy"));
     assert!(!out_dir.exists() || std::fs::read_dir(&out_dir).unwrap().next().is_none(), "nothing written");
 }
+
+/// docs/rollout.md's picture: the lax strategy on the slow change at seed 1 passes
+/// every check, the shoppers' SLO breaks at 255 s and the rollout is promoted at 420 s.
+#[test]
+fn the_docs_picture_says_what_seed_one_does() {
+    let base = load("scenarios/canary.toml", &[]);
+    let proposed = load("scenarios/canary.toml", &["scenarios/changes/payment-slow.toml"]);
+    let strategy = load_strategy_file(&root().join("scenarios/rollouts/lax.toml")).unwrap();
+    let sc = stormcast::rollout::combine(&base, &proposed, &strategy).unwrap();
+    let r = stormcast::sim::simulate(&sc, 1).rollout.unwrap();
+    assert!(r.checks.iter().all(|c| c.result == stormcast::rollout::controller::Verdict::Pass));
+    assert_eq!((r.outcome, r.decided_s, r.loads[0].slo_breached_s), (Outcome::Promoted, Some(420.0), Some(255.0)));
+}
