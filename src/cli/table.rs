@@ -67,8 +67,10 @@ pub fn run_table(r: &RunResult) -> String {
         "\n{:<16} {:>10} {:>9} {:>6} {:>9} {:>11}",
         "service", "arrivals", "served ok", "util", "queue max", "sojourn p99"
     );
-    // Every registered counter has a column (`model::counters`).
-    for def in stormcast::model::counters::all() {
+    // Every counter the run reports has a column (`model::counters`); every service
+    // reports the same ones.
+    let reported = r.services.first().map(|s| s.counters.clone()).unwrap_or_default();
+    for (def, _) in reported.iter() {
         let _ = write!(out, " {:>9}", def.heading);
     }
     let _ = writeln!(out, " {:>9}  health", "wasted s");

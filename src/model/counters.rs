@@ -6,7 +6,8 @@
 //! run chart iterate it), so a new mechanism's numbers appear everywhere by being declared
 //! once.
 
-use crate::model::resilience::{STAGE_COUNTERS, STAGE_SERIES};
+use crate::model::Policy;
+use crate::model::resilience::{STAGE_COUNTERS, STAGE_SERIES, stage_kinds_reported};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// How a counter is named in outputs.
@@ -36,36 +37,49 @@ pub fn all() -> impl Iterator<Item = &'static CounterDef> {
     std::iter::once(&RETRIES_SENT).chain(STAGE_COUNTERS.iter().flat_map(|stage| stage.iter().copied()))
 }
 
-/// One value per counter of [`all`], in its order.
+/// One value per counter of [`all`], in its order, and whether each is reported: a
+/// mechanism that is not `ClientStage::ALWAYS_REPORTED` shows its counters only in runs of
+/// a scenario that uses it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Counts(Vec<u64>);
+pub struct Counts(Vec<u64>, Vec<bool>);
 
 impl Default for Counts {
+    /// Every counter reported.
     fn default() -> Counts {
-        Counts(vec![0; all().count()])
+        Counts(vec![0; all().count()], vec![true; all().count()])
     }
 }
 
 impl Counts {
+    /// The counters of a run of a scenario with `policies`: each mechanism's reported if it
+    /// is always reported or some policy uses it.
+    pub fn for_policies(policies: &[Policy]) -> Counts {
+        let kinds = stage_kinds_reported(policies);
+        let reported = std::iter::once(true)
+            .chain(STAGE_COUNTERS.iter().zip(kinds).flat_map(|(defs, shown)| defs.iter().map(move |_| shown)))
+            .collect();
+        Counts(vec![0; all().count()], reported)
+    }
+
     pub fn add(&mut self, c: Counter) {
         let i = all().position(|d| std::ptr::eq(d, c.0)).expect("every counter is listed by `all`");
         self.0[i] += 1;
     }
 
     pub fn get(&self, c: Counter) -> u64 {
-        self.iter().find(|(d, _)| std::ptr::eq(*d, c.0)).map_or(0, |(_, v)| v)
+        all().zip(self.0.iter().copied()).find(|(d, _)| std::ptr::eq(*d, c.0)).map_or(0, |(_, v)| v)
     }
 
-    /// Each counter with its value, in output order.
+    /// Each reported counter with its value, in output order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static CounterDef, u64)> + '_ {
-        all().zip(self.0.iter().copied())
+        all().zip(self.0.iter().copied()).zip(self.1.iter()).filter(|(_, shown)| **shown).map(|(c, _)| c)
     }
 }
 
 /// As the counters' keys and values, flattened into the service's object.
 impl Serialize for Counts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
+        let mut map = s.serialize_map(Some(self.iter().count()))?;
         for (def, value) in self.iter() {
             map.serialize_entry(def.key, &value)?;
         }
@@ -127,8 +141,17 @@ mod tests {
         c.add(Counter(&OPENS));
         c.add(Counter(&RETRIES_SENT));
         let listed: Vec<_> = c.iter().map(|(d, v)| (d.key, v)).collect();
-        assert_eq!(listed, [("retries_sent", 1), ("breaker_opens", 2), ("local_rejections", 0)]);
+        assert_eq!(listed, [("retries_sent", 1), ("breaker_opens", 2), ("local_rejections", 0), ("ejections", 0)]);
         assert_eq!((c.get(Counter(&OPENS)), c.get(Counter(&RETRIES_SENT))), (2, 1));
+        // A scenario without outlier detection does not report its counter (outputs
+        // written before it existed stay as they were); one that uses it does.
+        let keys = |c: Counts| c.iter().map(|(d, _)| d.key).collect::<Vec<_>>();
+        assert_eq!(keys(Counts::for_policies(&[])), ["retries_sent", "breaker_opens", "local_rejections"]);
+        let ejecting = Policy {
+            outlier_detection: Some(crate::model::policy::OutlierDetection::envoy_defaults()),
+            ..Policy::default()
+        };
+        assert_eq!(keys(Counts::for_policies(&[ejecting])).last(), Some(&"ejections"));
         let mut keys: Vec<_> = all().map(|d| d.key).collect();
         keys.sort_unstable();
         keys.dedup();

@@ -8,6 +8,7 @@ pub use super::resilience::breaker::{BreakerWindow, CircuitBreakerConfig};
 pub use super::resilience::budget::RetryBudget;
 pub use super::resilience::bulkhead::Bulkhead;
 use super::resilience::nominal_delay;
+pub use super::resilience::outlier::OutlierDetection;
 pub use super::resilience::throttling::AdaptiveThrottling;
 use crate::engine::SimDuration;
 
@@ -47,6 +48,8 @@ pub struct Policy {
     pub adaptive_throttling: Option<AdaptiveThrottling>,
     /// Envoy's admission control filter.
     pub admission_control: Option<AdmissionControl>,
+    /// Envoy's outlier detection, with its balancer's panic threshold.
+    pub outlier_detection: Option<OutlierDetection>,
 }
 
 impl Policy {

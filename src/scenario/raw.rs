@@ -123,6 +123,30 @@ pub struct RawPolicy {
     pub bulkhead: Option<Spanned<RawBulkhead>>,
     pub adaptive_throttling: Option<Spanned<RawAdaptiveThrottling>>,
     pub admission_control: Option<Spanned<RawAdmissionControl>>,
+    pub outlier_detection: Option<Spanned<RawOutlierDetection>>,
+}
+
+/// `outlier_detection = { ... }`: Envoy's names; percentages as whole numbers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutlierDetection {
+    pub consecutive_5xx: Option<Spanned<RawCount>>,
+    pub consecutive_gateway_failure: Option<Spanned<RawCount>>,
+    pub enforcing_consecutive_5xx: Option<Spanned<RawCount>>,
+    pub enforcing_consecutive_gateway_failure: Option<Spanned<RawCount>>,
+    pub interval: Option<Spanned<RawDuration>>,
+    pub base_ejection_time: Option<Spanned<RawDuration>>,
+    pub max_ejection_time: Option<Spanned<RawDuration>>,
+    pub max_ejection_percent: Option<Spanned<RawCount>>,
+    pub success_rate_minimum_hosts: Option<Spanned<RawCount>>,
+    pub success_rate_request_volume: Option<Spanned<RawCount>>,
+    pub success_rate_stdev_factor: Option<Spanned<RawCount>>,
+    pub enforcing_success_rate: Option<Spanned<RawCount>>,
+    pub failure_percentage_threshold: Option<Spanned<RawCount>>,
+    pub failure_percentage_minimum_hosts: Option<Spanned<RawCount>>,
+    pub failure_percentage_request_volume: Option<Spanned<RawCount>>,
+    pub enforcing_failure_percentage: Option<Spanned<RawCount>>,
+    pub panic_threshold: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

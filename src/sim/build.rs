@@ -1,7 +1,6 @@
 //! Building the runtime tables from a scenario: services and their instances, flattened
 //! endpoints with their random streams, routes with their clients, loads.
 
-use super::Simulator;
 use super::client::Client;
 use super::ids::{EndpointId, LoadId, PolicyId, RouteId, ServiceId, Table};
 use super::loads::LoadRt;
@@ -9,6 +8,7 @@ use super::metrics::Metrics;
 use super::network::Route;
 use super::rollout::RolloutRt;
 use super::server::{EndpointRt, ServiceRt, SiteRt};
+use super::{Event, Simulator};
 use crate::engine::{EventQueue, SimDuration, SimTime, stream};
 use crate::model::resilience::{Stage, Streams};
 use crate::model::{FaultKind, FaultTarget, Scenario, Step};
@@ -231,9 +231,20 @@ impl<'a> Simulator<'a> {
         let streams = Streams { seed: self.seed, client: &label };
         let stages = r.policy.map_or_else(Vec::new, |p| Stage::of(&self.sc.policies[p.ix()], &streams));
         let target_instances = self.sc.services[r.to_service.ix()].instances;
-        let client = self
-            .clients
-            .push_and_get_key(Client { rr_cursor: slot % target_instances, stages: stages.into_boxed_slice() });
+        let judges = stages.iter().any(Stage::judges_instances);
+        let periods: Vec<_> = stages.iter().map(Stage::period).collect();
+        let client = self.clients.push_and_get_key(Client {
+            rr_cursor: slot % target_instances,
+            judges,
+            stages: stages.into_boxed_slice(),
+        });
         self.routes[route].clients.push(client);
+        // A stage's timer runs from its client's creation, as Envoy's detector's does.
+        for (stage, period) in periods.into_iter().enumerate() {
+            if let Some(period) = period {
+                let now = self.now();
+                self.queue.schedule_at(now + period, Event::StageTick { route, client, stage: stage as u32 });
+            }
+        }
     }
 }

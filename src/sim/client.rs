@@ -20,6 +20,9 @@ new_key_type! {
 /// policy's stages.
 pub(super) struct Client<'a> {
     pub(super) rr_cursor: u32,
+    /// A stage judges the callee's instances (`ClientStage::JUDGES_INSTANCES`): the
+    /// balancer asks it which it may choose, and each attempt's target is recorded.
+    pub(super) judges: bool,
     pub(super) stages: Box<[Stage<'a>]>,
 }
 
@@ -85,12 +88,25 @@ pub(super) struct Call {
     /// `SimTime::NEVER` without a deadline.
     pub(super) deadline: SimTime,
     pub(super) attempts: u32,
-    /// The attempt in flight (its number), or 0 when none is.
-    pub(super) token: u32,
+    /// The last attempt (number `attempts`) is in flight: its answer is awaited.
+    pub(super) in_flight: bool,
     pub(super) attempt_sent: SimTime,
     /// The stages admitted a retry that has not started its attempt yet.
     pub(super) retry_reserved: bool,
     pub(super) prev_backoff: SimDuration,
+    /// The slot of the instance the attempt in flight went to, recorded for a client that
+    /// judges instances (`Client::judges`); 0 otherwise, right for a route with one.
+    /// (`in_flight` is a flag beside `retry_reserved` so that this fits where an attempt
+    /// token was: a call is no bigger than before.)
+    pub(super) target: u32,
+}
+
+impl Call {
+    /// Whether attempt `token` is the one in flight, whose answer the call awaits.
+    #[inline]
+    pub(super) fn awaits(&self, token: u32) -> bool {
+        self.in_flight && self.attempts == token
+    }
 }
 
 /// What an attempt needs of its call, copied once.
@@ -161,10 +177,11 @@ impl Simulator<'_> {
             policy: Some(p),
             deadline,
             attempts: 1,
-            token: 1,
+            in_flight: true,
             attempt_sent: now,
             retry_reserved: false,
             prev_backoff: SimDuration::ZERO,
+            target: 0,
         });
         for stage in self.clients[client].stages.iter_mut() {
             stage.call_started();
@@ -177,11 +194,11 @@ impl Simulator<'_> {
         let now = self.now();
         let c = &mut self.calls[key];
         c.attempts += 1;
-        c.token = c.attempts;
+        c.in_flight = true;
         c.attempt_sent = now;
         let reserved = std::mem::take(&mut c.retry_reserved);
         let a = Attempt {
-            token: c.token,
+            token: c.attempts,
             route: c.route,
             client: c.client,
             policy: c.policy.expect("only a call with a retry policy retries"),
@@ -223,7 +240,7 @@ impl Simulator<'_> {
     /// The answer to an attempt reaches its caller.
     pub(super) fn reply(&mut self, key: CallKey, token: u32, outcome: Outcome) {
         let Some(c) = self.calls.get(key) else { return };
-        if c.token != token {
+        if !c.awaits(token) {
             return; // The caller gave up on this attempt already.
         }
         self.attempt_ended(key, outcome);
@@ -231,7 +248,7 @@ impl Simulator<'_> {
 
     pub(super) fn timeout(&mut self, key: CallKey, token: u32) {
         let Some(c) = self.calls.get(key) else { return };
-        if c.token != token {
+        if !c.awaits(token) {
             return;
         }
         self.m.attempt_timed_out(self.routes[c.route].to_service.ix());
@@ -243,8 +260,8 @@ impl Simulator<'_> {
     pub(super) fn attempt_ended(&mut self, key: CallKey, outcome: Outcome) {
         let now = self.now();
         let c = &mut self.calls[key];
-        c.token = 0;
-        let end = TryEnd { outcome, took: now - c.attempt_sent, is_retry: c.attempts > 1, now };
+        c.in_flight = false;
+        let end = TryEnd { outcome, took: now - c.attempt_sent, is_retry: c.attempts > 1, now, target: c.target };
         let (client, route) = (c.client, c.route);
         // A call without a policy has a client without stages.
         for stage in self.clients[client].stages.iter_mut() {
@@ -259,7 +276,7 @@ impl Simulator<'_> {
     fn attempt_failed(&mut self, key: CallKey, outcome: Outcome) {
         let now = self.now();
         let c = &mut self.calls[key];
-        c.token = 0;
+        c.in_flight = false;
         let Some(retry) = c.policy.and_then(|p| self.sc.policies[p.ix()].retry.as_ref()) else {
             return self.finish_call(key, outcome);
         };
@@ -342,6 +359,23 @@ impl Simulator<'_> {
                         self.advance_job(job);
                     }
                 }
+            }
+        }
+    }
+
+    /// The timer of stage `stage` of `client` (on `route`) fires: it counts what it
+    /// reports, and the next tick is scheduled one period on.
+    pub(super) fn stage_tick(&mut self, route: RouteId, client: ClientId, stage: u32) {
+        let now = self.now();
+        let (targets, from) = (self.routes[route].targets.len() as u32, self.routes[route].from_service);
+        let st = &mut self.clients[client].stages[stage as usize];
+        let counted = st.tick(now, targets);
+        if let Some(period) = st.period() {
+            self.queue.schedule_at(now + period, Event::StageTick { route, client, stage });
+        }
+        if let Some((counter, times)) = counted {
+            for _ in 0..times {
+                self.m.count(from, counter);
             }
         }
     }

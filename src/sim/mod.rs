@@ -113,6 +113,12 @@ enum Event {
     FaultEnd(FaultId),
     /// The rollout controller's next step or check.
     Rollout,
+    /// The timer of a client's stage (`ClientStage::tick`: outlier detection's sweep).
+    StageTick {
+        route: RouteId,
+        client: ClientId,
+        stage: u32,
+    },
 }
 
 struct Simulator<'a> {
@@ -241,6 +247,7 @@ impl Simulator<'_> {
             Event::FaultStart(f) => self.fault_start(f),
             Event::FaultEnd(f) => self.fault_end(f),
             Event::Rollout => self.rollout_wake(),
+            Event::StageTick { route, client, stage } => self.stage_tick(route, client, stage),
         }
     }
 }

@@ -50,7 +50,7 @@ impl Simulator<'_> {
     ) {
         let now = self.now();
         let targets = &self.routes[route].targets;
-        let instance = if targets.len() == 1 { targets[0] } else { self.pick_instance(route, client) };
+        let instance = if targets.len() == 1 { targets[0] } else { self.pick_instance(route, client, caller) };
         if self.routes[route].partitioned {
             // Neither arrives nor answers: only a timeout can end this attempt. A direct
             // call has none: it stays in the arena, in flight for good.
@@ -130,10 +130,11 @@ impl Simulator<'_> {
                     policy: None,
                     deadline: SimTime::NEVER,
                     attempts: 1,
-                    token: 1,
+                    in_flight: true,
                     attempt_sent: info.started,
                     retry_reserved: false,
                     prev_backoff: SimDuration::ZERO,
+                    target: 0,
                 });
                 (key, 1)
             }
@@ -152,24 +153,41 @@ impl Simulator<'_> {
 
     /// The balancer's choice among the callee's instances (more than one).
     #[inline(never)]
-    fn pick_instance(&mut self, route: RouteId, client: ClientId) -> InstanceId {
+    fn pick_instance(&mut self, route: RouteId, client: ClientId, caller: Caller) -> InstanceId {
+        if self.clients[client].judges {
+            return self.pick_judged(route, client, caller);
+        }
         let r = &mut self.routes[route];
-        let (targets, rng) = (&r.targets, &mut r.balancer_rng);
-        let n = targets.len() as u32;
-        let local = match self.sc.services[r.to_service.ix()].balancer {
-            Balancer::RoundRobin => {
-                let c = &mut self.clients[client];
-                let i = c.rr_cursor;
-                c.rr_cursor = if i + 1 >= n { 0 } else { i + 1 };
-                i.min(n - 1)
-            }
-            Balancer::Random => rng.random_range(0..n),
-            Balancer::LeastRequests => {
-                let instances = &self.instances;
-                balancer::least_requests(rng, n, |i| instances[targets[i as usize]].in_system())
-            }
-        };
+        let balancer = self.sc.services[r.to_service.ix()].balancer;
+        let cursor = &mut self.clients[client].rr_cursor;
+        let instances = &self.instances;
+        let targets = &r.targets;
+        let local = choose(balancer, &mut r.balancer_rng, cursor, targets.len() as u32, |i| {
+            instances[targets[i as usize]].in_system()
+        });
         targets[local as usize]
+    }
+
+    /// The balancer's choice for a client with a stage that judges instances: among the
+    /// ones it lets the balancer choose; the attempt's target is recorded for its end.
+    fn pick_judged(&mut self, route: RouteId, client: ClientId, caller: Caller) -> InstanceId {
+        let r = &mut self.routes[route];
+        let balancer = self.sc.services[r.to_service.ix()].balancer;
+        let targets = &r.targets;
+        let n = targets.len() as u32;
+        let c = &mut self.clients[client];
+        let eligible = c.stages.iter_mut().find_map(|s| s.eligible(n));
+        let slot_of = |i: u32| eligible.map_or(i, |e| e[i as usize]);
+        let instances = &self.instances;
+        let m = eligible.map_or(n, |e| e.len() as u32);
+        let local = choose(balancer, &mut r.balancer_rng, &mut c.rr_cursor, m, |i| {
+            instances[targets[slot_of(i) as usize]].in_system()
+        });
+        let slot = slot_of(local);
+        if let Caller::Call { key, .. } = caller {
+            self.calls[key].target = slot;
+        }
+        targets[slot as usize]
     }
 
     /// Sends `j`'s answer back through the network: it reaches the caller at `at`.
@@ -179,5 +197,20 @@ impl Simulator<'_> {
         let (call, token) = self.arena_call(j.caller, j.route, j.client, j.endpoint);
         let lane = network_lane(self);
         self.queue.schedule_in_lane(lane, at, Event::Reply { call, token, outcome });
+    }
+}
+
+/// The balancer's choice of one of `n` instances (at least one), by index; `in_system`
+/// gives an instance's requests (queued plus in service).
+#[inline(always)]
+fn choose(balancer: Balancer, rng: &mut StreamRng, rr_cursor: &mut u32, n: u32, in_system: impl Fn(u32) -> u64) -> u32 {
+    match balancer {
+        Balancer::RoundRobin => {
+            let i = *rr_cursor;
+            *rr_cursor = if i + 1 >= n { 0 } else { i + 1 };
+            i.min(n - 1)
+        }
+        Balancer::Random => rng.random_range(0..n),
+        Balancer::LeastRequests => balancer::least_requests(rng, n, in_system),
     }
 }

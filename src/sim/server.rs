@@ -320,7 +320,7 @@ impl Simulator<'_> {
             self.take_next(j.instance);
         }
         let caller_waiting = match j.caller {
-            Caller::Call { key, token } => self.calls.get(key).is_some_and(|c| c.token == token),
+            Caller::Call { key, token } => self.calls.get(key).is_some_and(|c| c.awaits(token)),
             Caller::Direct(_) => true,
         };
         let wasted = if held_worker && !caller_waiting { now.since(j.work_start) } else { SimDuration::ZERO };

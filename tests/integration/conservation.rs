@@ -198,6 +198,15 @@ fn build(shape: &Shape) -> Scenario {
                 rps_threshold: 0.0,
                 max_rejection_probability: 0.8,
             }),
+            // Every other kind ejects instances (and draws for its gateway detector).
+            outlier_detection: (kind % 2 == 0).then(|| stormcast::model::policy::OutlierDetection {
+                consecutive_5xx: 2,
+                enforcing_consecutive_gateway_failure: 50,
+                interval: ms(500),
+                base_ejection_time: ms(1000),
+                max_ejection_percent: 50,
+                ..stormcast::model::policy::OutlierDetection::envoy_defaults()
+            }),
         })
         .collect();
     for (k, &(a, b, probability, optional, parallel)) in shape.calls.iter().enumerate() {

@@ -278,3 +278,38 @@ fn adaptive_throttling_cuts_the_retry_storm_attempts() {
     assert!(rejections(&admitted) > 10_000, "{}", rejections(&admitted));
     assert!(retries(&admitted) * 5 < retries(&storm), "{} vs {}", retries(&admitted), retries(&storm));
 }
+
+/// The whole-system claim on `scenarios/outlier-ejection.toml`: one crashed
+/// backend instance of four (random balancer) for 200 s, measured over the crash alone
+/// (40,000 requests at 200/s). Without ejection each request reaches the crashed instance
+/// with probability 1/4: loss 25%, within 5 binomial standard deviations
+/// (5 x sqrt(0.25 x 0.75 / 40,000) = 1.1 points). With `consecutive_5xx = 5`, each of the
+/// 2 frontend proxies ejects it 3 times (at about 100.2 s for 30 s, back at the 140 s
+/// sweep; at 140.2 s for 60 s, back at 210 s; at 210.2 s for 90 s, back at 310 s, after the
+/// restart), 5 failures each time: 30 (0.075%). The requests in progress on the instance
+/// when it crashed (about 200/4 x 10 ms = 0.5 on average) are among the first five but
+/// started before the measured window: 25 to 30 lost requests are counted.
+#[test]
+fn outlier_ejection_contains_one_crashed_instance_of_four() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/outlier-ejection.toml");
+    let crash_only = ["simulation.warmup=100s".to_string(), "simulation.duration=300s".to_string()];
+    let with = stormcast::scenario::load_with_changes(&path, &[], &crash_only).expect("the example loads");
+    let mut unenforced = crash_only.to_vec();
+    unenforced.push("policies.backend-client.outlier_detection.enforcing_consecutive_5xx=0".to_string());
+    let without = stormcast::scenario::load_with_changes(&path, &[], &unenforced).expect("the variant loads");
+    let ejections = Counter(&stormcast::model::resilience::outlier::EJECTIONS);
+    for seed in 1..4 {
+        let r = simulate(&with, seed);
+        let (requests, lost) = (r.loads[0].requests, r.loads[0].outcomes.failed());
+        assert!((39_000..41_000).contains(&requests), "seed {seed}: {requests} requests");
+        assert!((25..=30).contains(&lost), "seed {seed}: {lost} lost with ejection");
+        assert!((lost as f64) < 0.01 * requests as f64);
+        assert_eq!(r.services[0].counters.get(ejections), 6, "seed {seed}: 3 ejections per proxy");
+
+        let r = simulate(&without, seed);
+        let (requests, lost) = (r.loads[0].requests as f64, r.loads[0].outcomes.failed() as f64);
+        let tolerance = 5.0 * (0.25 * 0.75 / requests).sqrt();
+        assert!((lost / requests - 0.25).abs() < tolerance, "seed {seed}: {lost} of {requests} lost without");
+        assert_eq!(r.services[0].counters.get(ejections), 0);
+    }
+}

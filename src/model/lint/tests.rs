@@ -3,7 +3,7 @@
 //! scenarios' lints are snapshotted so that a change in them is reviewed.
 
 use super::*;
-use crate::model::resilience::{admission_control, breaker, throttling};
+use crate::model::resilience::{admission_control, breaker, outlier, throttling};
 use crate::scenario::load_str;
 
 const HEADER: &str = "[simulation]\nduration = \"60s\"\n\n";
@@ -703,4 +703,46 @@ rate = 10
     let lints = lints_of(&with("{}\nadmission_control = { aggression = 0.5 }"));
     assert_eq!(kinds(&lints), [admission_control::AGGRESSION_BELOW_ONE]);
     assert_eq!(lints[0].keys, ["policies.p.admission_control.aggression"]);
+}
+
+/// Outlier detection, with the callee's instance count: ejection that can take half the
+/// instances or more out of rotation before the balancer panics concentrates the load on
+/// the rest; ejection that can never take one out (a single instance, whose ejection is
+/// always a panic) does nothing. Envoy's defaults on four instances are clean.
+#[test]
+fn outlier_detection_that_overloads_the_rest_or_cannot_act() {
+    let with = |instances: u32, detection: &str| {
+        format!(
+            r#"
+[services.front.endpoints.page]
+latency = "1ms"
+calls = [ {{ to = "back/get", policy = "p" }} ]
+[services.back]
+instances = {instances}
+[services.back.endpoints.get]
+latency = "5ms"
+[policies.p]
+outlier_detection = {detection}
+[[load]]
+name = "users"
+target = "front/page"
+rate = 10
+"#
+        )
+    };
+    assert!(lints_of(&with(4, "{}")).is_empty());
+    // 100% on 4 instances: 2 can go (50% in service is not below the 50% threshold).
+    let lints = lints_of(&with(4, "{ max_ejection_percent = 100 }"));
+    assert_eq!(kinds(&lints), [outlier::OVERLOADS_SURVIVORS]);
+    assert_eq!(
+        lints[0].keys,
+        ["policies.p.outlier_detection.max_ejection_percent", "policies.p.outlier_detection.panic_threshold"]
+    );
+    assert!(lints[0].message.contains("eject 2 of the 4 instances of back"), "{}", lints[0].message);
+    assert!(lints[0].message.contains("take 2x their share"), "{}", lints[0].message);
+    // One instance: ejecting it leaves 0% in service, always a panic.
+    let lints = lints_of(&with(1, "{}"));
+    assert_eq!(kinds(&lints), [outlier::CANNOT_EJECT]);
+    assert!(lints[0].message.contains("below panic_threshold = 50%"), "{}", lints[0].message);
+    assert_eq!(kinds(&lints_of(&with(4, "{ max_ejection_percent = 0 }"))), [outlier::CANNOT_EJECT]);
 }

@@ -156,7 +156,7 @@ mod tests {
         let mut f = AdmissionController { window: SecondWindow::new(30), rng: Box::new(stream(3, "t")) };
         let mut draws = stream(3, "t");
         let now = SimTime::ZERO + SimDuration::from_secs(1);
-        let end = |outcome| TryEnd { outcome, took: SimDuration::ZERO, is_retry: false, now };
+        let end = |outcome| TryEnd { outcome, took: SimDuration::ZERO, is_retry: false, now, target: 0 };
         for outcome in [Outcome::Ok, Outcome::Error, Outcome::Timeout, Outcome::Rejected] {
             f.ended(&c, &end(outcome));
         }

@@ -57,6 +57,7 @@ mod tests {
             took: crate::engine::SimDuration::ZERO,
             is_retry: false,
             now: SimTime::ZERO,
+            target: 0,
         };
         for _ in 0..2 {
             assert_eq!(b.admit(&cfg, SimTime::ZERO), Ok(()));

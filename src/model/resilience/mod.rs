@@ -1,5 +1,5 @@
 //! Client resilience state machines (circuit breaker, retry budgets, backoff, rate
-//! limiter), each driven by simulated time only, and testable alone; and the registry
+//! limiter, outlier detection), each driven by simulated time only, and testable alone; and the registry
 //! of client stages ([`Stage`]): the mechanisms a policy's tries pass, in order.
 //!
 //! Each machine takes its configuration by reference on every call: the simulator keeps
@@ -21,6 +21,7 @@ pub mod breaker;
 pub mod budget;
 pub mod bulkhead;
 mod fixed;
+pub mod outlier;
 pub mod rate_limit;
 pub mod stage;
 pub mod throttling;
@@ -32,12 +33,13 @@ pub use budget::RetryBudgetState;
 pub use rate_limit::TokenBucket;
 pub use stage::{ClientStage, Refusal, Streams, TryEnd};
 
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
 use crate::model::counters::{Counter, CounterDef, SeriesDef};
 use crate::model::lint::{Lint, Site};
 use crate::model::{Outcome, Policy, Service};
 use admission_control::AdmissionController;
 use bulkhead::BulkheadState;
+use outlier::OutlierDetector;
 use throttling::Throttle;
 
 /// Declares the registry of client stages, in the order a try passes them: the
@@ -59,6 +61,13 @@ macro_rules! stages {
 
         /// The per-bucket series of every stage kind, in [`Stage`] order.
         pub const STAGE_SERIES: &[&[&SeriesDef]] = &[$(<$state as ClientStage>::SERIES,)*];
+
+        /// For each stage kind, in [`Stage`] order, whether its counters appear in the
+        /// outputs of a run of a scenario with `policies` (`ClientStage::ALWAYS_REPORTED`,
+        /// or some policy uses it).
+        pub fn stage_kinds_reported(policies: &[Policy]) -> Vec<bool> {
+            vec![$(<$state as ClientStage>::ALWAYS_REPORTED || policies.iter().any(|p| p.$field.is_some()),)*]
+        }
 
         /// Runs `$call` on the stage's own state with its config, whichever stage it is.
         macro_rules! each {
@@ -113,6 +122,7 @@ stages! {
     RetryBudget: retry_budget => RetryBudgetState,
     AdaptiveThrottling: adaptive_throttling => Throttle,
     AdmissionControl: admission_control => AdmissionController,
+    OutlierDetection: outlier_detection => OutlierDetector,
 }
 
 impl Stage<'_> {
@@ -139,6 +149,29 @@ impl Stage<'_> {
     #[inline]
     pub fn retry_abandoned(&mut self) {
         each!(self, |cfg, state| state.retry_abandoned(cfg))
+    }
+    /// Whether the stage judges the callee's instances (`ClientStage::JUDGES_INSTANCES`).
+    pub fn judges_instances(&self) -> bool {
+        fn judges<S: ClientStage>(_: &S) -> bool {
+            S::JUDGES_INSTANCES
+        }
+        each!(self, |_cfg, state| judges(state))
+    }
+    /// The slots of the route's `targets` the balancer may choose among; `None`: all.
+    #[inline]
+    pub fn eligible(&mut self, targets: u32) -> Option<&[u32]> {
+        each!(self, |cfg, state| state.eligible(cfg, targets))
+    }
+    /// The period of the stage's timer, if it keeps one.
+    pub fn period(&self) -> Option<SimDuration> {
+        fn period<S: ClientStage>(cfg: &S::Config, _: &S) -> Option<SimDuration> {
+            S::period(cfg)
+        }
+        each!(self, |cfg, state| period(*cfg, state))
+    }
+    /// The stage's timer fires at `now`; what to count, how many times.
+    pub fn tick(&mut self, now: SimTime, targets: u32) -> Option<(Counter, u32)> {
+        each!(self, |cfg, state| state.tick(cfg, now, targets))
     }
     /// Whether the stage is tripped now, with the series it counts in; `None` for a
     /// stage that cannot trip.

@@ -16,6 +16,12 @@
 //!    refuses it, or the deadline passes during the backoff), every stage that admitted
 //!    it hears [`retry_abandoned`](ClientStage::retry_abandoned).
 //!
+//! A stage that [`JUDGES_INSTANCES`](ClientStage::JUDGES_INSTANCES) (outlier detection)
+//! also learns which of the route's instances each try went to ([`TryEnd::target`]) and
+//! narrows the balancer's choice ([`eligible`](ClientStage::eligible), asked before each
+//! pick among several instances). A stage with a [`period`](ClientStage::period) hears
+//! [`tick`](ClientStage::tick) every period from its client's creation (a sweep).
+//!
 //! Each mechanism's module holds its config, its state, and the state's [`ClientStage`]
 //! impl with the counters it keeps and its lint. The registry of stages is
 //! `resilience/mod.rs` ([`Stage`](super::Stage)). See ARCHITECTURE.md, "Adding a
@@ -64,6 +70,10 @@ pub struct TryEnd {
     /// A retry (not the call's first try).
     pub is_retry: bool,
     pub now: SimTime,
+    /// The instance the try went to, as its slot in the route's targets (the callee's
+    /// instances in order; slots are stable, as instances are only ever added). Kept for
+    /// clients with a stage that [`JUDGES_INSTANCES`](ClientStage::JUDGES_INSTANCES).
+    pub target: u32,
 }
 
 /// One client-side mechanism's state for one client (one caller instance on one route),
@@ -81,6 +91,14 @@ pub trait ClientStage {
     /// fails (a breaker opens, a budget runs dry, a throttle rejects): a policy that
     /// retries with none of these gets a lint.
     const LIMITS_RETRIES: bool = false;
+    /// Whether this mechanism judges the callee's instances one by one: the client then
+    /// records each try's [`TryEnd::target`] and asks [`eligible`](Self::eligible) before
+    /// each pick.
+    const JUDGES_INSTANCES: bool = false;
+    /// Whether this mechanism's counters appear in every run's outputs (summary.json, the
+    /// run table), or only in runs whose scenario uses it: mechanisms added after the
+    /// outputs were fixed, so that a scenario without them keeps byte-identical outputs.
+    const ALWAYS_REPORTED: bool = true;
     /// Bytes one client's state holds outside the stage enum (windows, boxed streams),
     /// for the memory estimate (`sim::estimate`).
     fn heap_bytes(_cfg: &Self::Config) -> usize {
@@ -115,6 +133,20 @@ pub trait ClientStage {
     }
     /// A retry this stage admitted will not start.
     fn retry_abandoned(&mut self, _cfg: &Self::Config) {}
+    /// The slots of the route's targets (`targets` of them) the balancer may choose among
+    /// now; `None` lets it choose among all.
+    fn eligible(&mut self, _cfg: &Self::Config, _targets: u32) -> Option<&[u32]> {
+        None
+    }
+    /// The period of this mechanism's timer, if it keeps one.
+    fn period(_cfg: &Self::Config) -> Option<SimDuration> {
+        None
+    }
+    /// The timer fires at `now`, the route having `targets` instances; returns one of
+    /// [`COUNTERS`](Self::COUNTERS) to count, with how many times.
+    fn tick(&mut self, _cfg: &Self::Config, _now: SimTime, _targets: u32) -> Option<(Counter, u32)> {
+        None
+    }
     /// Whether the stage is tripped now (a breaker open or half-open), for the share of
     /// tripped clients per bucket; `None` for a stage that cannot trip.
     fn tripped(&self) -> Option<bool> {

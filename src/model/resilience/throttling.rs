@@ -232,7 +232,13 @@ mod tests {
             if verdict.is_ok() {
                 t.ended(
                     &c,
-                    &TryEnd { outcome: Outcome::Timeout, took: SimDuration::ZERO, is_retry: false, now: at(0.6) },
+                    &TryEnd {
+                        outcome: Outcome::Timeout,
+                        took: SimDuration::ZERO,
+                        is_retry: false,
+                        now: at(0.6),
+                        target: 0,
+                    },
                 );
             }
         }
@@ -245,7 +251,8 @@ mod tests {
     fn the_window_slides_by_whole_seconds() {
         let c = cfg(2.0, 3);
         let mut t = Throttle::new(&c, stream(1, "test"));
-        let ok = |s: f64| TryEnd { outcome: Outcome::Ok, took: SimDuration::ZERO, is_retry: false, now: at(s) };
+        let ok =
+            |s: f64| TryEnd { outcome: Outcome::Ok, took: SimDuration::ZERO, is_retry: false, now: at(s), target: 0 };
         for s in [0.1, 1.1, 1.2, 2.5, 3.2] {
             t.admit(&c, at(s)).expect("nothing is rejected while every try is accepted");
             t.ended(&c, &ok(s));
@@ -254,7 +261,7 @@ mod tests {
         assert_eq!(t.counts(at(4.0)), (2, 2));
         assert_eq!(t.counts(at(100.0)), (0, 0));
         // Errors are accepts (the backend did the work); refusals and timeouts are not.
-        let end = |outcome| TryEnd { outcome, took: SimDuration::ZERO, is_retry: false, now: at(100.5) };
+        let end = |outcome| TryEnd { outcome, took: SimDuration::ZERO, is_retry: false, now: at(100.5), target: 0 };
         for outcome in [Outcome::Error, Outcome::Rejected, Outcome::Throttled, Outcome::Unavailable, Outcome::Timeout] {
             t.ended(&c, &end(outcome));
         }

@@ -8,15 +8,15 @@
 use super::{MAX_BREAKER_WINDOW, Span, Validator, span_of, what};
 use crate::engine::SimDuration;
 use crate::model::graph::CallGraph;
-use crate::model::policy::{AdaptiveThrottling, AdmissionControl};
+use crate::model::policy::{AdaptiveThrottling, AdmissionControl, OutlierDetection};
 use crate::model::{
     Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId,
     PolicyOrigin, Retry, RetryBudget,
 };
 use crate::scenario::error::suggest;
 use crate::scenario::raw::{
-    RawAdaptiveThrottling, RawAdmissionControl, RawCall, RawCircuitBreaker, RawDuration, RawLoad, RawPolicy,
-    RawPolicyRef, RawRetry, RawRetryBudget, RawScenario, RawService,
+    RawAdaptiveThrottling, RawAdmissionControl, RawCall, RawCircuitBreaker, RawCount, RawDuration, RawLoad,
+    RawOutlierDetection, RawPolicy, RawPolicyRef, RawRetry, RawRetryBudget, RawScenario, RawService,
 };
 use toml::Spanned;
 
@@ -204,6 +204,100 @@ impl Validator {
                 .admission_control
                 .as_ref()
                 .map(|a| self.admission_control(a.get_ref(), &format!("`admission_control` of {ctx}"))),
+            outlier_detection: p
+                .outlier_detection
+                .as_ref()
+                .map(|o| self.outlier_detection(o.get_ref(), &format!("`outlier_detection` of {ctx}"))),
+        }
+    }
+
+    /// `outlier_detection = { ... }`, with Envoy's defaults (`OutlierDetection::envoy_defaults`):
+    /// counts at least 1, percentages whole numbers up to 100, durations positive,
+    /// `max_ejection_time` at least `base_ejection_time` (Envoy refuses less; unset, it is
+    /// 300 s or `base_ejection_time` if longer), `panic_threshold` in (0, 100].
+    fn outlier_detection(&mut self, o: &RawOutlierDetection, ctx: &str) -> OutlierDetection {
+        let d = OutlierDetection::envoy_defaults();
+        let mut count = |v: &Option<Spanned<RawCount>>, key: &str, default: u32| {
+            self.count_u32(v, &what(key, ctx), u64::from(default))
+        };
+        let consecutive_5xx = count(&o.consecutive_5xx, "consecutive_5xx", d.consecutive_5xx);
+        let consecutive_gateway_failure =
+            count(&o.consecutive_gateway_failure, "consecutive_gateway_failure", d.consecutive_gateway_failure);
+        let success_rate_minimum_hosts =
+            count(&o.success_rate_minimum_hosts, "success_rate_minimum_hosts", d.success_rate_minimum_hosts);
+        let success_rate_request_volume =
+            count(&o.success_rate_request_volume, "success_rate_request_volume", d.success_rate_request_volume);
+        let success_rate_stdev_factor =
+            count(&o.success_rate_stdev_factor, "success_rate_stdev_factor", d.success_rate_stdev_factor);
+        let failure_percentage_minimum_hosts = count(
+            &o.failure_percentage_minimum_hosts,
+            "failure_percentage_minimum_hosts",
+            d.failure_percentage_minimum_hosts,
+        );
+        let failure_percentage_request_volume = count(
+            &o.failure_percentage_request_volume,
+            "failure_percentage_request_volume",
+            d.failure_percentage_request_volume,
+        );
+        let mut percent = |v: &Option<Spanned<RawCount>>, key: &str, default: u32| match v {
+            Some(v) => self.count(v, &what(key, ctx), 0, 100, None).map_or(default, |p| p as u32),
+            None => default,
+        };
+        let enforcing_consecutive_5xx =
+            percent(&o.enforcing_consecutive_5xx, "enforcing_consecutive_5xx", d.enforcing_consecutive_5xx);
+        let enforcing_consecutive_gateway_failure = percent(
+            &o.enforcing_consecutive_gateway_failure,
+            "enforcing_consecutive_gateway_failure",
+            d.enforcing_consecutive_gateway_failure,
+        );
+        let max_ejection_percent = percent(&o.max_ejection_percent, "max_ejection_percent", d.max_ejection_percent);
+        let enforcing_success_rate =
+            percent(&o.enforcing_success_rate, "enforcing_success_rate", d.enforcing_success_rate);
+        let failure_percentage_threshold =
+            percent(&o.failure_percentage_threshold, "failure_percentage_threshold", d.failure_percentage_threshold);
+        let enforcing_failure_percentage =
+            percent(&o.enforcing_failure_percentage, "enforcing_failure_percentage", d.enforcing_failure_percentage);
+        let interval = self.opt_duration(&o.interval, &what("interval", ctx), true).unwrap_or(d.interval);
+        let base_ejection_time = self
+            .opt_duration(&o.base_ejection_time, &what("base_ejection_time", ctx), true)
+            .unwrap_or(d.base_ejection_time);
+        let max_ejection_time = match &o.max_ejection_time {
+            Some(m) => match self.positive_duration(m, &what("max_ejection_time", ctx)) {
+                Some(max) if max < base_ejection_time => {
+                    self.error_help(
+                        m.span(),
+                        format!("{} is shorter than its `base_ejection_time`", what("max_ejection_time", ctx)),
+                        "Envoy refuses a `max_ejection_time` below `base_ejection_time`",
+                    );
+                    base_ejection_time
+                }
+                Some(max) => max,
+                None => base_ejection_time,
+            },
+            None => d.max_ejection_time.max(base_ejection_time),
+        };
+        let panic_threshold = match &o.panic_threshold {
+            Some(v) => self.number(v, &what("panic_threshold", ctx), 0.0, true, 100.0).unwrap_or(d.panic_threshold),
+            None => d.panic_threshold,
+        };
+        OutlierDetection {
+            consecutive_5xx,
+            consecutive_gateway_failure,
+            enforcing_consecutive_5xx,
+            enforcing_consecutive_gateway_failure,
+            interval,
+            base_ejection_time,
+            max_ejection_time,
+            max_ejection_percent,
+            success_rate_minimum_hosts,
+            success_rate_request_volume,
+            success_rate_stdev_factor,
+            enforcing_success_rate,
+            failure_percentage_threshold,
+            failure_percentage_minimum_hosts,
+            failure_percentage_request_volume,
+            enforcing_failure_percentage,
+            panic_threshold,
         }
     }
 

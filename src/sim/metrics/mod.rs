@@ -122,7 +122,7 @@ impl Metrics {
                     skipped: 0,
                     sojourn_sum_ns: 0,
                     histogram: RunHistogram::new(),
-                    counts: Counts::default(),
+                    counts: Counts::for_policies(&sc.policies),
                     wasted_ns: 0,
                     queue_max: 0,
                     busy: 0,
