@@ -41,7 +41,13 @@ pub struct Flagger {
     pub checks: Vec<Check>,
 }
 
+/// Flagger's defaults (`pkg/apis/flagger/v1beta1/canary.go`), for every strategy reader:
+/// an analysis every 60 s (never below 10 s), one failed check rolls back.
 impl Flagger {
+    pub const DEFAULT_INTERVAL: SimDuration = SimDuration::from_secs(60);
+    pub const MIN_INTERVAL: SimDuration = SimDuration::from_secs(10);
+    pub const DEFAULT_THRESHOLD: u32 = 1;
+
     /// The weights Flagger steps through with `step_weight` and `max_weight`: it adds
     /// the step while the weight is below the maximum, capped at 100, so a maximum that
     /// is not a multiple of the step is overshot (Flagger issue #189).
@@ -85,6 +91,10 @@ pub struct Check {
     /// default 1 m as in Flagger).
     pub window: SimDuration,
 }
+
+/// The window a check or measurement covers when none is given: Flagger's metric
+/// interval (`MetricInterval = "1m"`), and Argo's for a metric without an interval.
+pub const DEFAULT_WINDOW: SimDuration = SimDuration::from_secs(60);
 
 /// What an analysis measures, over the rolled-out version's traffic in a window. Rates
 /// are ratios in [0, 1]; latencies are in milliseconds.

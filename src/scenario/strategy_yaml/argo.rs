@@ -5,11 +5,10 @@ use super::node::{At, Refusal, Value};
 use super::query::Measured;
 use super::{Document, duration_at, go_duration, read_query};
 use crate::engine::SimDuration;
-use crate::model::rollout::{Analysis, AnalysisMetric, Argo, ArgoStep, Background, Condition, FailureCondition};
+use crate::model::rollout::{
+    Analysis, AnalysisMetric, Argo, ArgoStep, Background, Condition, DEFAULT_WINDOW, FailureCondition,
+};
 use crate::scenario::error::{Issue, suggest};
-
-/// A measurement's window when the metric has no interval, as in a TOML strategy.
-const METRIC_WINDOW: SimDuration = SimDuration::from_secs(60);
 
 const fn refused(why: &'static str, help: &'static str) -> Option<Refusal> {
     Some(Refusal { why, help })
@@ -306,7 +305,7 @@ fn metric(m: &At, issues: &mut Vec<Issue>) -> Option<AnalysisMetric> {
         inconclusive_limit,
         success,
         failure,
-        window: interval.unwrap_or(METRIC_WINDOW),
+        window: interval.unwrap_or(DEFAULT_WINDOW),
     })
 }
 

@@ -6,14 +6,8 @@ use super::node::{At, Refusal};
 use super::query::Measured;
 use super::{Document, duration_at, read_query};
 use crate::engine::SimDuration;
-use crate::model::rollout::{Check, Flagger};
+use crate::model::rollout::{Check, DEFAULT_WINDOW, Flagger};
 use crate::scenario::error::{Issue, suggest};
-
-/// Flagger's defaults (`canary.go`): the analysis every 60 s, never faster than every
-/// 10 s (a shorter interval is raised to 10 s), metric windows of 1 m.
-const ANALYSIS_INTERVAL: SimDuration = SimDuration::from_secs(60);
-const MIN_INTERVAL: SimDuration = SimDuration::from_secs(10);
-const METRIC_INTERVAL: SimDuration = SimDuration::from_secs(60);
 
 const fn refused(why: &'static str, help: &'static str) -> Option<Refusal> {
     Some(Refusal { why, help })
@@ -96,13 +90,13 @@ pub(super) fn flagger(canary: &Document, documents: &[Document], issues: &mut Ve
     }
     analysis.check_keys(&ANALYSIS_KEYS, issues);
     let interval = match analysis.get("interval") {
-        Some(i) => duration_at(&i, issues)?.max(MIN_INTERVAL),
-        None => ANALYSIS_INTERVAL,
+        Some(i) => duration_at(&i, issues)?.max(Flagger::MIN_INTERVAL),
+        None => Flagger::DEFAULT_INTERVAL,
     };
     // Go's zero value, or less, is Flagger's default of 1 (`GetAnalysisThreshold`).
     let threshold = match analysis.get("threshold") {
         Some(t) => t.int_in(i64::from(i32::MIN), 1_000_000, issues)?.max(1) as u32,
-        None => 1,
+        None => Flagger::DEFAULT_THRESHOLD,
     };
     let weights = weights(&analysis, issues);
     if let Some(hooks) = analysis.get("webhooks") {
@@ -256,7 +250,7 @@ fn check(metric: &At, documents: &[Document], issues: &mut Vec<Issue>) -> Option
             }
             d
         }
-        None => METRIC_INTERVAL,
+        None => DEFAULT_WINDOW,
     };
     Some(Check { name: name.to_string(), metric: measured.metric, min, max, window })
 }

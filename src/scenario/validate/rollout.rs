@@ -4,18 +4,12 @@
 use super::{Span, Validator, what};
 use crate::engine::SimDuration;
 use crate::model::rollout::{
-    Analysis, AnalysisMetric, Argo, ArgoStep, Background, Check, Condition, FailureCondition, Flagger, Metric,
-    RolloutExpect, Strategy, Style,
+    Analysis, AnalysisMetric, Argo, ArgoStep, Background, Check, Condition, DEFAULT_WINDOW, FailureCondition, Flagger,
+    Metric, RolloutExpect, Strategy, Style,
 };
 use crate::scenario::error::{Issue, suggest};
 use crate::scenario::raw::{RawAnalysis, RawAnalysisMetric, RawDuration, RawRollout, RawStrategyFile};
 use toml::Spanned;
-
-/// Flagger's defaults (`pkg/apis/flagger/v1beta1/canary.go`): analysis every 60 s,
-/// metric windows of 1 m, one failed check rolls back.
-const FLAGGER_INTERVAL: SimDuration = SimDuration::from_secs(60);
-const METRIC_WINDOW: SimDuration = SimDuration::from_secs(60);
-const FLAGGER_THRESHOLD: u64 = 1;
 
 /// Validates a strategy file. `source` labels it in outputs.
 pub(crate) fn validate_strategy(raw: &RawStrategyFile, source: &str) -> Result<Strategy, Vec<Issue>> {
@@ -104,10 +98,11 @@ impl Validator {
 
     fn flagger(&mut self, r: &RawRollout, whole: Span) -> Option<Flagger> {
         let ctx = "[rollout]";
-        let interval = self.opt_duration(&r.interval, &what("interval", ctx), true).unwrap_or(FLAGGER_INTERVAL);
+        let interval =
+            self.opt_duration(&r.interval, &what("interval", ctx), true).unwrap_or(Flagger::DEFAULT_INTERVAL);
         let threshold = match &r.threshold {
             Some(t) => self.count(t, &what("threshold", ctx), 1, 1_000_000, None)?,
-            None => FLAGGER_THRESHOLD,
+            None => u64::from(Flagger::DEFAULT_THRESHOLD),
         } as u32;
         let weights = match (&r.step_weight, &r.step_weights) {
             (Some(step), _) => {
@@ -165,7 +160,7 @@ impl Validator {
                     "e.g. `metric = \"success_rate\", min = 0.99` or `metric = \"p99\", max = \"500ms\"`",
                 );
             }
-            let window = self.opt_duration(&raw.window, &what("window", &ctx), true).unwrap_or(METRIC_WINDOW);
+            let window = self.opt_duration(&raw.window, &what("window", &ctx), true).unwrap_or(DEFAULT_WINDOW);
             let name = raw.name.as_ref().map_or_else(|| metric.name().to_string(), |n| n.get_ref().clone());
             checks.push(Check { name, metric, min, max, window });
         }
@@ -336,7 +331,7 @@ impl Validator {
         };
         let window = match &raw.window {
             Some(w) => self.positive_duration(w, &what("window", ctx))?,
-            None => interval.unwrap_or(METRIC_WINDOW),
+            None => interval.unwrap_or(DEFAULT_WINDOW),
         };
         let name = raw.name.as_ref().map_or_else(|| metric.name().to_string(), |n| n.get_ref().clone());
         Some(AnalysisMetric {
