@@ -985,7 +985,7 @@ def seconds(text):
 def shares(r):
     """The headline of a rollout.json, as a one-row table."""
     s = r["loads"]["shoppers"]
-    spread = lambda x: None if x is None else x["p50"]
+    spread = lambda x: None if x is None else x["median"]
     return pd.DataFrame([{"rolled back": r["rolled_back"]["p"], "promoted": r["promoted"]["p"],
                           "unfinished": r["unfinished"]["p"], "SLO breached": s["slo_breached"]["p"],
                           "caught before breach": s["caught_before_breach"]["p"],
@@ -1021,7 +1021,7 @@ assert r["detection_s"]["min"] == r["detection_s"]["max"] == 120, "120 s after t
 assert all(s["decided_s"] == 180 for s in r["per_seed"]), "180 s into the run"
 assert r["loads"]["shoppers"]["caught_before_breach"]["p"] == 1.0, "caught before the shoppers' SLO was breached, every seed"
 assert r["loads"]["shoppers"]["slo_breached"]["p"] == 0, "the shoppers' SLO was never breached at all"
-assert abs(r["exposed_requests"]["p50"] - 200 * 0.10 * 120) < 100, "about 2,400 charges met the slow release"
+assert abs(r["exposed_requests"]["median"] - 200 * 0.10 * 120) < 100, "about 2,400 charges met the slow release"
 # At 10% the shoppers' p99 is about the slow release's p90 (the slowest 1% of all
 # checkouts are the slowest 10% of the canary's): lognormal, median 120 ms, p99 450 ms.
 slow_p90 = 120 * (450 / 120) ** (1.2816 / 2.3263)
@@ -1054,7 +1054,7 @@ assert breaches.notna().all() and breaches.min() >= 195 and breaches.max() < 360
     "first breached between 200 s and 335 s (5 s buckets), while the canary had 30% to 50% of the traffic"
 assert breaches.min() == 200 and breaches.max() == 335
 analysis_share = 200 * 60 * (0.1 + 0.2 + 0.3 + 0.4 + 0.5)
-assert analysis_share == 18000 and abs(r["exposed_requests"]["p50"] - (analysis_share + 200 * (600 - 360))) < 1000, \\
+assert analysis_share == 18000 and abs(r["exposed_requests"]["median"] - (analysis_share + 200 * (600 - 360))) < 1000, \\
     "about 66,000 charges met the slow release: 18,000 during the analysis, then every charge"
 print("checked: the slow release, lax analysis")'''),
 (M, """**What you see:** the lax analysis promotes the slow release on every seed, 360 s after

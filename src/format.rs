@@ -128,6 +128,18 @@ pub fn percent_whole(v: f64) -> String {
     format!("{:.0}%", v * 100.0)
 }
 
+/// A rollout check's value (`CheckRecord::value`, of `metric`) in the table and the
+/// report: rates in percent, throughput in requests per second, latencies in ms, and
+/// "no traffic" without a value.
+pub fn check_value(metric: &str, v: Option<f64>) -> String {
+    match (v, metric) {
+        (None, _) => "no traffic".to_string(),
+        (Some(v), "success_rate" | "error_rate") => percent_two_decimals(v),
+        (Some(v), "throughput") => format!("{} rps", decimals_by_size(v)),
+        (Some(v), _) => format!("{} ms", decimals_by_size(v)),
+    }
+}
+
 /// A share as a percentage with two decimals: `"99.25%"` (success rates in reports).
 pub fn percent_two_decimals(v: f64) -> String {
     format!("{:.2}%", v * 100.0)

@@ -6,7 +6,7 @@ use super::{Failure, chart_error, check_out, emit, load, progress_bar, refuse_st
 use std::fmt::Write as _;
 use stormcast::compare::GateVerdict;
 use stormcast::engine::SimDuration;
-use stormcast::format::{decimals_by_size, shell_word, thousands};
+use stormcast::format::{check_value, decimals_by_size, shell_word, thousands};
 use stormcast::report::json::to_json;
 use stormcast::rollout::controller::{Outcome, Verdict};
 use stormcast::rollout::many::RolloutReport;
@@ -122,7 +122,7 @@ pub fn rollout_table(r: &RolloutSummary) -> String {
                 Some(a) => format!("{a}/{}", c.check),
                 None => c.check.clone(),
             };
-            let show = |v: Option<f64>| v.map_or("no traffic".to_string(), |v| value_text(c.metric, v));
+            let show = |v: Option<f64>| check_value(c.metric, v);
             let result = match c.result {
                 Verdict::Pass => paint(Tone::Good, "pass"),
                 Verdict::Fail => paint(Tone::Bad, "FAIL"),
@@ -140,14 +140,6 @@ pub fn rollout_table(r: &RolloutSummary) -> String {
         }
     }
     out
-}
-
-fn value_text(metric: &str, v: f64) -> String {
-    match metric {
-        "success_rate" | "error_rate" => format!("{:.2}%", v * 100.0),
-        "throughput" => format!("{} rps", decimals_by_size(v)),
-        _ => format!("{} ms", decimals_by_size(v)),
-    }
 }
 
 /// The rollout over seeds: shares, per-load SLO protection, timing, expectations.
@@ -172,10 +164,17 @@ pub fn report_table(r: &RolloutReport) -> String {
             share(&l.caught_before_breach).trim_start()
         );
     }
-    let spread = |label: &str, s: &Option<stormcast::rollout::many::Spread>, unit: &str| match s {
+    let spread = |label: &str, s: &Option<stormcast::stats::Distribution>, unit: &str| match s {
         Some(s) => {
             let v = |x: f64| format!("{}{unit}", decimals_by_size(x));
-            format!("  {label}: median {}, p90 {}, {} to {} ({} seeds)\n", v(s.p50), v(s.p90), v(s.min), v(s.max), s.n)
+            format!(
+                "  {label}: median {}, p95 {}, {} to {} ({} seeds)\n",
+                v(s.median),
+                v(s.p95),
+                v(s.min),
+                v(s.max),
+                s.n
+            )
         }
         None => String::new(),
     };

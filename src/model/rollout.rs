@@ -26,6 +26,16 @@ pub enum Style {
     Argo(Argo),
 }
 
+impl Style {
+    /// `"flagger"` or `"argo"`, as outputs name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Style::Flagger(_) => "flagger",
+            Style::Argo(_) => "argo",
+        }
+    }
+}
+
 /// Flagger's canary analysis (`spec.analysis`): every `interval` the checks run over
 /// their windows; a pass advances the weight one step, a failure counts towards
 /// `threshold`.

@@ -12,7 +12,7 @@ use crate::model::Scenario;
 use crate::model::rollout::RolloutPlan;
 use crate::stats::paired::Evidence;
 use crate::stats::summary::{FormatVersion, Stopped};
-use crate::stats::{Proportion, wilson};
+use crate::stats::{Distribution, Proportion, wilson};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -60,11 +60,11 @@ pub struct RolloutReport {
     /// Per load: the shares above (the same for every load), and its SLO's.
     pub loads: IndexMap<String, LoadShares>,
     /// Seconds from the rollout's start to the rollback, over the seeds rolled back.
-    pub detection_s: Option<Spread>,
+    pub detection_s: Option<Distribution>,
     /// Seconds from the rollout's start to the promotion, over the seeds promoted.
-    pub promotion_s: Option<Spread>,
+    pub promotion_s: Option<Distribution>,
     /// Requests the canary served, over every seed.
-    pub exposed_requests: Option<Spread>,
+    pub exposed_requests: Option<Distribution>,
     /// `[rollout.expect]`, judged.
     pub expect: Vec<ExpectResult>,
     /// `pass`, `fail`, `inconclusive`, or `ungated` without `[rollout.expect]`.
@@ -87,35 +87,6 @@ pub struct LoadShares {
     pub slo_breached: Proportion,
     /// Seeds rolled back no later than the first breach (or with none).
     pub caught_before_breach: Proportion,
-}
-
-/// A distribution over seeds.
-#[derive(Clone, Debug, Serialize)]
-pub struct Spread {
-    pub n: usize,
-    pub mean: f64,
-    pub min: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub max: f64,
-}
-
-impl Spread {
-    fn of(mut xs: Vec<f64>) -> Option<Spread> {
-        if xs.is_empty() {
-            return None;
-        }
-        xs.sort_by(f64::total_cmp);
-        let rank = |q: f64| xs[((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1];
-        Some(Spread {
-            n: xs.len(),
-            mean: xs.iter().sum::<f64>() / xs.len() as f64,
-            min: xs[0],
-            p50: rank(0.5),
-            p90: rank(0.9),
-            max: xs[xs.len() - 1],
-        })
-    }
 }
 
 /// One `[rollout.expect]` entry, judged.
@@ -189,9 +160,9 @@ impl RolloutReport {
         let (verdict, verdict_reason) = overall(&top);
         let start_s = plan.strategy.start.as_secs_f64();
         let since_start = |o: Outcome| {
-            Spread::of(
-                runs.iter().filter(|r| r.outcome == o).filter_map(|r| r.decided_s).map(|d| d - start_s).collect(),
-            )
+            let since: Vec<f64> =
+                runs.iter().filter(|r| r.outcome == o).filter_map(|r| r.decided_s).map(|d| d - start_s).collect();
+            Distribution::of(&since)
         };
         RolloutReport {
             format_version: FormatVersion,
@@ -199,10 +170,7 @@ impl RolloutReport {
             scenario: sc.source.clone(),
             scenario_hash: sc.hash.clone(),
             strategy: plan.strategy.source.clone(),
-            style: match plan.strategy.style {
-                crate::model::rollout::Style::Flagger(_) => "flagger",
-                crate::model::rollout::Style::Argo(_) => "argo",
-            },
+            style: plan.strategy.style.name(),
             service: sc.services[plan.stable].name.clone(),
             canary: sc.services[plan.canary].name.clone(),
             start_s,
@@ -214,7 +182,7 @@ impl RolloutReport {
             loads,
             detection_s: since_start(Outcome::RolledBack),
             promotion_s: since_start(Outcome::Promoted),
-            exposed_requests: Spread::of(runs.iter().map(|r| r.exposed_requests as f64).collect()),
+            exposed_requests: Distribution::of(&runs.iter().map(|r| r.exposed_requests as f64).collect::<Vec<_>>()),
             expect: top,
             verdict,
             verdict_reason,

@@ -2,7 +2,7 @@
 
 use super::controller::{CheckRecord, Course, Outcome, WeightChange};
 use crate::model::Scenario;
-use crate::model::rollout::{RolloutPlan, Style};
+use crate::model::rollout::RolloutPlan;
 use crate::stats::summary::LoadResult;
 use serde::Serialize;
 
@@ -84,10 +84,7 @@ impl RolloutSummary {
         RolloutSummary {
             service: sc.services[plan.stable].name.clone(),
             canary: sc.services[plan.canary].name.clone(),
-            style: match plan.strategy.style {
-                Style::Flagger(_) => "flagger",
-                Style::Argo(_) => "argo",
-            },
+            style: plan.strategy.style.name(),
             strategy: plan.strategy.source.clone(),
             start_s,
             outcome: course.outcome,

@@ -7,13 +7,14 @@ use super::run::run_page_parts;
 use super::svg_of;
 use super::topology::topology_figure;
 use crate::compare::GateVerdict;
-use crate::format::{decimals_by_size, percent_interval, percent_two_decimals, thousands};
+use crate::format::{check_value, decimals_by_size, percent_interval, thousands};
 use crate::model::Scenario;
 use crate::report::chart::ChartError;
 use crate::report::output::OutputFile;
 use crate::rollout::controller::{Outcome, Verdict};
-use crate::rollout::many::{RolloutReport, Spread};
+use crate::rollout::many::RolloutReport;
 use crate::rollout::summary::RolloutSummary;
+use crate::stats::Distribution;
 use crate::stats::RunResult;
 
 fn outcome_badge(o: Outcome) -> String {
@@ -31,19 +32,6 @@ fn verdict_badge(v: GateVerdict) -> String {
         GateVerdict::Inconclusive => badge(Tone::Warn, "INCONCLUSIVE"),
         GateVerdict::Ungated => badge(Tone::Warn, "UNASSERTED"),
         GateVerdict::Unchanged => badge(Tone::Plain, "UNCHANGED"),
-    }
-}
-
-/// A check's value as the table shows it: rates in percent, throughput in requests per
-/// second, latencies in ms; "no traffic" without one.
-fn value_text(metric: &str, v: Option<f64>) -> String {
-    match v {
-        None => "no traffic".to_string(),
-        Some(v) => match metric {
-            "success_rate" | "error_rate" => percent_two_decimals(v),
-            "throughput" => format!("{} rps", decimals_by_size(v)),
-            _ => format!("{} ms", decimals_by_size(v)),
-        },
     }
 }
 
@@ -95,8 +83,8 @@ fn rollout_section(r: &RolloutSummary, charts: &[OutputFile]) -> String {
                 Cell::Num(format!("{}", c.at_s)),
                 Cell::Num(format!("{}%", c.weight)),
                 Cell::Text(name),
-                Cell::Num(value_text(c.metric, c.value)),
-                Cell::Num(value_text(c.metric, c.stable)),
+                Cell::Num(check_value(c.metric, c.value)),
+                Cell::Num(check_value(c.metric, c.stable)),
                 Cell::Html(result),
             ]
         })
@@ -212,12 +200,12 @@ fn spread_table(r: &RolloutReport) -> String {
         ("requests served by the canary", &r.exposed_requests),
     ]
     .into_iter()
-    .map(|(what, s): (&str, &Option<Spread>)| {
+    .map(|(what, s): (&str, &Option<Distribution>)| {
         let mut row = vec![Cell::Text(what.to_string())];
         match s {
             Some(s) => {
                 row.push(Cell::Num(s.n.to_string()));
-                row.extend([s.min, s.p50, s.p90, s.max, s.mean].map(|v| Cell::Num(decimals_by_size(v))));
+                row.extend([s.min, s.median, s.p95, s.max, s.mean].map(|v| Cell::Num(decimals_by_size(v))));
             }
             None => {
                 row.push(Cell::Num("0".to_string()));
@@ -227,7 +215,7 @@ fn spread_table(r: &RolloutReport) -> String {
         row
     })
     .collect();
-    table("spread", &["", "seeds", "min", "median", "p90", "max", "mean"], &rows)
+    table("spread", &["", "seeds", "min", "median", "p95", "max", "mean"], &rows)
 }
 
 fn per_seed_table(r: &RolloutReport) -> String {
