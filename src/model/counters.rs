@@ -6,8 +6,8 @@
 //! run chart iterate it), so a new mechanism's numbers appear everywhere by being declared
 //! once.
 
-use crate::model::Policy;
 use crate::model::resilience::{STAGE_COUNTERS, STAGE_SERIES, stage_kinds_reported};
+use crate::model::{Policy, Scenario};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// How a counter is named in outputs.
@@ -93,6 +93,14 @@ pub struct SeriesDef {
     /// Its column in timeseries.csv (service rows).
     pub column: &'static str,
     pub kind: SeriesKind,
+    /// Which runs report it: `None`, every run (the series the outputs were fixed with);
+    /// else the runs of scenarios for which this says yes (a mechanism added later shows
+    /// its column and chart panel only where it is used, so that every other scenario's
+    /// outputs stay byte-identical).
+    pub used: Option<fn(&Scenario) -> bool>,
+    /// The caption of its own line panel in the run chart (one line per service: a
+    /// `Count` as a rate per second, a `Level` as it is), if it has one.
+    pub panel: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -103,19 +111,30 @@ pub enum SeriesKind {
     /// (`ClientStage::tripped`) at the end of the bucket; drawn in the run chart as a strip
     /// per service, captioned `caption`, or `none` written when no service's ever was.
     Tripped { caption: &'static str, none: &'static str },
+    /// A level at the end of the bucket, as the simulator reads it then (replicas ready,
+    /// a concurrency limit).
+    Level,
 }
 
 /// Retries sent in each bucket (warmup included).
-pub static RETRIES: SeriesDef = SeriesDef { column: "retries", kind: SeriesKind::Count(&RETRIES_SENT) };
+pub static RETRIES: SeriesDef =
+    SeriesDef { column: "retries", kind: SeriesKind::Count(&RETRIES_SENT), used: None, panel: None };
 
-/// Every per-bucket series, in column order: the client's own, then each stage kind's.
+/// The series of services themselves (not of a client stage), after the stages' in
+/// column order.
+pub const SERVICE_SERIES: &[&SeriesDef] = &[];
+
+/// Every per-bucket series, in column order: the client's own, each stage kind's, then
+/// the services' own.
 pub fn series() -> impl Iterator<Item = &'static SeriesDef> {
-    std::iter::once(&RETRIES).chain(STAGE_SERIES.iter().flat_map(|stage| stage.iter().copied()))
+    std::iter::once(&RETRIES)
+        .chain(STAGE_SERIES.iter().flat_map(|stage| stage.iter().copied()))
+        .chain(SERVICE_SERIES.iter().copied())
 }
 
 /// How many series [`series`] lists (a bucket keeps one value per series).
 pub const SERIES: usize = {
-    let (mut n, mut i) = (1, 0);
+    let (mut n, mut i) = (1 + SERVICE_SERIES.len(), 0);
     while i < STAGE_SERIES.len() {
         n += STAGE_SERIES[i].len();
         i += 1;
@@ -126,6 +145,38 @@ pub const SERIES: usize = {
 /// The index of `def` in [`series`].
 pub fn series_index(def: &SeriesDef) -> usize {
     series().position(|d| std::ptr::eq(d, def)).expect("every series is listed by `series`")
+}
+
+/// Which of [`series`] a run reports (`SeriesDef::used`): timeseries.csv's columns and
+/// the run chart's panels iterate these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportedSeries([bool; SERIES]);
+
+impl Default for ReportedSeries {
+    /// The series every run reports.
+    fn default() -> ReportedSeries {
+        let mut shown = [false; SERIES];
+        for (shown, def) in shown.iter_mut().zip(series()) {
+            *shown = def.used.is_none();
+        }
+        ReportedSeries(shown)
+    }
+}
+
+impl ReportedSeries {
+    /// The series a run of `sc` reports.
+    pub fn for_scenario(sc: &Scenario) -> ReportedSeries {
+        let mut shown = [false; SERIES];
+        for (shown, def) in shown.iter_mut().zip(series()) {
+            *shown = def.used.is_none_or(|used| used(sc));
+        }
+        ReportedSeries(shown)
+    }
+
+    /// Each reported series with its index in a bucket's values, in column order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &'static SeriesDef)> + '_ {
+        series().enumerate().filter(|(i, _)| self.0[*i])
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +208,32 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), all().count());
         let columns: Vec<_> = series().map(|d| d.column).collect();
-        assert_eq!((columns.as_slice(), SERIES), (["retries", "breakers_open"].as_slice(), 2));
+        assert_eq!(
+            (columns.as_slice(), SERIES),
+            (["retries", "breakers_open", "local_rejections", "ejections"].as_slice(), 4)
+        );
         assert_eq!(series_index(&crate::model::resilience::breaker::OPEN_SHARE), 1);
+    }
+
+    /// A run reports the series the outputs were fixed with, and a later mechanism's only
+    /// when its scenario uses it.
+    #[test]
+    fn series_are_reported_where_used() {
+        let columns = |r: &ReportedSeries| r.iter().map(|(i, d)| (i, d.column)).collect::<Vec<_>>();
+        assert_eq!(columns(&ReportedSeries::default()), [(0, "retries"), (1, "breakers_open")]);
+        let mut sc = crate::scenario::load_str(
+            "s.toml",
+            "[simulation]\nduration = \"1s\"\n[services.a.endpoints.e]\nlatency = \"1ms\"\n",
+        )
+        .unwrap();
+        assert_eq!(ReportedSeries::for_scenario(&sc), ReportedSeries::default());
+        sc.policies.push(Policy {
+            outlier_detection: Some(crate::model::policy::OutlierDetection::envoy_defaults()),
+            ..Policy::default()
+        });
+        assert_eq!(
+            columns(&ReportedSeries::for_scenario(&sc)),
+            [(0, "retries"), (1, "breakers_open"), (3, "ejections")]
+        );
     }
 }

@@ -1,6 +1,5 @@
 //! `timeseries.csv`: one row per bucket per load and per service (spec section 6).
 
-use crate::model::counters::series;
 use crate::stats::RunResult;
 use std::fmt::Write;
 
@@ -10,11 +9,11 @@ const LEADING: &str = "time_s,scope,name,arrivals,ok,failed,latency_ms_p99,queue
 /// The columns after them.
 const TRAILING: &str = "timeouts,late_ok,sojourn_ms_mean,unhealthy";
 
-/// The header: the leading columns, one per registered series (`retries`,
-/// `breakers_open`...), then the trailing ones.
-pub fn columns() -> String {
+/// The header: the leading columns, one per series the run reports (`retries`,
+/// `breakers_open`...: `RunResult::series`), then the trailing ones.
+pub fn columns(r: &RunResult) -> String {
     let mut header = String::from(LEADING);
-    for def in series() {
+    for (_, def) in r.series.iter() {
         header.push(',');
         header.push_str(def.column);
     }
@@ -29,12 +28,12 @@ pub fn columns() -> String {
 /// `retries` series (the retries its clients sent).
 pub fn timeseries_csv(r: &RunResult) -> String {
     let mut out = String::with_capacity(64 * r.bucket_count() * (r.loads.len() + r.services.len()) + 128);
-    out.push_str(&columns());
+    out.push_str(&columns(r));
     out.push('\n');
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     // A load row: the retries cell, then an empty cell for each other series and for
     // the trailing columns.
-    let load_tail = ",".repeat(series().count() - 1 + TRAILING.split(',').count());
+    let load_tail = ",".repeat(r.series.iter().count() - 1 + TRAILING.split(',').count());
     for i in 0..r.bucket_count() {
         let t = r.bucket_start_s(i);
         for l in &r.loads {
@@ -64,8 +63,8 @@ pub fn timeseries_csv(r: &RunResult) -> String {
                 b.utilization,
                 b.queue_max,
             );
-            for value in b.series {
-                let _ = write!(out, ",{value}");
+            for (i, _) in r.series.iter() {
+                let _ = write!(out, ",{}", b.series[i]);
             }
             let _ = writeln!(
                 out,

@@ -44,10 +44,40 @@ const BREAKER_ROW_H: u32 = 22;
 /// Height a panel caption takes, with the gap above it.
 const CAPTION_H: u32 = 36;
 
+/// Height of each mechanism panel (a reported series with a panel of its own), added to
+/// the figure's.
+const MECHANISM_PANEL_H: u32 = 150;
+
 fn figure_size(result: &RunResult) -> (u32, u32) {
     let rows = breaker_rows(result).len() as u32;
-    let extra = rows.saturating_sub(BREAKER_ROWS_IN_BASE) * BREAKER_ROW_H;
+    let extra = rows.saturating_sub(BREAKER_ROWS_IN_BASE) * BREAKER_ROW_H
+        + mechanism_panels(result).len() as u32 * MECHANISM_PANEL_H;
     (RUN_FRAME.width, BASE_HEIGHT + extra)
+}
+
+/// The panels of the reported series that have one (`SeriesDef::panel`: ejections,
+/// local rejections, replicas...), in column order, below the failed-attempts panel.
+fn mechanism_panels(result: &RunResult) -> Vec<ServicePanel> {
+    result
+        .series
+        .iter()
+        .filter_map(|(i, def)| {
+            let caption = def.panel?;
+            let (y_desc, value) = match def.kind {
+                SeriesKind::Count(_) => ("per second", Value::Rate(i)),
+                SeriesKind::Level | SeriesKind::Tripped { .. } => (def.column, Value::Level(i)),
+            };
+            Some(ServicePanel {
+                caption,
+                y_desc,
+                y_labels: 4,
+                scale: Scale::Rate,
+                value,
+                when_no_service: None,
+                when_all_zero: Some("none in this run"),
+            })
+        })
+        .collect()
 }
 
 /// The services whose client breakers were ever open, in file order: each gets a row
@@ -71,7 +101,7 @@ fn tripped_series() -> Vec<(usize, &'static SeriesDef)> {
 fn tripped_texts() -> (String, String) {
     let texts = tripped_series().into_iter().filter_map(|(_, d)| match d.kind {
         SeriesKind::Tripped { caption, none } => Some((caption, none)),
-        SeriesKind::Count(_) => None,
+        SeriesKind::Count(_) | SeriesKind::Level => None,
     });
     let (captions, nones): (Vec<&str>, Vec<&str>) = texts.unzip();
     (captions.join("; "), nones.join("; "))
@@ -127,11 +157,32 @@ struct ServicePanel {
     y_labels: usize,
     scale: Scale,
     /// The value of bucket `i` of a service.
-    value: fn(&Timeline, usize, &ServiceBucket) -> f64,
+    value: Value,
     /// Written on the panel when the run has no service.
     when_no_service: Option<&'static str>,
     /// Written on the panel when every value of every service is 0.
     when_all_zero: Option<&'static str>,
+}
+
+/// What a line panel plots for a service's bucket.
+#[derive(Clone, Copy)]
+enum Value {
+    /// Computed from the bucket (its index given).
+    Of(fn(&Timeline, usize, &ServiceBucket) -> f64),
+    /// A counted series (its index in the bucket's values) per second.
+    Rate(usize),
+    /// A series' value as it is.
+    Level(usize),
+}
+
+impl Value {
+    fn at(self, timeline: &Timeline, i: usize, b: &ServiceBucket) -> f64 {
+        match self {
+            Value::Of(f) => f(timeline, i, b),
+            Value::Rate(k) => b.series[k] / timeline.dur_s[i],
+            Value::Level(k) => b.series[k],
+        }
+    }
 }
 
 /// The per-service line panels, top to bottom.
@@ -141,7 +192,7 @@ const SERVICE_PANELS: [ServicePanel; 2] = [
         y_desc: "utilization",
         y_labels: 5,
         scale: Scale::Share,
-        value: |_, _, b| if b.utilization.is_finite() { b.utilization.clamp(0.0, 1.05) } else { 0.0 },
+        value: Value::Of(|_, _, b| if b.utilization.is_finite() { b.utilization.clamp(0.0, 1.05) } else { 0.0 }),
         when_no_service: Some("no services in this run"),
         when_all_zero: None,
     },
@@ -151,7 +202,7 @@ const SERVICE_PANELS: [ServicePanel; 2] = [
         y_labels: 5,
         scale: Scale::Rate,
         // An attempt its caller gave up on failed too, whatever the service answered later.
-        value: |t, i, b| t.rate(i, b.failed + b.timeouts),
+        value: Value::Of(|t, i, b| t.rate(i, b.failed + b.timeouts)),
         when_no_service: None,
         when_all_zero: Some("no failed attempts"),
     },
@@ -172,9 +223,11 @@ fn draw_run_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Ru
     let label_strip_h = LABEL_ROWS as u32 * LABEL_ROW_H + 4;
     let top = frame.title_h + label_strip_h;
     let breaker_h = CAPTION_H + RUN_PANEL.x_label_area + BREAKER_ROW_H * breaker_rows.len().max(2) as u32;
-    // Breaker rows beyond the base count were added to the figure's height, so many
-    // rows never squeeze the other panels.
-    let rest = height.saturating_sub(top + breaker_h);
+    // Breaker rows beyond the base count and mechanism panels were added to the figure's
+    // height, so they never squeeze the other panels.
+    let mechanisms = mechanism_panels(result);
+    let mechanisms_h = mechanisms.len() as u32 * MECHANISM_PANEL_H;
+    let rest = height.saturating_sub(top + breaker_h + mechanisms_h);
     // Goodput gets the most room; latency next; the two per-service line panels share the rest.
     let goodput_h = rest * 28 / 100;
     let latency_h = rest * 25 / 100;
@@ -187,16 +240,20 @@ fn draw_run_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, result: &Ru
     let y3 = y2 + utilization_h;
     let y4 = y3 + failed_h;
     let (title_area, _) = root.split_vertically(frame.title_h);
-    let cells = root.split_by_breakpoints([plot_w], [frame.title_h, top, y1, y2, y3, y4]);
-    // Row-major: (left, right) for title, labels, goodput, latency, utilization, failed, breakers.
+    let mut breaks = vec![frame.title_h, top, y1, y2, y3, y4];
+    breaks.extend((1..=mechanisms.len() as u32).map(|k| y4 + k * MECHANISM_PANEL_H));
+    let cells = root.split_by_breakpoints([plot_w], breaks);
+    // Row-major: (left, right) for title, labels, goodput, latency, utilization, failed,
+    // each mechanism, breakers.
     draw_title(&title_area, result)?;
 
     let x_pixels = goodput_panel(&cells[4], result, &timeline)?;
     latency_panel(&cells[6], result, &timeline)?;
-    for (panel, area) in SERVICE_PANELS.iter().zip([&cells[8], &cells[10]]) {
-        service_panel(area, panel, result, &timeline)?;
+    let line_panels = SERVICE_PANELS.iter().chain(&mechanisms);
+    for (k, panel) in line_panels.enumerate() {
+        service_panel(&cells[8 + 2 * k], panel, result, &timeline)?;
     }
-    breaker_panel(&cells[12], result, &timeline, &breaker_rows)?;
+    breaker_panel(&cells[12 + 2 * mechanisms.len()], result, &timeline, &breaker_rows)?;
 
     draw_disturbance_labels(root, result, &timeline, x_pixels, frame.title_h + 2)?;
 
@@ -421,7 +478,7 @@ fn service_panel<DB: DrawingBackend>(
         .iter()
         .map(|s| {
             let n = s.buckets.len().min(timeline.mid_s.len());
-            (0..n).map(|i| (spec.value)(timeline, i, &s.buckets[i])).collect()
+            (0..n).map(|i| spec.value.at(timeline, i, &s.buckets[i])).collect()
         })
         .collect();
     let y_max = series.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));

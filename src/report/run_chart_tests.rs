@@ -124,7 +124,7 @@ fn synthetic(loads: &[&str], services: &[&str]) -> RunResult {
                 };
                 let failed = if hot { 150 + 40 * (s as u64 % 5) } else { 0 };
                 let breakers_open = if fault(i) && i > 45 && s % 3 == 0 { 0.25 + 0.25 * ((i % 4) as f64) } else { 0.0 };
-                ServiceBucket {
+                let mut b = ServiceBucket {
                     arrivals: 400,
                     ok: 400 - failed.min(400),
                     failed,
@@ -132,9 +132,10 @@ fn synthetic(loads: &[&str], services: &[&str]) -> RunResult {
                     queue: 0.0,
                     queue_max: 0,
                     utilization,
-                    series: [0.0, breakers_open],
                     ..ServiceBucket::default()
-                }
+                };
+                b.series[series_index(&OPEN_SHARE)] = breakers_open;
+                b
             })
             .collect();
         service_results.push(service(name, buckets));
@@ -155,6 +156,7 @@ fn synthetic(loads: &[&str], services: &[&str]) -> RunResult {
         cascade: Default::default(),
         stopped: None,
         rollout: None,
+        series: Default::default(),
         disturbances: vec![
             DisturbanceWindow {
                 kind: DisturbanceKind::Fault,

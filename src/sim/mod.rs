@@ -198,7 +198,7 @@ impl Simulator<'_> {
             .iter()
             .map(|s| metrics::Gauges {
                 queue_max: s.instances.iter().map(|&i| self.instances[i].queue.len() as u64).max().unwrap_or(0),
-                tripped: self.tripped_shares(s),
+                levels: self.tripped_shares(s),
             })
             .collect();
         self.m.close_buckets(t, &gauges);

@@ -4,7 +4,7 @@
 //! Serialization order is fixed (struct field order, loads and services in file
 //! order), so the JSON written from them is byte-identical for the same run.
 
-use crate::model::counters::{Counts, SERIES, SeriesDef, series_index};
+use crate::model::counters::{Counts, ReportedSeries, SERIES, SeriesDef, series_index};
 use crate::model::{OutcomeCounts, OverlaySource};
 use crate::stats::health::{Cascade, Health};
 use hdrhistogram::Histogram;
@@ -58,6 +58,9 @@ pub struct RunResult {
     /// `stormcast rollout` only (absent otherwise): how the rollout went.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<crate::rollout::summary::RolloutSummary>,
+    /// The per-bucket series this run reports (`model::counters::ReportedSeries`).
+    #[serde(skip)]
+    pub series: ReportedSeries,
 }
 
 /// A run stopped before its end.

@@ -4,8 +4,10 @@ use crate::support::*;
 use stormcast::engine::SimDuration;
 use stormcast::model::counters::{Counter, RETRIES_SENT};
 use stormcast::model::resilience::breaker::{OPEN_SHARE, OPENS};
-use stormcast::model::resilience::throttling::LOCAL_REJECTIONS;
+use stormcast::model::resilience::outlier::EJECTION_SERIES;
+use stormcast::model::resilience::throttling::{LOCAL_REJECTION_SERIES, LOCAL_REJECTIONS};
 use stormcast::model::*;
+use stormcast::report::csv::timeseries_csv;
 use stormcast::sim::simulate;
 
 const SEEDS: std::ops::Range<u64> = 1..11;
@@ -266,6 +268,11 @@ fn adaptive_throttling_cuts_the_retry_storm_attempts() {
     let rejections = |r: &stormcast::stats::RunResult| r.services[api].counters.get(Counter(&LOCAL_REJECTIONS));
     assert_eq!(rejections(&storm), 0);
     assert!(rejections(&throttled) > 10_000, "{}", rejections(&throttled));
+    // timeseries.csv's `local_rejections` counts them per bucket (warmup included, as the
+    // counter: this scenario has none).
+    let per_bucket: f64 =
+        throttled.services.iter().flat_map(|s| &s.buckets).map(|b| b.value(&LOCAL_REJECTION_SERIES)).sum();
+    assert_eq!(per_bucket, rejections(&throttled) as f64);
     assert!(throttled.services[db].arrivals * 4 < storm.services[db].arrivals);
     let retries = |r: &stormcast::stats::RunResult| r.services[api].counters.get(Counter(&RETRIES_SENT));
     assert!(retries(&throttled) * 10 < retries(&storm), "{} vs {}", retries(&throttled), retries(&storm));
@@ -305,6 +312,10 @@ fn outlier_ejection_contains_one_crashed_instance_of_four() {
         assert!((25..=30).contains(&lost), "seed {seed}: {lost} lost with ejection");
         assert!((lost as f64) < 0.01 * requests as f64);
         assert_eq!(r.services[0].counters.get(ejections), 6, "seed {seed}: 3 ejections per proxy");
+        // The per-bucket series (timeseries.csv's `ejections`) counts the same ejections.
+        let per_bucket: f64 = r.services[0].buckets.iter().map(|b| b.value(&EJECTION_SERIES)).sum();
+        assert_eq!(per_bucket, 6.0, "seed {seed}");
+        assert!(timeseries_csv(&r).lines().next().unwrap().contains(",ejections,"));
 
         let r = simulate(&without, seed);
         let (requests, lost) = (r.loads[0].requests as f64, r.loads[0].outcomes.failed() as f64);
@@ -312,4 +323,11 @@ fn outlier_ejection_contains_one_crashed_instance_of_four() {
         assert!((lost / requests - 0.25).abs() < tolerance, "seed {seed}: {lost} of {requests} lost without");
         assert_eq!(r.services[0].counters.get(ejections), 0);
     }
+    // A scenario without outlier detection has no `ejections` column.
+    let plain = scenario(
+        simulation(1.0, 0.0),
+        vec![service("s", 1, 1, None, Dist::constant(ms(1)))],
+        vec![open_load("l", 0, 10.0, Arrival::Constant)],
+    );
+    assert!(!timeseries_csv(&simulate(&plain, 1)).lines().next().unwrap().contains("ejections"));
 }

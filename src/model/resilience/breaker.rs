@@ -466,6 +466,8 @@ pub static OPEN_SHARE: SeriesDef = SeriesDef {
         caption: "client circuit breakers open (shade = share open)",
         none: "no circuit breaker opened",
     },
+    used: None,
+    panel: None,
 };
 
 /// The breaker as a client stage: refuses tries while open (`short_circuited`), records

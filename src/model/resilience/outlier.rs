@@ -49,7 +49,7 @@ use super::stage::{ClientStage, Streams, TryEnd};
 use crate::engine::{SimDuration, SimTime, StreamRng};
 use crate::format::two_decimals;
 use crate::model::Outcome;
-use crate::model::counters::{Counter, CounterDef};
+use crate::model::counters::{Counter, CounterDef, SeriesDef, SeriesKind};
 use crate::model::lint::{Lint, LintKind, Site};
 use rand::RngExt;
 
@@ -134,6 +134,14 @@ fn share_allows(ejected: u32, hosts: u32, max_percent: u32) -> bool {
 
 /// Hosts ejected by a service's clients' outlier detection (each client counts its own).
 pub static EJECTIONS: CounterDef = CounterDef { key: "ejections", heading: "ejections" };
+
+/// Hosts ejected in each bucket, in runs where some policy has outlier detection.
+pub static EJECTION_SERIES: SeriesDef = SeriesDef {
+    column: "ejections",
+    kind: SeriesKind::Count(&EJECTIONS),
+    used: Some(|sc| sc.policies.iter().any(|p| p.outlier_detection.is_some())),
+    panel: Some("hosts ejected per service (outlier detection)"),
+};
 
 /// Ejection can take half the hosts or more out of the pool without panic routing.
 pub const OVERLOADS_SURVIVORS: LintKind = LintKind::Stage("outlier-ejection-overloads-survivors");
@@ -395,6 +403,7 @@ pub fn success_rate_threshold(rates: &[f64], cfg: &OutlierDetection) -> f64 {
 impl ClientStage for OutlierDetector {
     type Config = OutlierDetection;
     const COUNTERS: &'static [&'static CounterDef] = &[&EJECTIONS];
+    const SERIES: &'static [&'static SeriesDef] = &[&EJECTION_SERIES];
     const JUDGES_INSTANCES: bool = true;
     const ALWAYS_REPORTED: bool = false;
 

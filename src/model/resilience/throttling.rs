@@ -26,7 +26,7 @@ use crate::engine::time::NANOS_PER_SEC;
 use crate::engine::{SimDuration, SimTime, StreamRng};
 use crate::format::two_decimals;
 use crate::model::Outcome;
-use crate::model::counters::{Counter, CounterDef};
+use crate::model::counters::{Counter, CounterDef, SeriesDef, SeriesKind};
 use crate::model::lint::{Lint, LintKind, Site};
 use rand::RngExt;
 
@@ -50,6 +50,15 @@ impl AdaptiveThrottling {
 /// Tries rejected locally by a service's clients' adaptive throttling or admission
 /// control (`admission_control.rs` counts its rejections here too).
 pub static LOCAL_REJECTIONS: CounterDef = CounterDef { key: "local_rejections", heading: "local rej" };
+
+/// Tries rejected locally in each bucket, in runs where some policy throttles or has
+/// admission control.
+pub static LOCAL_REJECTION_SERIES: SeriesDef = SeriesDef {
+    column: "local_rejections",
+    kind: SeriesKind::Count(&LOCAL_REJECTIONS),
+    used: Some(|sc| sc.policies.iter().any(|p| p.adaptive_throttling.is_some() || p.admission_control.is_some())),
+    panel: Some("tries rejected locally per service (adaptive throttling, admission control)"),
+};
 
 /// A `k` below 1 rejects healthy traffic (every try accepted still leaves a rejection
 /// probability of about `1 - k`).
@@ -141,6 +150,7 @@ impl Throttle {
 impl ClientStage for Throttle {
     type Config = AdaptiveThrottling;
     const COUNTERS: &'static [&'static CounterDef] = &[&LOCAL_REJECTIONS];
+    const SERIES: &'static [&'static SeriesDef] = &[&LOCAL_REJECTION_SERIES];
     // It rejects tries locally once the backend stops accepting them.
     const LIMITS_RETRIES: bool = true;
 

@@ -11,7 +11,7 @@ mod histogram;
 
 use super::ids::{LoadId, ServiceId};
 use crate::engine::{SimDuration, SimTime};
-use crate::model::counters::{Counter, CounterDef, Counts, RETRIES_SENT, SERIES, SeriesKind, series};
+use crate::model::counters::{Counter, CounterDef, Counts, RETRIES_SENT, ReportedSeries, SERIES, SeriesKind, series};
 use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
 use crate::stats::health::{Cascade, Health};
 use crate::stats::recovery::{disturbances, recovery_s};
@@ -66,9 +66,10 @@ struct ServiceAcc {
 pub(super) struct Gauges {
     /// The longest queue of one of its instances now.
     pub(super) queue_max: u64,
-    /// Per registered series, the share of its clients' stages counted in that tripped
-    /// series (breakers open...) that are tripped; `None` where it has none.
-    pub(super) tripped: [Option<f64>; SERIES],
+    /// Per registered series read at a bucket's end (`SeriesKind::Tripped` and `Level`),
+    /// its value now: the share of the service's client stages counted in a tripped
+    /// series that are tripped (breakers open...), or a level; `None` where it has none.
+    pub(super) levels: [Option<f64>; SERIES],
 }
 
 pub(super) struct Metrics {
@@ -95,7 +96,7 @@ impl Metrics {
                 .enumerate()
                 .filter_map(|(i, d)| match d.kind {
                     SeriesKind::Count(def) => Some((def, i)),
-                    SeriesKind::Tripped { .. } => None,
+                    SeriesKind::Tripped { .. } | SeriesKind::Level => None,
                 })
                 .collect(),
             loads: sc
@@ -172,9 +173,9 @@ impl Metrics {
             acc.bucket_sojourn_ns = 0;
             b.queue = acc.queue_area_bucket as f64 / width;
             b.utilization = if capacity > 0.0 { acc.busy_area_bucket as f64 / width / capacity } else { 0.0 };
-            for (value, tripped) in b.series.iter_mut().zip(g.tripped) {
-                if let Some(share) = tripped {
-                    *value = share;
+            for (value, level) in b.series.iter_mut().zip(g.levels) {
+                if let Some(level) = level {
+                    *value = level;
                 }
             }
             acc.bucket_histogram.reset();
@@ -436,6 +437,7 @@ impl Metrics {
             cascade: Cascade::default(),
             stopped: None,
             rollout: None,
+            series: ReportedSeries::for_scenario(sc),
         }
     }
 }
