@@ -120,9 +120,18 @@ pub enum SeriesKind {
 pub static RETRIES: SeriesDef =
     SeriesDef { column: "retries", kind: SeriesKind::Count(&RETRIES_SENT), used: None, panel: None };
 
+/// Replicas of the service taking traffic at the end of each bucket, in runs where some
+/// service is autoscaled.
+pub static REPLICAS: SeriesDef = SeriesDef {
+    column: "replicas",
+    kind: SeriesKind::Level,
+    used: Some(|sc| sc.services.iter().any(|s| s.autoscaling.is_some())),
+    panel: Some("replicas taking traffic per service (autoscaling)"),
+};
+
 /// The series of services themselves (not of a client stage), after the stages' in
 /// column order.
-pub const SERVICE_SERIES: &[&SeriesDef] = &[];
+pub const SERVICE_SERIES: &[&SeriesDef] = &[&REPLICAS];
 
 /// Every per-bucket series, in column order: the client's own, each stage kind's, then
 /// the services' own.
@@ -210,7 +219,7 @@ mod tests {
         let columns: Vec<_> = series().map(|d| d.column).collect();
         assert_eq!(
             (columns.as_slice(), SERIES),
-            (["retries", "breakers_open", "local_rejections", "ejections"].as_slice(), 4)
+            (["retries", "breakers_open", "local_rejections", "ejections", "replicas"].as_slice(), 5)
         );
         assert_eq!(series_index(&crate::model::resilience::breaker::OPEN_SHARE), 1);
     }

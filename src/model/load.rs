@@ -45,6 +45,32 @@ pub struct Slo {
     pub success_rate: Option<f64>,
 }
 
+impl Load {
+    /// The spikes of an open load's profile in a run of `end_s` seconds: `(start_s, end_s,
+    /// peak rate / base rate)` for each stretch where its rate is above its base `rate`.
+    pub fn spikes(&self, end_s: f64) -> Vec<(f64, f64, f64)> {
+        let LoadKind::Open { rate: base, profile, .. } = &self.kind else { return Vec::new() };
+        let mut out = Vec::new();
+        let mut spike_start: Option<(f64, f64)> = None;
+        for &(at, rate) in profile {
+            let t = at.as_secs_f64();
+            match spike_start {
+                None if rate > *base => spike_start = Some((t, rate)),
+                Some((start, peak)) if rate <= *base => {
+                    out.push((start, t, peak / base));
+                    spike_start = None;
+                }
+                Some((start, peak)) => spike_start = Some((start, peak.max(rate))),
+                None => {}
+            }
+        }
+        if let Some((start, peak)) = spike_start {
+            out.push((start, end_s, peak / base));
+        }
+        out
+    }
+}
+
 impl LoadKind {
     /// The rate in force at time `t` (open loop only).
     pub fn rate_at(&self, t: SimTime) -> Option<f64> {

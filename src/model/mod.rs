@@ -4,6 +4,7 @@
 //! Only validated types live here; `scenario` builds them from TOML. Everything is
 //! addressed by index (`ServiceId`, `PolicyId`, ...), never by name, inside a run.
 
+pub mod autoscaling;
 pub mod counters;
 pub mod dist;
 pub mod expect;

@@ -51,7 +51,18 @@ pub struct Service {
     /// Default policy for every outgoing call of this service (`client = "..."`).
     pub client: Option<PolicyId>,
     pub rate_limit: Option<RateLimit>,
+    /// A Horizontal Pod Autoscaler on it (`[services.NAME.autoscaling]`); `instances` is
+    /// then the count it starts with.
+    pub autoscaling: Option<super::autoscaling::Autoscaling>,
     pub endpoints: Vec<Endpoint>,
+}
+
+impl Service {
+    /// The most instances it can have at once: `instances`, or up to its autoscaler's
+    /// `max_replicas`.
+    pub fn most_instances(&self) -> u32 {
+        self.autoscaling.as_ref().map_or(self.instances, |a| a.max_replicas.max(self.instances))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

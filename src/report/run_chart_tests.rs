@@ -66,6 +66,7 @@ fn service(name: &str, buckets: Vec<ServiceBucket>) -> ServiceResult {
         in_flight: 0,
         faulted: false,
         health: Default::default(),
+        autoscaling: None,
         buckets,
         histogram: Histogram::new(3).unwrap(),
     }

@@ -72,8 +72,48 @@ pub struct RawService {
     pub balancer: Option<Spanned<String>>,
     pub client: Option<Spanned<RawPolicyRef>>,
     pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub autoscaling: Option<Spanned<RawAutoscaling>>,
     #[serde(default)]
     pub endpoints: Table<RawEndpoint>,
+}
+
+/// `[services.NAME.autoscaling]`: a Kubernetes HPA (autoscaling/v2) in snake_case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaling {
+    pub min_replicas: Option<Spanned<RawCount>>,
+    pub max_replicas: Option<Spanned<RawCount>>,
+    pub target_utilization: Option<Spanned<f64>>,
+    pub target_rate: Option<Spanned<f64>>,
+    pub target_concurrency: Option<Spanned<f64>>,
+    pub sync_period: Option<Spanned<RawDuration>>,
+    pub tolerance: Option<Spanned<f64>>,
+    pub startup: Option<Spanned<RawDuration>>,
+    pub behavior: Option<Spanned<RawBehavior>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBehavior {
+    pub scale_up: Option<Spanned<RawScalingRules>>,
+    pub scale_down: Option<Spanned<RawScalingRules>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScalingRules {
+    pub stabilization_window: Option<Spanned<RawDuration>>,
+    pub select_policy: Option<Spanned<String>>,
+    pub policies: Option<Spanned<Vec<Spanned<RawScalingPolicy>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScalingPolicy {
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    pub value: Option<Spanned<RawCount>>,
+    pub period: Option<Spanned<RawDuration>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! Building the runtime tables from a scenario: services and their instances, flattened
 //! endpoints with their random streams, routes with their clients, loads.
 
+use super::autoscaling::Scaler;
 use super::client::Client;
 use super::ids::{EndpointId, LoadId, PolicyId, RouteId, ServiceId, Table};
 use super::loads::LoadRt;
@@ -53,6 +54,14 @@ impl<'a> Simulator<'a> {
             inline_events: 0,
             m: Metrics::new(sc),
             rollout: sc.rollout.as_deref().map(|plan| Box::new(RolloutRt::new(plan, seed))),
+            scalers: sc
+                .services
+                .iter()
+                .enumerate()
+                .filter_map(|(s, svc)| {
+                    svc.autoscaling.as_ref().map(|cfg| Scaler::new(cfg, ServiceId::from(s), svc.instances))
+                })
+                .collect(),
         };
         let mut keys = Vec::new();
         sim.build_endpoints(&mut keys);

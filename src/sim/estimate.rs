@@ -194,9 +194,10 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
         routes_in[load.target.service] += 1;
     }
     for (i, svc) in s.services.iter().enumerate() {
-        let instances = f64::from(svc.instances);
+        let instances = f64::from(svc.most_instances());
         let admission = Admission::of(svc).len() * std::mem::size_of::<Admission>();
-        bytes += instances * (std::mem::size_of::<super::Instance>() + admission) as f64;
+        let meter = if svc.autoscaling.is_some() { std::mem::size_of::<super::autoscaling::Meter>() } else { 0 };
+        bytes += instances * (std::mem::size_of::<super::Instance>() + admission + meter) as f64;
         // One client per caller instance, callee and policy, with its stages.
         let mut pairs: Vec<(usize, Option<usize>)> = svc
             .endpoints
@@ -217,7 +218,9 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
             None => {
                 let arrivals: f64 = rates[i].iter().sum();
                 let service_s = graph.service_response_ns(i) / 1e9;
-                let capacity = if service_s > 0.0 { instances * svc.workers as f64 / service_s } else { f64::INFINITY };
+                // Its capacity before any autoscaler adds to it.
+                let initial = f64::from(svc.instances);
+                let capacity = if service_s > 0.0 { initial * svc.workers as f64 / service_s } else { f64::INFINITY };
                 let excess = (arrivals - capacity).max(0.0) * duration_s;
                 // Without excess, a few requests per worker in flight.
                 excess + arrivals.min(capacity) * service_s
@@ -226,7 +229,7 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
         bytes += held * REQUEST_BYTES;
     }
     for (svc, routes) in s.services.iter().zip(routes_in) {
-        bytes += (routes * svc.instances as usize * std::mem::size_of::<super::InstanceId>()) as f64;
+        bytes += (routes * svc.most_instances() as usize * std::mem::size_of::<super::InstanceId>()) as f64;
     }
     if let Some(plan) = s.rollout.as_deref() {
         bytes += super::rollout::monitor_bytes(plan, rates[plan.stable].iter().sum());

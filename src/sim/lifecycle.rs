@@ -1,24 +1,35 @@
 //! The instance-lifecycle seam: instances start (at the beginning of a run, and later
-//! for autoscaling, restarts or canary versions), crash and restart, and pause. Tables
-//! only grow: a new instance is appended with a client on each route its service calls
-//! through, and no id handed out before changes.
+//! for autoscaling, restarts or canary versions), join the balancers when ready, leave
+//! them and drain when scaled in, crash and restart, and pause. Tables only grow: a new
+//! instance is appended with a client on each route its service calls through, and no id
+//! handed out before changes; an instance that leaves keeps its entries (its clients stay,
+//! idle) but no balancer sees it again.
 
 use super::Simulator;
 use super::discipline::WaitQueue;
-use super::ids::{InstanceId, ServiceId};
-use super::server::{Instance, JobKey, JobState};
+use super::ids::{InstanceId, RouteId, ServiceId};
+use super::server::{Instance, JobKey, JobState, Phase};
 use crate::engine::SimTime;
 use crate::model::Outcome;
-use crate::model::resilience::Admission;
+use crate::model::resilience::{Admission, TryEnd};
 
 impl Simulator<'_> {
     /// Starts a new instance of `service`: it takes traffic from now on, and has a client
     /// on each route its service calls through. Tables only grow: nothing is rebuilt, and
     /// ids already handed out stay valid.
     pub(super) fn add_instance(&mut self, service: ServiceId) -> InstanceId {
+        let id = self.new_instance(service, Phase::Ready);
+        self.join(id);
+        id
+    }
+
+    /// Creates an instance of `service` in `phase`, with a client on each route its service
+    /// calls through; it takes no traffic until it [`join`](Self::join)s.
+    pub(super) fn new_instance(&mut self, service: ServiceId, phase: Phase) -> InstanceId {
         let svc = &self.sc.services[service.ix()];
         let rt = &mut self.services[service];
-        let slot = rt.instances.len() as u32;
+        let slot = rt.created;
+        rt.created += 1;
         let id = self.instances.push_and_get_key(Instance {
             service,
             slot,
@@ -27,20 +38,81 @@ impl Simulator<'_> {
             busy: 0,
             queue: WaitQueue::fifo(),
             down: false,
+            phase,
             pause_start: SimTime::ZERO,
             paused_until: SimTime::ZERO,
             admission: Admission::of(svc).into_boxed_slice(),
+            meter: svc.autoscaling.is_some().then(Box::default),
         });
-        rt.instances.push(id);
-        for i in 0..self.services[service].routes_in.len() {
-            let route = self.services[service].routes_in[i];
-            self.routes[route].targets.push(id);
-        }
         for i in 0..self.services[service].routes_out.len() {
             let route = self.services[service].routes_out[i];
             self.add_client(route);
         }
         id
+    }
+
+    /// The instance takes traffic from now on: the balancers of every route into its
+    /// service see it, after the others.
+    pub(super) fn join(&mut self, id: InstanceId) {
+        let now = self.now();
+        let inst = &mut self.instances[id];
+        inst.phase = Phase::Ready;
+        if let Some(meter) = inst.meter.as_deref_mut() {
+            meter.restart(now);
+        }
+        let (service, workers) = (inst.service, inst.workers);
+        self.services[service].instances.push(id);
+        for i in 0..self.services[service].routes_in.len() {
+            let route = self.services[service].routes_in[i];
+            self.routes[route].targets.push(id);
+        }
+        self.m.capacity_changed(service.ix(), workers as i64, now);
+    }
+
+    /// The instance takes no new traffic (scaled in): it leaves every balancer at once,
+    /// and finishes the work it has (it drains); its capacity goes when it is empty.
+    pub(super) fn leave(&mut self, id: InstanceId) {
+        let service = self.instances[id].service;
+        self.services[service].instances.retain(|&i| i != id);
+        for i in 0..self.services[service].routes_in.len() {
+            let route = self.services[service].routes_in[i];
+            let Some(slot) = self.routes[route].targets.iter().position(|&t| t == id) else { continue };
+            self.routes[route].targets.remove(slot);
+            self.forget_target(route, slot as u32);
+        }
+        self.instances[id].phase = Phase::Draining;
+        self.retire_if_drained(id);
+    }
+
+    /// The instance in `slot` of `route`'s targets has left: clients that judge instances
+    /// forget it, and tries out on the route now name their instance's new slot (or none).
+    fn forget_target(&mut self, route: RouteId, slot: u32) {
+        let clients = &self.routes[route].clients;
+        if !clients.iter().any(|&c| self.clients[c].judges) {
+            return;
+        }
+        for i in 0..clients.len() {
+            let client = self.routes[route].clients[i];
+            self.clients[client].stages.iter_mut().for_each(|s| s.target_removed(slot));
+        }
+        for call in self.calls.values_mut().filter(|c| c.route == route && c.target != TryEnd::GONE) {
+            if call.target == slot {
+                call.target = TryEnd::GONE;
+            } else if call.target > slot {
+                call.target -= 1;
+            }
+        }
+    }
+
+    /// A draining instance with nothing left in it is gone, with its capacity.
+    pub(super) fn retire_if_drained(&mut self, id: InstanceId) {
+        let inst = &mut self.instances[id];
+        if inst.phase == Phase::Draining && inst.in_system() == 0 {
+            inst.phase = Phase::Retired;
+            let (service, workers) = (inst.service.ix(), inst.workers as i64);
+            let now = self.now();
+            self.m.capacity_changed(service, -workers, now);
+        }
     }
 
     /// The instance goes down: work queued or in progress on it is lost, and its callers
@@ -58,6 +130,7 @@ impl Simulator<'_> {
         lost.sort_by_key(|&k| (self.jobs[k].arrived, self.jobs[k].caller.token()));
         let now = self.now();
         let service = self.instances[instance].service.ix();
+        self.instances[instance].metered(now);
         let queued = self.instances[instance].queue.len() as i64;
         self.instances[instance].queue.clear();
         self.m.queue_changed(service, -queued, 0, now);

@@ -28,6 +28,7 @@
 //! `lifecycle` (instances start, crash, restart, pause), `faults`; `metrics` measures
 //! what they report.
 
+mod autoscaling;
 mod balancer;
 mod build;
 mod client;
@@ -44,6 +45,7 @@ mod server;
 
 use crate::engine::{EventQueue, SimTime};
 use crate::model::Scenario;
+use crate::model::counters::{REPLICAS, series_index};
 use crate::model::graph::CallGraph;
 use crate::stats::RunResult;
 use crate::stats::summary::Stopped;
@@ -113,6 +115,10 @@ enum Event {
     FaultEnd(FaultId),
     /// The rollout controller's next step or check.
     Rollout,
+    /// Autoscaler `k` syncs (`sim::autoscaling`).
+    AutoscaleSync(u32),
+    /// A replica has started up and joins the balancers.
+    ReplicaReady(InstanceId),
     /// The timer of a client's stage (`ClientStage::tick`: outlier detection's sweep).
     StageTick {
         route: RouteId,
@@ -143,6 +149,8 @@ struct Simulator<'a> {
     m: Metrics,
     /// A rollout in progress (`stormcast rollout`), boxed: most runs have none.
     rollout: Option<Box<rollout::RolloutRt<'a>>>,
+    /// The autoscaled services' controllers, in service order.
+    scalers: Vec<autoscaling::Scaler<'a>>,
 }
 
 impl Simulator<'_> {
@@ -154,6 +162,7 @@ impl Simulator<'_> {
         self.start_loads();
         self.schedule_faults();
         self.schedule_rollout();
+        self.schedule_autoscaling();
         let (mut still_since, mut still_at) = (0u64, SimTime::ZERO);
         while let Some((t, event)) = self.queue.pop_before(self.horizon) {
             let popped = self.queue.popped();
@@ -196,9 +205,13 @@ impl Simulator<'_> {
         let gauges: Vec<metrics::Gauges> = self
             .services
             .iter()
-            .map(|s| metrics::Gauges {
-                queue_max: s.instances.iter().map(|&i| self.instances[i].queue.len() as u64).max().unwrap_or(0),
-                levels: self.tripped_shares(s),
+            .map(|s| {
+                let mut levels = self.tripped_shares(s);
+                levels[series_index(&REPLICAS)] = Some(s.instances.len() as f64);
+                metrics::Gauges {
+                    queue_max: s.instances.iter().map(|&i| self.instances[i].queue.len() as u64).max().unwrap_or(0),
+                    levels,
+                }
             })
             .collect();
         self.m.close_buckets(t, &gauges);
@@ -218,6 +231,7 @@ impl Simulator<'_> {
         for j in self.jobs.values().filter(|j| j.counted && j.state != server::JobState::InTransit) {
             in_flight_services[self.instances[j.instance].service.ix()] += 1;
         }
+        let autoscaling = self.autoscaling_summaries();
         let mut result = self.m.into_result(
             self.sc,
             self.seed,
@@ -225,6 +239,9 @@ impl Simulator<'_> {
             &in_flight_loads,
             &in_flight_services,
         );
+        for (s, summary) in autoscaling {
+            result.services[s].autoscaling = Some(summary);
+        }
         crate::stats::verdict::judge(self.sc, &CallGraph::new(self.sc), &mut result);
         Simulator::finish_rollout(self.rollout, self.sc, self.horizon, &mut result);
         result
@@ -247,6 +264,8 @@ impl Simulator<'_> {
             Event::FaultStart(f) => self.fault_start(f),
             Event::FaultEnd(f) => self.fault_end(f),
             Event::Rollout => self.rollout_wake(),
+            Event::AutoscaleSync(k) => self.autoscale_sync(k),
+            Event::ReplicaReady(id) => self.replica_ready(id),
             Event::StageTick { route, client, stage } => self.stage_tick(route, client, stage),
         }
     }

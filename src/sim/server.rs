@@ -3,6 +3,7 @@
 //! served by one instance, from delivery through its own work and its calls to the
 //! answer.
 
+use super::autoscaling::Meter;
 use super::client::{Caller, Parent};
 use super::discipline::WaitQueue;
 use super::ids::{ClientId, EndpointId, InstanceId, PolicyId, RouteId, ServiceId};
@@ -29,12 +30,27 @@ pub(super) struct ServiceRt {
     pub(super) routes_in: Vec<RouteId>,
     /// Its first endpoint in the flattened list.
     pub(super) first_endpoint: EndpointId,
+    /// Instances ever created (the next one's `slot`).
+    pub(super) created: u32,
+}
+
+/// Where an instance is in its life (`sim::lifecycle`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Created, not yet taking traffic (a replica starting up).
+    Starting,
+    /// Taking traffic (it may be crashed: `down`).
+    Ready,
+    /// Out of the balancers, finishing what it has.
+    Draining,
+    /// Gone.
+    Retired,
 }
 
 pub(super) struct Instance<'a> {
     pub(super) service: ServiceId,
-    /// Its place among its service's instances when it started: its client on each route
-    /// out of the service is `route.clients[slot]`.
+    /// The order it was created in among its service's instances: its client on each
+    /// route out of the service is `route.clients[slot]`.
     pub(super) slot: u32,
     /// The service's workers and queue capacity (copied: read on every delivery).
     pub(super) workers: u64,
@@ -42,10 +58,13 @@ pub(super) struct Instance<'a> {
     pub(super) busy: u64,
     pub(super) queue: WaitQueue,
     pub(super) down: bool,
+    pub(super) phase: Phase,
     pub(super) pause_start: SimTime,
     pub(super) paused_until: SimTime,
     /// The service's server stages (rate limit...), this instance's state.
     pub(super) admission: Box<[Admission<'a>]>,
+    /// What its service's autoscaler reads (an autoscaled service's instances only).
+    pub(super) meter: Option<Box<Meter>>,
 }
 
 impl Instance<'_> {
@@ -54,6 +73,24 @@ impl Instance<'_> {
     }
     pub(super) fn paused(&self, now: SimTime) -> bool {
         now < self.paused_until
+    }
+    /// Brings its meter (if metered) up to `now`, before its load changes. Only the
+    /// test is inline: most instances have no meter.
+    #[inline(always)]
+    pub(super) fn metered(&mut self, now: SimTime) {
+        if self.meter.is_some() {
+            self.advance_meter(now, false);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn advance_meter(&mut self, now: SimTime, arrival: bool) {
+        let in_system = self.in_system();
+        if let Some(meter) = self.meter.as_deref_mut() {
+            meter.advance(now, self.busy, in_system);
+            meter.arrivals += u64::from(arrival);
+        }
     }
 }
 
@@ -138,6 +175,9 @@ impl Simulator<'_> {
         j.counted = now >= self.m.warmup;
         self.m.service_arrival(service, now);
         let inst = &mut self.instances[instance];
+        if inst.meter.is_some() {
+            inst.advance_meter(now, true);
+        }
         if inst.down {
             return self.end_job(key, Outcome::Unavailable);
         }
@@ -181,6 +221,7 @@ impl Simulator<'_> {
         let now = self.now();
         let j = &mut self.jobs[key];
         let inst = &mut self.instances[j.instance];
+        inst.metered(now);
         inst.busy += 1;
         self.m.busy_changed(inst.service.ix(), 1, now);
         let work = self.endpoints[j.endpoint].draw_work();
@@ -315,6 +356,7 @@ impl Simulator<'_> {
         let service = inst.service.ix();
         let held_worker = matches!(j.state, JobState::Working | JobState::Calling);
         if held_worker {
+            inst.metered(now);
             inst.busy -= 1;
             self.m.busy_changed(service, -1, now);
             self.take_next(j.instance);
@@ -350,6 +392,7 @@ impl Simulator<'_> {
         let now = self.now();
         let inst = &mut self.instances[instance];
         let service = inst.service.ix();
+        inst.metered(now);
         while let Some(next) = inst.queue.pop() {
             self.m.queue_changed(service, -1, inst.queue.len() as u64, now);
             let j = &self.jobs[next];
@@ -361,6 +404,10 @@ impl Simulator<'_> {
             }
             self.start_work(next);
             return;
+        }
+        // Only a metered (autoscaled) instance can be draining.
+        if inst.meter.is_some() {
+            self.retire_if_drained(instance);
         }
     }
 }

@@ -41,6 +41,7 @@
 use serde::Serialize;
 
 use crate::model::Scenario;
+use crate::model::counters::REPLICAS;
 use crate::model::graph::CallGraph;
 use crate::stats::summary::{RunResult, ServiceBucket};
 
@@ -174,12 +175,16 @@ pub fn assess(sc: &Scenario, graph: &CallGraph, result: &mut RunResult) {
     let mut impaired = vec![false; sc.services.len()];
     for s in 0..sc.services.len() {
         let Some(last) = unhealthy[s].iter().rposition(|&u| u) else { continue };
-        let instances = f64::from(sc.services[s].instances);
+        // An autoscaled service's instances are those taking traffic in the bucket.
+        let autoscaled = sc.services[s].autoscaling.is_some();
+        let instances = |b: &ServiceBucket| {
+            if autoscaled { b.value(&REPLICAS) } else { f64::from(sc.services[s].instances) }
+        };
         impaired[s] = result.services[s]
             .buckets
             .iter()
             .zip(&unhealthy[s])
-            .any(|(b, &u)| u && (b.utilization >= IMPAIRED_UTILIZATION || b.queue >= instances));
+            .any(|(b, &u)| u && (b.utilization >= IMPAIRED_UTILIZATION || b.queue >= instances(b)));
         let last_end_s = (last + 1) as f64 * bucket_s;
         let faulted = sc.faults.iter().any(|f| f.target.service() == s && f.at.as_secs_f64() < last_end_s);
         via[s] = graph.callees[s].iter().copied().filter(|&c| c != s && overlaps(s, c)).collect();

@@ -11,7 +11,7 @@
 //! 95% by chance, so healthy runs would often be reported as never recovering.
 
 use super::summary::{DisturbanceKind, DisturbanceWindow};
-use crate::model::{FaultKind, FaultTarget, LoadKind, Scenario};
+use crate::model::{FaultKind, FaultTarget, Scenario};
 
 /// Goodput must be back to this share of its level before the disturbance.
 pub const RECOVERED_SHARE: f64 = 0.95;
@@ -47,22 +47,8 @@ pub fn disturbances(sc: &Scenario) -> Vec<DisturbanceWindow> {
     }
     let end_s = sc.simulation.duration.as_secs_f64();
     for load in &sc.loads {
-        let LoadKind::Open { rate: base, profile, .. } = &load.kind else { continue };
-        let mut spike_start: Option<(f64, f64)> = None;
-        for &(at, rate) in profile {
-            let t = at.as_secs_f64();
-            match spike_start {
-                None if rate > *base => spike_start = Some((t, rate)),
-                Some((start, peak)) if rate <= *base => {
-                    out.push(spike(&load.name, start, t, peak / base));
-                    spike_start = None;
-                }
-                Some((start, peak)) => spike_start = Some((start, peak.max(rate))),
-                None => {}
-            }
-        }
-        if let Some((start, peak)) = spike_start {
-            out.push(spike(&load.name, start, end_s, peak / base));
+        for (start, end, factor) in load.spikes(end_s) {
+            out.push(spike(&load.name, start, end, factor));
         }
     }
     out.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));

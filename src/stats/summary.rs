@@ -175,11 +175,29 @@ pub struct ServiceResult {
     pub faulted: bool,
     /// Healthy or not, and why (judged by `stats::health` from the buckets).
     pub health: Health,
+    /// What its autoscaler did (an autoscaled service only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSummary>,
     #[serde(skip)]
     pub buckets: Vec<ServiceBucket>,
     /// Sojourn of requests served after warmup, in microseconds.
     #[serde(skip)]
     pub histogram: Histogram<u64>,
+}
+
+/// What a service's autoscaler did over the whole run (warmup included).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AutoscalingSummary {
+    /// Syncs that asked for more replicas.
+    pub scale_ups: u64,
+    /// Syncs that asked for fewer.
+    pub scale_downs: u64,
+    /// When the first replica an autoscaler added took traffic, s; `null` if none did.
+    pub first_ready_s: Option<f64>,
+    /// Most replicas taking traffic at once.
+    pub replicas_max: u32,
+    /// Replicas taking traffic at the end.
+    pub replicas_end: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

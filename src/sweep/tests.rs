@@ -26,6 +26,7 @@ fn small_scenario() -> Scenario {
             balancer: Balancer::RoundRobin,
             client: None,
             rate_limit: None,
+            autoscaling: None,
             endpoints: vec![Endpoint { name: "work".to_string(), latency, error_rate: 0.0, steps: Vec::new() }],
         }],
         policies: Vec::new(),

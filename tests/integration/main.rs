@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod autoscaling;
 mod browser;
 mod cli;
 mod command_line;

@@ -20,6 +20,7 @@ pub fn service(name: &str, instances: u32, workers: u64, queue: Option<u64>, lat
         balancer: Balancer::RoundRobin,
         client: None,
         rate_limit: None,
+        autoscaling: None,
         endpoints: vec![Endpoint { name: "work".to_string(), latency, error_rate: 0.0, steps: Vec::new() }],
     }
 }

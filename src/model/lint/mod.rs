@@ -30,11 +30,13 @@
 //! down the stack), `policies.rs` (what a policy allows and where it is written, and
 //! 4 and 6: policies that retry unsafely: budgets, backoff, deadlines), `stages.rs`
 //! (5: each client stage's own lint, written in the mechanism's module, such as the
-//! circuit breaker's), `unused.rs` (definitions nothing uses). This file holds the
+//! circuit breaker's), `autoscaling.rs` (spikes shorter than an autoscaler's reaction),
+//! `unused.rs` (definitions nothing uses). This file holds the
 //! lint types, the entry point, the names and rates the rules share, and the number
 //! formatting of the messages.
 
 mod amplification;
+mod autoscaling;
 mod policies;
 mod stages;
 mod timeouts;
@@ -91,6 +93,9 @@ pub enum LintKind {
     /// A client stage's own finding, named by the stage (`ClientStage::lint`), e.g.
     /// `breaker-cannot-open`.
     Stage(&'static str),
+    /// A load spike shorter than an autoscaler's `sync_period` plus its `startup`: no
+    /// replica it adds can take traffic before the spike is over.
+    AutoscalingTooSlow,
     /// Something the scenario defines that nothing uses: a service no load or call
     /// reaches, an endpoint nobody calls, a named policy nobody uses, a fault that
     /// cannot change anything. (In a `--change` or `--set` this is an error instead.)
@@ -112,6 +117,7 @@ impl LintKind {
             LintKind::RetryWithoutBackoff => "retry-without-backoff",
             LintKind::BackoffWithoutMax => "backoff-without-max",
             LintKind::Stage(name) => name,
+            LintKind::AutoscalingTooSlow => "autoscaling-too-slow-for-spike",
             LintKind::Unused => "unused",
         }
     }
@@ -150,6 +156,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
     cx.timeout_lints(&mut found);
     cx.policy_lints(&mut found);
     cx.stage_lints(&mut found);
+    cx.autoscaling_lints(&mut found);
     cx.unused_lints(&mut found);
     // Stable: within an anchor and a kind, discovery order (file order) is kept.
     found.sort_by_key(|(anchor, l)| (*anchor, l.kind));

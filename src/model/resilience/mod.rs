@@ -162,6 +162,10 @@ impl Stage<'_> {
     pub fn eligible(&mut self, targets: u32) -> Option<&[u32]> {
         each!(self, |cfg, state| state.eligible(cfg, targets))
     }
+    /// The instance in `slot` of the route's targets has left them.
+    pub fn target_removed(&mut self, slot: u32) {
+        each!(self, |cfg, state| state.target_removed(cfg, slot))
+    }
     /// The period of the stage's timer, if it keeps one.
     pub fn period(&self) -> Option<SimDuration> {
         fn period<S: ClientStage>(cfg: &S::Config, _: &S) -> Option<SimDuration> {

@@ -243,6 +243,15 @@ impl OutlierDetector {
         }
     }
 
+    /// The host in `slot` has left the route: later slots move down by one.
+    pub fn forget(&mut self, slot: u32) {
+        if (slot as usize) < self.hosts.len() {
+            let host = self.hosts.remove(slot as usize);
+            self.ejected -= u32::from(host.ejected_at.is_some());
+            self.refresh();
+        }
+    }
+
     fn refresh(&mut self) {
         self.serving.clear();
         let slots = self.hosts.iter().enumerate().filter(|(_, h)| h.ejected_at.is_none());
@@ -417,8 +426,16 @@ impl ClientStage for OutlierDetector {
     }
 
     fn ended(&mut self, cfg: &OutlierDetection, end: &TryEnd) -> Option<Counter> {
+        if end.target == TryEnd::GONE {
+            return None;
+        }
         let seen = seen_as(end.outcome)?;
         self.record(cfg, end.target, seen, end.now).then_some(Counter(&EJECTIONS))
+    }
+
+    /// Envoy drops a removed host's detector state with it.
+    fn target_removed(&mut self, _cfg: &OutlierDetection, slot: u32) {
+        self.forget(slot);
     }
 
     fn eligible(&mut self, cfg: &OutlierDetection, targets: u32) -> Option<&[u32]> {

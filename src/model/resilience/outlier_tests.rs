@@ -260,3 +260,30 @@ fn enforcement_draws_from_the_clients_stream() {
     assert_eq!(d.ejected(), ejected);
     assert!((70..130).contains(&ejected), "about half of 200: {ejected}");
 }
+
+/// A host that leaves the route (scaled in) is forgotten with its state, as Envoy drops a
+/// removed host's monitor: later slots move down by one, and an ejected host that leaves
+/// no longer counts against `max_ejection_percent`.
+#[test]
+fn a_removed_host_is_forgotten_and_later_slots_move_down() {
+    let cfg = OutlierDetection::envoy_defaults();
+    let mut d = detector(&cfg);
+    d.record(&cfg, 2, Seen::Success, at(0.0));
+    assert!(results(&mut d, &cfg, 1, Seen::ServerError, 5, 1.0), "five 5xx eject slot 1");
+    assert_eq!((d.ejected(), d.in_service(&cfg, 3)), (1, Some(&[0, 2][..])));
+    d.forget(0);
+    // The ejected host is now slot 0 of two.
+    assert!(d.is_ejected(0) && !d.is_ejected(1));
+    assert_eq!(d.in_service(&cfg, 2), Some(&[1][..]));
+    d.forget(0);
+    assert_eq!((d.ejected(), d.in_service(&cfg, 1)), (0, None));
+    // A try whose instance left while it was out is not recorded.
+    let gone = TryEnd {
+        outcome: Outcome::Error,
+        took: SimDuration::ZERO,
+        is_retry: false,
+        now: at(2.0),
+        target: TryEnd::GONE,
+    };
+    assert_eq!(d.ended(&cfg, &gone), None);
+}

@@ -17,9 +17,10 @@
 //!    it hears [`retry_abandoned`](ClientStage::retry_abandoned).
 //!
 //! A stage that [`JUDGES_INSTANCES`](ClientStage::JUDGES_INSTANCES) (outlier detection)
-//! also learns which of the route's instances each try went to ([`TryEnd::target`]) and
+//! also learns which of the route's instances each try went to ([`TryEnd::target`]),
 //! narrows the balancer's choice ([`eligible`](ClientStage::eligible), asked before each
-//! pick among several instances). A stage with a [`period`](ClientStage::period) hears
+//! pick among several instances) and hears when an instance leaves the route
+//! ([`target_removed`](ClientStage::target_removed)). A stage with a [`period`](ClientStage::period) hears
 //! [`tick`](ClientStage::tick) every period from its client's creation (a sweep).
 //!
 //! Each mechanism's module holds its config, its state, and the state's [`ClientStage`]
@@ -71,9 +72,15 @@ pub struct TryEnd {
     pub is_retry: bool,
     pub now: SimTime,
     /// The instance the try went to, as its slot in the route's targets (the callee's
-    /// instances in order; slots are stable, as instances are only ever added). Kept for
-    /// clients with a stage that [`JUDGES_INSTANCES`](ClientStage::JUDGES_INSTANCES).
+    /// instances taking traffic, in order), or [`TryEnd::GONE`] if it has left them since
+    /// (scaled in). Kept for clients with a stage that
+    /// [`JUDGES_INSTANCES`](ClientStage::JUDGES_INSTANCES).
     pub target: u32,
+}
+
+impl TryEnd {
+    /// The `target` of a try whose instance left the route's targets while it was out.
+    pub const GONE: u32 = u32::MAX;
 }
 
 /// One client-side mechanism's state for one client (one caller instance on one route),
@@ -138,6 +145,9 @@ pub trait ClientStage {
     fn eligible(&mut self, _cfg: &Self::Config, _targets: u32) -> Option<&[u32]> {
         None
     }
+    /// The instance in `slot` of the route's targets has left them (scaled in): later
+    /// slots move down by one.
+    fn target_removed(&mut self, _cfg: &Self::Config, _slot: u32) {}
     /// The period of this mechanism's timer, if it keeps one.
     fn period(_cfg: &Self::Config) -> Option<SimDuration> {
         None

@@ -12,6 +12,7 @@
 //! change defines and nothing uses). This file holds the entry point, the name tables
 //! and the checks of single values that every part shares.
 
+mod autoscaling;
 mod claims;
 mod cycles;
 mod dist;

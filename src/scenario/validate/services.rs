@@ -91,6 +91,7 @@ impl Validator {
             };
             Some(RateLimit { rate, burst })
         });
+        let autoscaling = s.autoscaling.as_ref().and_then(|a| self.autoscaling(a, name));
         let mut endpoints = Vec::new();
         for (eid, (ename, e)) in s.endpoints.iter().enumerate() {
             self.name(ename, "endpoint");
@@ -105,6 +106,7 @@ impl Validator {
             balancer,
             client,
             rate_limit,
+            autoscaling,
             endpoints,
         }
     }

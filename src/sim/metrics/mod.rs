@@ -41,20 +41,16 @@ struct ServiceAcc {
     counts: Counts,
     wasted_ns: u128,
     queue_max: u64,
-    /// Workers in all instances.
+    /// Workers in all instances, as they were when the run began.
     capacity: f64,
-    busy: u64,
+    /// Workers busy.
+    busy: Integral,
+    /// Workers in instances taking traffic (or draining), for a service whose instances
+    /// come and go (autoscaled): its utilization is then busy area over this area.
+    workers: Option<Integral>,
     queued: u64,
-    /// Busy area after warmup in closed buckets.
-    busy_area_run: u128,
-    /// Areas (count x ns) over the whole open bucket as if `busy` and `queued` stayed as
-    /// they are now until its end: a change adds `delta x (bucket end - now)`, so it
-    /// costs one multiplication, and at the bucket's end these are its exact areas (the
-    /// same integers as summing `count x interval` piece by piece).
-    busy_area_bucket: u128,
+    /// The queue's area over the whole open bucket, projected as `Integral::bucket`.
     queue_area_bucket: u128,
-    /// The same for the part of the open bucket before the warmup's end.
-    busy_area_bucket_before_warmup: u128,
     bucket: ServiceBucket,
     /// Sum of the sojourns of what left in the open bucket (for its mean).
     bucket_sojourn_ns: u128,
@@ -118,6 +114,7 @@ impl Metrics {
                 .iter()
                 .map(|svc| ServiceAcc {
                     capacity: svc.instances as f64 * svc.workers as f64,
+                    workers: svc.autoscaling.as_ref().map(|_| Integral::default()),
                     arrivals: 0,
                     outcomes: OutcomeCounts::default(),
                     skipped: 0,
@@ -126,14 +123,11 @@ impl Metrics {
                     counts: Counts::for_policies(&sc.policies),
                     wasted_ns: 0,
                     queue_max: 0,
-                    busy: 0,
+                    busy: Integral::default(),
                     queued: 0,
-                    busy_area_run: 0,
-                    busy_area_bucket_before_warmup: 0,
                     bucket: ServiceBucket::default(),
                     bucket_sojourn_ns: 0,
                     bucket_histogram: BucketP99::default(),
-                    busy_area_bucket: 0,
                     queue_area_bucket: 0,
                     buckets: Vec::with_capacity(n_buckets),
                 })
@@ -172,20 +166,24 @@ impl Metrics {
             b.sojourn_ms_mean = (left > 0).then(|| acc.bucket_sojourn_ns as f64 / left as f64 / 1e6);
             acc.bucket_sojourn_ns = 0;
             b.queue = acc.queue_area_bucket as f64 / width;
-            b.utilization = if capacity > 0.0 { acc.busy_area_bucket as f64 / width / capacity } else { 0.0 };
+            b.utilization = match &acc.workers {
+                Some(workers) => share(acc.busy.bucket, workers.bucket),
+                None if capacity > 0.0 => acc.busy.bucket as f64 / width / capacity,
+                None => 0.0,
+            };
             for (value, level) in b.series.iter_mut().zip(g.levels) {
                 if let Some(level) = level {
                     *value = level;
                 }
             }
             acc.bucket_histogram.reset();
-            acc.busy_area_run += acc.busy_area_bucket - acc.busy_area_bucket_before_warmup;
-            // The next bucket's areas, projected from its start.
-            let width = self.bucket.as_nanos();
-            acc.busy_area_bucket = u128::from(acc.busy) * u128::from(width);
-            acc.queue_area_bucket = u128::from(acc.queued) * u128::from(width);
-            acc.busy_area_bucket_before_warmup =
-                u128::from(acc.busy) * u128::from(next_end.min(self.warmup).since(end).as_nanos());
+            let next_before_warmup = next_end.min(self.warmup).since(end);
+            acc.busy.close(self.bucket, next_before_warmup);
+            if let Some(workers) = &mut acc.workers {
+                workers.close(self.bucket, next_before_warmup);
+            }
+            // The next bucket's queue area, projected from its start.
+            acc.queue_area_bucket = u128::from(acc.queued) * u128::from(self.bucket.as_nanos());
             acc.buckets.push(std::mem::take(&mut acc.bucket));
             // The next bucket's longest queue is at least the longest queue now.
             acc.bucket.queue_max = g.queue_max;
@@ -282,12 +280,17 @@ impl Metrics {
     }
 
     pub(super) fn busy_changed(&mut self, s: usize, delta: i64, now: SimTime) {
-        let acc = &mut self.services[s];
-        project(&mut acc.busy_area_bucket, delta, self.bucket_end.since(now));
-        if now < self.warmup {
-            project(&mut acc.busy_area_bucket_before_warmup, delta, self.bucket_end.min(self.warmup).since(now));
+        let (bucket_end, warmup) = (self.bucket_end, self.warmup);
+        self.services[s].busy.change(delta, now, bucket_end, warmup);
+    }
+
+    /// Instances of service `s` with `delta` workers in all joined or left (autoscaling);
+    /// counted only for a service whose instances come and go.
+    pub(super) fn capacity_changed(&mut self, s: usize, delta: i64, now: SimTime) {
+        let (bucket_end, warmup) = (self.bucket_end, self.warmup);
+        if let Some(workers) = &mut self.services[s].workers {
+            workers.change(delta, now, bucket_end, warmup);
         }
-        acc.busy = (acc.busy as i64 + delta) as u64;
     }
 
     /// A caller gave up on an attempt to service `s` (per-try timeout or deadline).
@@ -346,13 +349,7 @@ impl Metrics {
         let windows = disturbances(sc);
         // The open bucket's areas are projected to its end: take back the part after the run.
         let (horizon, bucket_end, warmup) = (SimTime::ZERO + sc.simulation.duration, self.bucket_end, self.warmup);
-        let open_bucket_busy_after_warmup = |acc: &ServiceAcc| {
-            let busy = u128::from(acc.busy);
-            let area = acc.busy_area_bucket - busy * u128::from(bucket_end.since(horizon).as_nanos());
-            let before = acc.busy_area_bucket_before_warmup
-                - busy * u128::from(bucket_end.min(warmup).since(horizon.min(warmup)).as_nanos());
-            area - before
-        };
+        let measured = |integral: &Integral| integral.after_warmup(horizon, bucket_end, warmup);
         let loads = self
             .loads
             .into_iter()
@@ -393,7 +390,11 @@ impl Metrics {
             .enumerate()
             .map(|(s, (acc, svc))| {
                 let served = acc.outcomes.total();
-                let busy_area = acc.busy_area_run + open_bucket_busy_after_warmup(&acc);
+                let busy_area = measured(&acc.busy);
+                let utilization = match &acc.workers {
+                    Some(workers) => share(busy_area, measured(workers)),
+                    None => busy_area as f64 / 1e9 / measured_s / acc.capacity,
+                };
                 let histogram = acc.histogram.into_histogram();
                 ServiceResult {
                     name: svc.name.clone(),
@@ -403,7 +404,7 @@ impl Metrics {
                     rejected: acc.outcomes.get(Outcome::Rejected),
                     throttled: acc.outcomes.get(Outcome::Throttled),
                     unavailable: acc.outcomes.get(Outcome::Unavailable),
-                    utilization: busy_area as f64 / 1e9 / measured_s / acc.capacity,
+                    utilization,
                     queue_max: acc.queue_max,
                     sojourn_ms: SojournSummary {
                         mean: if served == 0 { 0.0 } else { acc.sojourn_sum_ns as f64 / served as f64 / 1e6 },
@@ -415,6 +416,7 @@ impl Metrics {
                     in_flight: in_flight_services[s],
                     faulted: sc.faults.iter().any(|f| f.target.service() == s),
                     health: Health::default(),
+                    autoscaling: None,
                     buckets: acc.buckets,
                     histogram,
                 }
@@ -440,6 +442,58 @@ impl Metrics {
             series: ReportedSeries::for_scenario(sc),
         }
     }
+}
+
+/// The area under a count over time (busy workers, workers in service), per bucket and
+/// after warmup, kept as projections so that a change costs one multiplication.
+#[derive(Default)]
+struct Integral {
+    /// The count now.
+    level: u64,
+    /// Area (count x ns) over the whole open bucket as if the count stayed as it is now
+    /// until its end: a change adds `delta x (bucket end - now)`, and at the bucket's end
+    /// this is its exact area (the same integer as summing `count x interval` piece by
+    /// piece).
+    bucket: u128,
+    /// The same for the part of the open bucket before the warmup's end.
+    bucket_before_warmup: u128,
+    /// The area after warmup in closed buckets.
+    run: u128,
+}
+
+impl Integral {
+    #[inline]
+    fn change(&mut self, delta: i64, now: SimTime, bucket_end: SimTime, warmup: SimTime) {
+        project(&mut self.bucket, delta, bucket_end.since(now));
+        if now < warmup {
+            project(&mut self.bucket_before_warmup, delta, bucket_end.min(warmup).since(now));
+        }
+        self.level = (self.level as i64 + delta) as u64;
+    }
+
+    /// The open bucket (of width `bucket`) closes; the next one's areas are projected from
+    /// its start, `before_warmup` of it before the warmup's end.
+    fn close(&mut self, bucket: SimDuration, before_warmup: SimDuration) {
+        self.run += self.bucket - self.bucket_before_warmup;
+        let level = u128::from(self.level);
+        self.bucket = level * u128::from(bucket.as_nanos());
+        self.bucket_before_warmup = level * u128::from(before_warmup.as_nanos());
+    }
+
+    /// The area after warmup up to `horizon`, the open bucket (ending at `bucket_end`)
+    /// projected past it taken back.
+    fn after_warmup(&self, horizon: SimTime, bucket_end: SimTime, warmup: SimTime) -> u128 {
+        let level = u128::from(self.level);
+        let area = self.bucket - level * u128::from(bucket_end.since(horizon).as_nanos());
+        let before = self.bucket_before_warmup
+            - level * u128::from(bucket_end.min(warmup).since(horizon.min(warmup)).as_nanos());
+        self.run + area - before
+    }
+}
+
+/// `part` over `whole` (areas), 0 when `whole` is.
+fn share(part: u128, whole: u128) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
 }
 
 /// A count changed by `delta` with `left` of the projection to go: the projected area
