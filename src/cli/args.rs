@@ -5,6 +5,7 @@ use clap::ValueEnum;
 use std::path::{Path, PathBuf};
 use stormcast::format::{bytes, shell_word};
 use stormcast::model::Scenario;
+use stormcast::stats::sequential::{DEFAULT_BATCH, DEFAULT_MAX_SEEDS, Plan};
 
 /// Default `--max-events`: a few minutes of CPU per run at the engine's ~8 million
 /// events per second.
@@ -233,6 +234,30 @@ pub struct Seeding {
     pub quiet: bool,
 }
 
+impl CompareArgs {
+    /// The seeds to plan for (the budget with `auto`), and the sequential plan if any.
+    pub fn plan(&self) -> Result<(u64, Option<Plan>), Failure> {
+        match self.seeds {
+            CompareSeeds::Fixed(n) => {
+                if self.max_seeds.is_some() || self.batch.is_some() {
+                    return Err(Failure::input("error: --max-seeds and --batch go with --seeds auto".to_string()));
+                }
+                Ok((n, None))
+            }
+            CompareSeeds::Auto => {
+                let max_seeds = self.max_seeds.unwrap_or(DEFAULT_MAX_SEEDS);
+                let batch = self.batch.unwrap_or(DEFAULT_BATCH.min(max_seeds));
+                if batch > max_seeds {
+                    return Err(Failure::input(format!(
+                        "error: --batch {batch} is more than --max-seeds {max_seeds}: a look would run past the budget"
+                    )));
+                }
+                Ok((max_seeds, Some(Plan::new(max_seeds, batch))))
+            }
+        }
+    }
+}
+
 impl Seeding {
     /// The sweep options; seeds past `u64::MAX` are refused rather than wrapped.
     pub fn options(
@@ -255,6 +280,24 @@ impl Seeding {
     }
 }
 
+/// `compare --seeds`: a fixed number of seeds, or `auto` (a sequential compare).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CompareSeeds {
+    Fixed(u64),
+    Auto,
+}
+
+fn parse_compare_seeds(text: &str) -> Result<CompareSeeds, String> {
+    if text == "auto" {
+        return Ok(CompareSeeds::Auto);
+    }
+    match text.parse::<u64>() {
+        Ok(n) if (2..=1_000_000).contains(&n) => Ok(CompareSeeds::Fixed(n)),
+        Ok(n) => Err(format!("{n} is not in 2..=1000000")),
+        Err(_) => Err("expected a number of seeds (2 to 1000000) or `auto`".to_string()),
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct CompareArgs {
     /// The base scenario (what is deployed today).
@@ -264,9 +307,17 @@ pub struct CompareArgs {
     /// Changes applied to the proposed config (to PROPOSED if given, else to BASE).
     #[command(flatten)]
     pub overlay: Overlay,
-    /// How many seeds each config runs (the same seeds for both).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
-    pub seeds: u64,
+    /// How many seeds each config runs (the same seeds for both), or `auto`: batches of
+    /// seeds until every gate is decided or --max-seeds ran (docs/cli.md, "Sequential
+    /// compare").
+    #[arg(long, value_parser = parse_compare_seeds, value_name = "N|auto")]
+    pub seeds: CompareSeeds,
+    /// With --seeds auto: the most seeds each config runs [default: 200].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1_000_000), value_name = "N")]
+    pub max_seeds: Option<u64>,
+    /// With --seeds auto: the seeds run between two looks at the gates [default: 20].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000), value_name = "B")]
+    pub batch: Option<u64>,
     #[command(flatten)]
     pub seeding: Seeding,
     /// Write report.html, compare.json, report.md, comment.md and charts into DIR.

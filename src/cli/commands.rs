@@ -55,7 +55,8 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     let proposed_path = args.proposed.as_deref().unwrap_or(&args.base);
     let proposed = args.overlay.load(proposed_path)?;
     let per_seed = args.limits.check(&base)? + args.limits.check(&proposed)?;
-    args.limits.check_total(per_seed, args.seeds, "this compare (both configs)")?;
+    let (seeds, plan) = args.plan()?;
+    args.limits.check_total(per_seed, seeds, "this compare (both configs)")?;
     let mut gates = stormcast::compare::proposed_gates(&proposed);
     let overrides = [
         (&mut gates.max_slo_risk, args.max_slo_risk, "--max-slo-risk"),
@@ -72,7 +73,7 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
             *gate = Some(v);
         }
     }
-    let mut opts = args.seeding.options(args.seeds, &base, &args.limits)?;
+    let mut opts = args.seeding.options(seeds, &base, &args.limits)?;
     let base_prefix = Overlay::default().replay_prefix(&args.base, &[]);
     let proposed_prefix = args.overlay.replay_prefix(proposed_path, &[]);
     opts.replay_prefix = Some(proposed_prefix.clone());
@@ -82,6 +83,11 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
         _ => proposed_prefix.trim_start_matches("stormcast run ").to_string(),
     };
     if let Some(shard) = args.sharding.shard()? {
+        if plan.is_some() {
+            return Err(Failure::input(
+                "error: --seeds auto cannot be sharded: each look decides whether the next batch runs".to_string(),
+            ));
+        }
         let command = stormcast::shard::CompareCommand {
             base_replay_prefix: base_prefix,
             base_label,
@@ -92,8 +98,11 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
         return super::shard::compare(shard, &args, [&base, &proposed], &opts, command);
     }
     let out = check_out(args.out.as_deref())?;
-    let bar = progress_bar(2 * args.seeds, args.seeding.quiet, "compare");
-    let mut result = stormcast::compare::run_compare(&base, &proposed, &opts, &gates, &|| bar.inc(1));
+    let bar = progress_bar(2 * seeds, args.seeding.quiet, "compare");
+    let mut result = match plan {
+        Some(plan) => stormcast::compare::run_compare_sequential(&base, &proposed, &opts, &gates, plan, &|| bar.inc(1)),
+        None => stormcast::compare::run_compare(&base, &proposed, &opts, &gates, &|| bar.inc(1)),
+    };
     bar.finish_and_clear();
     for (sweep, source) in [(&result.base, &base.source), (&result.proposed, &proposed.source)] {
         if let Some(s) = sweep.stopped.first() {

@@ -300,7 +300,9 @@ pub fn compare_table(r: &stormcast::compare::CompareResult) -> String {
         r.first_seed + r.seeds - 1
     );
     if !r.gates.is_empty() {
-        let _ = writeln!(out, "{:<30} {:<14} {:>10} {:>30}  verdict", "gate", "load", "limit", "estimate [95% CI]");
+        // A sequential compare judges each gate at its look's level (in its reason).
+        let interval = if r.sequential.is_some() { "estimate [look's CI]" } else { "estimate [95% CI]" };
+        let _ = writeln!(out, "{:<30} {:<14} {:>10} {interval:>30}  verdict", "gate", "load", "limit");
         for g in &r.gates {
             let estimate = match (g.value, g.low, g.high) {
                 (Some(v), Some(lo), Some(hi)) => format!("{v:.4} [{lo:.4}, {hi:.4}]"),

@@ -4,7 +4,9 @@ use super::{GateKind, GateResult, GateVerdict, LoadRiskDifferences, PairedLoad, 
 use crate::format::{percent, signed_percent};
 use crate::model::Gates;
 use crate::stats::Proportion;
-use crate::stats::paired::{Evidence, MAX_SEEDS_SEARCHED};
+use crate::stats::confidence::Confidence;
+use crate::stats::paired::{Evidence, MAX_SEEDS_SEARCHED, newcombe, newcombe_method_10};
+use crate::stats::risk::wilson_z;
 
 impl GateKind {
     fn limit(self, gates: &Gates) -> Option<f64> {
@@ -22,12 +24,36 @@ impl GateKind {
     }
 }
 
+/// How gates are judged: as a fixed-seed compare always has, or at a sequential look.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub(super) enum Judging {
+    /// 95% intervals; a risk increase with no discordant seed is [0, 0]
+    /// ([`newcombe`]'s departure).
+    Fixed,
+    /// A look's level; a risk increase by Newcombe's method 10 as published
+    /// ([`newcombe_method_10`]), whose interval keeps its width without discordant seeds.
+    Look(Confidence),
+}
+
+impl Judging {
+    fn confidence(self) -> Confidence {
+        match self {
+            Judging::Fixed => Confidence::P95,
+            Judging::Look(c) => c,
+        }
+    }
+}
+
+/// Each gate of `gates` on each load, judged as `judging` says, with intervals
+/// recomputed from the counts, means and standard errors behind the loads' 95% figures.
 pub(super) fn evaluate_gates(
     gates: &Gates,
     paired: &[PairedLoad],
     risks: &[LoadRiskDifferences],
     seeds: u64,
+    judging: Judging,
 ) -> Vec<GateResult> {
+    let confidence = judging.confidence();
     let mut out = Vec::new();
     for kind in GateKind::ALL {
         let Some(limit) = kind.limit(gates) else { continue };
@@ -37,6 +63,7 @@ pub(super) fn evaluate_gates(
             }
             let proposed_risk = |p: Proportion, what: &str| {
                 let k = count_of(p, seeds);
+                let p = wilson_z(k as f64 / seeds as f64, seeds as f64, confidence.z());
                 let estimate =
                     format!("{what} {k}/{seeds} = {} [{}, {}]", percent(p.p), percent(p.low), percent(p.high));
                 (Some(p.p), Some(p.low), Some(p.high), estimate, Some(Evidence::Proportion { k, n: seeds }))
@@ -45,17 +72,23 @@ pub(super) fn evaluate_gates(
                 // The 2 x 2 table behind the interval: proposed = both + proposed only.
                 let both = count_of(r.proposed, seeds).saturating_sub(r.proposed_only);
                 let neither = seeds.saturating_sub(both + r.base_only + r.proposed_only);
+                let counts = [both, r.base_only, r.proposed_only, neither];
+                let counts = counts.map(|c| c as f64);
+                let (diff, low, high) = match judging {
+                    Judging::Fixed => newcombe(counts, confidence),
+                    Judging::Look(_) => newcombe_method_10(counts, confidence),
+                };
                 let evidence =
                     Evidence::PairedCounts { both, base_only: r.base_only, proposed_only: r.proposed_only, neither };
                 let estimate = format!(
                     "{what} {:+.1} pp [{:+.1}, {:+.1}] ({} seeds worse, {} better)",
-                    r.diff * 100.0,
-                    r.low * 100.0,
-                    r.high * 100.0,
+                    diff * 100.0,
+                    low * 100.0,
+                    high * 100.0,
                     r.proposed_only,
                     r.base_only
                 );
-                (Some(r.diff), Some(r.low), Some(r.high), estimate, Some(evidence))
+                (Some(diff), Some(low), Some(high), estimate, Some(evidence))
             };
             let (value, low, high, estimate, evidence) = match kind {
                 GateKind::MaxSloRisk => proposed_risk(risk.slo_risk.proposed, "proposed SLO risk"),
@@ -66,7 +99,12 @@ pub(super) fn evaluate_gates(
                 GateKind::MaxMetastableRiskIncrease => increase(&risk.metastable_risk, "never-recovered risk change"),
                 GateKind::MaxP99Increase => {
                     let s = &load.p99_relative;
-                    let estimate = match (s.mean_diff, s.low, s.high) {
+                    let half = s.se.map(|se| confidence.t(s.n - 1) * se);
+                    let (low, high) = match (s.mean_diff, half) {
+                        (Some(m), Some(h)) => (Some(m - h), Some(m + h)),
+                        _ => (None, None),
+                    };
+                    let estimate = match (s.mean_diff, low, high) {
                         (Some(m), Some(l), Some(h)) => {
                             format!(
                                 "p99 change {} [{}, {}] over {} paired seeds",
@@ -78,16 +116,17 @@ pub(super) fn evaluate_gates(
                         }
                         _ => format!("p99 change unknown: {} paired seeds with an ok request (2 needed)", s.n),
                     };
-                    let evidence = match (s.mean_diff, s.low, s.high) {
+                    let evidence = match (s.mean_diff, low, high) {
                         (Some(mean), Some(l), Some(h)) => {
                             Some(Evidence::Mean { mean, half: (h - l) / 2.0, pairs: s.n, seeds })
                         }
                         _ => None,
                     };
-                    (s.mean_diff, s.low, s.high, estimate, evidence)
+                    (s.mean_diff, low, high, estimate, evidence)
                 }
             };
-            let (verdict, reason, seeds_needed) = decide_gate(value, low, high, limit, kind, &estimate, evidence);
+            let judged = Judged { value, low, high, estimate, evidence };
+            let (verdict, reason, seeds_needed) = decide_gate(&judged, limit, kind, confidence);
             out.push(GateResult {
                 gate: kind,
                 load: load.name.clone(),
@@ -109,24 +148,32 @@ fn count_of(p: Proportion, n: u64) -> u64 {
     (p.p * n as f64).round() as u64
 }
 
-/// pass if the interval's upper end is at most the limit; fail if its lower end is
-/// above it; otherwise inconclusive, with the fewest seeds whose interval, recomputed
-/// from `evidence` (what was observed, held), would pass or fail.
-fn decide_gate(
+/// A gate's estimate on one load: the value compared with the limit, its interval, the
+/// text that shows them, and what the interval was computed from.
+struct Judged {
     value: Option<f64>,
     low: Option<f64>,
     high: Option<f64>,
+    estimate: String,
+    evidence: Option<Evidence>,
+}
+
+/// pass if the interval's upper end is at most the limit; fail if its lower end is
+/// above it; otherwise inconclusive, with the fewest seeds whose interval, recomputed
+/// from `evidence` (what was observed, held) at the same level, would pass or fail.
+fn decide_gate(
+    judged: &Judged,
     limit: f64,
     kind: GateKind,
-    estimate: &str,
-    evidence: Option<Evidence>,
+    confidence: Confidence,
 ) -> (GateVerdict, String, Option<u64>) {
+    let Judged { value, low, high, estimate, evidence } = judged;
     let show = |v: f64| match kind {
         GateKind::MaxP99Increase => signed_percent(v),
         GateKind::MaxSloRisk | GateKind::MaxMetastableRisk => percent(v),
         _ => format!("{:+.1} pp", v * 100.0),
     };
-    let (Some(value), Some(low), Some(high)) = (value, low, high) else {
+    let (&Some(value), &Some(low), &Some(high)) = (value, low, high) else {
         return (GateVerdict::Inconclusive, format!("{estimate}: cannot be judged"), None);
     };
     if high <= limit {
@@ -140,7 +187,7 @@ fn decide_gate(
     let needed = if on_limit {
         None
     } else {
-        evidence.and_then(|e| e.seeds_to_decide(|low, high| high <= limit || low > limit))
+        evidence.and_then(|e| e.seeds_to_decide_at(confidence, |low, high| high <= limit || low > limit))
     };
     let hint = match needed {
         Some(n) => format!("about {n} seeds would decide"),
@@ -189,7 +236,15 @@ mod tests {
 
     #[test]
     fn gates_decide_on_the_interval() {
-        let d = |v, l, h, limit| decide_gate(Some(v), Some(l), Some(h), limit, GateKind::MaxSloRisk, "x", None).0;
+        let judge = |v: f64, l: f64, h: f64, evidence: Option<Evidence>| Judged {
+            value: Some(v),
+            low: Some(l),
+            high: Some(h),
+            estimate: "x".to_string(),
+            evidence,
+        };
+        let decide = |judged: &Judged, limit, kind| decide_gate(judged, limit, kind, Confidence::P95);
+        let d = |v, l, h, limit| decide(&judge(v, l, h, None), limit, GateKind::MaxSloRisk).0;
         assert_eq!(d(0.01, 0.0, 0.04, 0.05), GateVerdict::Pass);
         assert_eq!(d(0.2, 0.1, 0.3, 0.05), GateVerdict::Fail);
         assert_eq!(d(0.05, 0.01, 0.15, 0.05), GateVerdict::Inconclusive);
@@ -198,21 +253,19 @@ mod tests {
         // said 52, where the upper end is still 6.9%).
         let evidence = Some(Evidence::Proportion { k: 0, n: 20 });
         let w = wilson(0, 20);
-        let (_, reason, needed) =
-            decide_gate(Some(w.p), Some(w.low), Some(w.high), 0.05, GateKind::MaxSloRisk, "r", evidence);
+        let (_, reason, needed) = decide(&judge(w.p, w.low, w.high, evidence), 0.05, GateKind::MaxSloRisk);
         assert_eq!(needed, Some(73));
         assert!(reason.contains("about 73 seeds"), "{reason}");
         assert!(wilson(0, 73).high <= 0.05 && wilson(0, 72).high > 0.05);
         // On the limit no number of seeds decides.
         let w = wilson(1, 20);
-        let on = decide_gate(Some(w.p), Some(w.low), Some(w.high), 0.05, GateKind::MaxSloRisk, "r", evidence);
+        let on = decide(&judge(w.p, w.low, w.high, evidence), 0.05, GateKind::MaxSloRisk);
         assert_eq!(on.2, None);
         assert!(on.1.contains("sits on the limit"), "{}", on.1);
         // A hair off the limit: deciding would take more seeds than the search looks at.
         let near = Evidence::Mean { mean: 0.05 + 1e-9, half: 0.04, pairs: 20, seeds: 20 };
         assert_eq!(near.seeds_to_decide(|l, h| h <= 0.05 || l > 0.05), None);
-        let (_, reason, _) =
-            decide_gate(Some(0.05 + 1e-9), Some(0.01), Some(0.09), 0.05, GateKind::MaxP99Increase, "p", Some(near));
+        let (_, reason, _) = decide(&judge(0.05 + 1e-9, 0.01, 0.09, Some(near)), 0.05, GateKind::MaxP99Increase);
         assert!(reason.contains("more than 1000000000 seeds"), "{reason}");
     }
 
@@ -261,7 +314,7 @@ mod tests {
         let gates = Gates { max_slo_risk: Some(0.2), ..Gates::default() };
         let verdict_at = |seeds: u64| {
             let (load, risks) = clean_load(seeds);
-            let results = evaluate_gates(&gates, &[load], &[risks], seeds);
+            let results = evaluate_gates(&gates, &[load], &[risks], seeds, Judging::Fixed);
             let (verdict, message, needed) = overall(&results);
             (verdict, message, needed, results[0].seeds_needed)
         };
@@ -292,7 +345,9 @@ mod tests {
         };
         let verdict = |n: u64| {
             let s = paired_stat(&sample(n), n, Diff::Absolute, 0.01, Better::Lower);
-            decide_gate(s.mean_diff, s.low, s.high, limit, GateKind::MaxP99Increase, "p99", None).0
+            let judged =
+                Judged { value: s.mean_diff, low: s.low, high: s.high, estimate: "p99".to_string(), evidence: None };
+            decide_gate(&judged, limit, GateKind::MaxP99Increase, Confidence::P95).0
         };
         assert_eq!(verdict(m), GateVerdict::Fail, "m = {m}");
         assert_eq!(verdict(m - 1), GateVerdict::Inconclusive, "m = {m}");

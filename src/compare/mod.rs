@@ -28,20 +28,23 @@
 //! The parts: this file holds the result types (`compare.json`) and the pairing of the
 //! two sweeps; `metrics.rs` pairs each load's figures per seed and gives each metric its
 //! paired statistic and verdict; `gates.rs` applies `[gates]` and gives the overall
-//! verdict; `replay.rs` picks the seeds worth replaying.
+//! verdict; `replay.rs` picks the seeds worth replaying; `sequential.rs` runs
+//! `--seeds auto`, look by look, until the gates are decided.
 
 mod gates;
 mod metrics;
 mod replay;
+mod sequential;
 
 pub use crate::stats::paired::RiskDifference;
+pub use sequential::{Look, SequentialReport, Stop, run_compare_sequential};
 
 use crate::format::shell_word;
 use crate::model::{Gates, Scenario};
 use crate::stats::paired::paired_risk_difference;
 use crate::stats::summary::{FormatVersion, Named, by_name};
 use crate::sweep::{SeedRun, SweepOptions, SweepResult, run_sweep};
-use gates::{evaluate_gates, overall};
+use gates::{Judging, evaluate_gates, overall};
 use metrics::{decide_recovery_on_never, measured_s, pair_load, pair_seed};
 use replay::replays_of;
 use serde::Serialize;
@@ -98,6 +101,9 @@ pub struct CompareResult {
     /// an estimate exactly on its limit, or if there were too few pairs to estimate a
     /// spread).
     pub seeds_needed: Option<u64>,
+    /// `--seeds auto` only: the plan, its looks and why it stopped (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<SequentialReport>,
     /// Each gate, per load, in the order of [`GateKind::ALL`] then load.
     pub gates: Vec<GateResult>,
     /// Per load present in both configs: paired metrics and the per-seed pairs.
@@ -466,7 +472,7 @@ pub fn compare_sweeps(
         replay.extend(replays_of(&paired_load, &base_prefix, &proposed_prefix));
         paired.push(paired_load);
     }
-    let gate_results = evaluate_gates(gates, &paired, &risk_differences, seeds);
+    let gate_results = evaluate_gates(gates, &paired, &risk_differences, seeds, Judging::Fixed);
     let unchanged = base_scenario.simulates_like(proposed_scenario);
     let (verdict, message, seeds_needed) = if unchanged {
         (
@@ -486,6 +492,7 @@ pub fn compare_sweeps(
         unchanged,
         message,
         seeds_needed,
+        sequential: None,
         gates: gate_results,
         paired,
         risk_differences,

@@ -2,10 +2,12 @@
 //! histograms, recovery detection, risk estimates with intervals, and the paired
 //! statistics `compare` judges with.
 
+pub mod confidence;
 pub mod health;
 pub mod paired;
 pub mod recovery;
 pub mod risk;
+pub mod sequential;
 pub mod summary;
 pub mod verdict;
 

@@ -4,7 +4,8 @@
 //! paired proportions, and the fewest seeds at which such an interval, or a Wilson
 //! one, would be decided ([`Evidence`]). `compare` judges with them.
 
-use super::risk::{Proportion, Z_95, wilson, wilson_at};
+use super::confidence::Confidence;
+use super::risk::{Proportion, Z_95, wilson, wilson_z};
 use serde::Serialize;
 
 /// Mean summed in the order given (seed order), so the same values give the same bits.
@@ -91,7 +92,7 @@ pub fn t_975(df: u64) -> f64 {
 }
 
 /// A&S 26.7.5: t_p(v) = x + g1(x)/v + g2(x)/v^2 + g3(x)/v^3 + g4(x)/v^4, x = z_p.
-fn cornish_fisher_t(x: f64, v: f64) -> f64 {
+pub(super) fn cornish_fisher_t(x: f64, v: f64) -> f64 {
     let x2 = x * x;
     let g1 = (x2 + 1.0) * x / 4.0;
     let g2 = ((5.0 * x2 + 16.0) * x2 + 3.0) * x / 96.0;
@@ -147,23 +148,35 @@ pub fn paired_risk_difference(pairs: &[(bool, bool)]) -> RiskDifference {
     if n == 0 {
         return RiskDifference { base, proposed, base_only, proposed_only, diff: 0.0, low: -1.0, high: 1.0 };
     }
-    let (diff, low, high) = newcombe(a as f64, base_only as f64, proposed_only as f64, d as f64);
+    let (diff, low, high) = newcombe([a, base_only, proposed_only, d].map(|c| c as f64), Confidence::P95);
     RiskDifference { base, proposed, base_only, proposed_only, diff, low, high }
 }
 
 /// [`paired_risk_difference`] from the counts of its 2 x 2 table, (difference, low,
-/// high): a = both, b = base only, c = proposed only, d = neither, not all 0. The counts
-/// may be fractional, for the search of [`Evidence::PairedCounts`].
-fn newcombe(a: f64, b: f64, c: f64, d: f64) -> (f64, f64, f64) {
-    let n = a + b + c + d;
+/// high) at the level `confidence`: a = both, b = base only, c = proposed only, d =
+/// neither, not all 0. The counts may be fractional, for the search of
+/// [`Evidence::PairedCounts`].
+pub fn newcombe(counts: [f64; 4], confidence: Confidence) -> (f64, f64, f64) {
+    let [_, b, c, _] = counts;
     if b == 0.0 && c == 0.0 {
         return (0.0, 0.0, 0.0);
     }
+    newcombe_method_10(counts, confidence)
+}
+
+/// Newcombe's method 10 as published, without [`newcombe`]'s departure: with no
+/// discordant seed the interval keeps the width of the two Wilson intervals (0 of n
+/// seeds in both configs gives [-u, u], u = z^2 / (n + z^2)). A sequential `compare`
+/// judges risk increases with it, since [0, 0] is no bound on the true increase: a
+/// change that flips 5% of seeds shows no flip in 10 seeds 60% of the time.
+pub fn newcombe_method_10([a, b, c, d]: [f64; 4], confidence: Confidence) -> (f64, f64, f64) {
+    let n = a + b + c + d;
     let diff = (c - b) / n;
     let product = (a + b) * (c + d) * (a + c) * (b + d);
     let phi = if product > 0.0 { (a * d - b * c) / product.sqrt() } else { 0.0 };
-    let proposed = wilson_at((a + c) / n, n);
-    let base = wilson_at((a + b) / n, n);
+    let z = confidence.z();
+    let proposed = wilson_z((a + c) / n, n, z);
+    let base = wilson_z((a + b) / n, n, z);
     let (p1, l1, u1) = (proposed.p, proposed.low, proposed.high);
     let (p2, l2, u2) = (base.p, base.low, base.high);
     let delta = ((p1 - l1).powi(2) - 2.0 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2).powi(2)).max(0.0).sqrt();
@@ -188,7 +201,7 @@ pub const MAX_SEEDS_SEARCHED: u64 = 1_000_000_000;
 /// the SLO) the scaled count is exact: 0 of n' and n' of n'.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Evidence {
-    /// A risk of one config, `k` of `n` seeds: its Wilson interval ([`wilson_at`] at the
+    /// A risk of one config, `k` of `n` seeds: its Wilson interval ([`wilson_at`](super::risk::wilson_at) at the
     /// share k/n over n' seeds).
     Proportion { k: u64, n: u64 },
     /// A paired risk difference from its 2 x 2 counts (`both`, `base_only`,
@@ -198,7 +211,8 @@ pub enum Evidence {
     /// 2 x 2 table of up to 24 seeds at the usual limits (checked numerically, and on a
     /// smaller grid by a unit test); the search relies on it.
     PairedCounts { both: u64, base_only: u64, proposed_only: u64, neither: u64 },
-    /// A paired t interval, mean +- half over `pairs` pairs of `seeds` seeds: the
+    /// A paired t interval, mean +- half over `pairs` pairs of `seeds` seeds (`half` at
+    /// the level the search is run at): the
     /// half-width at n' pairs is t(0.975, n'-1) sd / sqrt(n') with the sample sd held,
     /// Student's t rather than the normal approximation (which undercounts at small n').
     /// Pairs are converted to seeds at the observed share of seeds with a pair (seeds
@@ -212,6 +226,12 @@ impl Evidence {
     /// [`MAX_SEEDS_SEARCHED`] does, as when the estimate sits exactly on a limit: the
     /// interval narrows towards it but always straddles it.
     pub fn seeds_to_decide(self, decided: impl Fn(f64, f64) -> bool) -> Option<u64> {
+        self.seeds_to_decide_at(Confidence::P95, decided)
+    }
+
+    /// [`Evidence::seeds_to_decide`] with every interval at the level `confidence`.
+    pub fn seeds_to_decide_at(self, confidence: Confidence, decided: impl Fn(f64, f64) -> bool) -> Option<u64> {
+        let z = confidence.z();
         match self {
             Evidence::Proportion { k, n } => {
                 if n == 0 {
@@ -219,7 +239,7 @@ impl Evidence {
                 }
                 let p = k as f64 / n as f64;
                 first_deciding(n + 1, |m| {
-                    let w = wilson_at(p, m as f64);
+                    let w = wilson_z(p, m as f64, z);
                     decided(w.low, w.high)
                 })
             }
@@ -230,8 +250,10 @@ impl Evidence {
                 }
                 let counts = [both, base_only, proposed_only, neither].map(|c| c as f64);
                 first_deciding(n + 1, |m| {
-                    let [a, b, c, d] = counts.map(|x| x * (m as f64 / n as f64));
-                    let (_, low, high) = newcombe(a, b, c, d);
+                    // Method 10 as published: the same as `newcombe` with a discordant
+                    // seed, and with none it narrows with the seeds instead of staying
+                    // [0, 0] (a fixed-seed gate is decided by [0, 0] and never searches).
+                    let (_, low, high) = newcombe_method_10(counts.map(|x| x * (m as f64 / n as f64)), confidence);
                     decided(low, high)
                 })
             }
@@ -240,9 +262,9 @@ impl Evidence {
                     return None;
                 }
                 // The sample sd, from half = t(n-1) sd / sqrt(n).
-                let sd = half * (pairs as f64).sqrt() / t_975(pairs - 1);
+                let sd = half * (pairs as f64).sqrt() / confidence.t(pairs - 1);
                 let needed = first_deciding(pairs + 1, |m| {
-                    let h = t_975(m - 1) * sd / (m as f64).sqrt();
+                    let h = confidence.t(m - 1) * sd / (m as f64).sqrt();
                     decided(mean - h, mean + h)
                 })?;
                 if pairs >= seeds {
@@ -291,6 +313,7 @@ fn first_deciding(from: u64, decides: impl Fn(u64) -> bool) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::risk::wilson_at;
 
     /// The table and the Cornish-Fisher expansion agree where they meet (df = 30, to
     /// 1e-4: the expansion is the weaker of the two at small df), and at large df the
@@ -370,7 +393,7 @@ mod tests {
                         let d = n - a - b - c;
                         let scaled = |m: u64| {
                             let s = m as f64 / n as f64;
-                            newcombe(a as f64 * s, b as f64 * s, c as f64 * s, d as f64 * s)
+                            newcombe([a, b, c, d].map(|x| x as f64 * s), Confidence::P95)
                         };
                         for limit in [0.0, 0.02, 0.05, 0.1, 0.2] {
                             let rule = |low: f64, high: f64| high <= limit || low > limit;

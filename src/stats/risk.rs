@@ -51,10 +51,16 @@ pub fn wilson(successes: u64, n: u64) -> Proportion {
 /// ends are the roots of `n (x - p)^2 = z^2 x (1 - x)`, and a larger `n` raises the
 /// left side everywhere but at `p`. `n` must be positive.
 pub fn wilson_at(p: f64, n: f64) -> Proportion {
-    let z2 = Z_95 * Z_95;
+    wilson_z(p, n, Z_95)
+}
+
+/// [`wilson_at`] with the normal quantile `z` of another level in place of 1.96 (see
+/// `stats::confidence`).
+pub fn wilson_z(p: f64, n: f64, z: f64) -> Proportion {
+    let z2 = z * z;
     let denominator = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denominator;
-    let half = Z_95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let half = z / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
     let low = if p == 0.0 { 0.0 } else { (centre - half).clamp(0.0, p) };
     let high = if p == 1.0 { 1.0 } else { (centre + half).clamp(p, 1.0) };
     Proportion { p, low, high }

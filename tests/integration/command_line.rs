@@ -1,6 +1,6 @@
 //! The command line's conveniences (docs/cli.md): colour, completions, man pages,
 //! `--format json` and SARIF, `init` and its templates, `-` for standard input, and
-//! `--vary` over durations and lists.
+//! `--vary` over durations and lists; the sequential compare's options.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -408,4 +408,34 @@ fn vary_takes_durations_and_lists() {
         let out = stormcast().args(["sweep", "scenarios/capacity.toml", "--seeds", "1", "--vary", bad]).output();
         assert_eq!(out.unwrap().status.code(), Some(2), "--vary {bad} is refused");
     }
+}
+
+/// `compare --seeds auto` (docs/cli.md, "Sequential compare"): the table says how many
+/// seeds ran and why the run stopped; --max-seeds and --batch go with auto only, a batch
+/// may not exceed the budget, and a sequential compare is not sharded (exit 2 each).
+#[test]
+fn a_sequential_compare_says_how_many_seeds_ran_and_why_it_stopped() {
+    let base = ["compare", "scenarios/retry-storm-budget.toml", "scenarios/retry-storm.toml", "--quiet"];
+    let out = stormcast()
+        .args(base)
+        .args(["--seeds", "auto", "--max-seeds", "20", "--batch", "5", "--max-metastable-risk-increase", "0.02"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{table}");
+    assert!(table.contains("stopped after 5 of at most 20 seeds (1 of 4 looks): a gate failed"), "{table}");
+    assert!(table.contains("estimate [look's CI]"), "{table}");
+    for (args, message) in [
+        (&["--seeds", "10", "--max-seeds", "20"][..], "--max-seeds and --batch go with --seeds auto"),
+        (&["--seeds", "auto", "--max-seeds", "20", "--batch", "30"], "--batch 30 is more than --max-seeds 20"),
+        (&["--seeds", "auto", "--shard", "0/2"], "--seeds auto cannot be sharded"),
+    ] {
+        let out = stormcast().args(base).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let out = stormcast().args(base).args(["--seeds", "often"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("or `auto`"));
 }

@@ -1,13 +1,18 @@
 //! `compare`: pairing two configs on the same seeds. Identical configs differ by
 //! exactly zero; a removed retry budget fails its gates; an extra replica passes; too
-//! few seeds are inconclusive; the output does not depend on the thread count.
+//! few seeds are inconclusive; the output does not depend on the thread count; a
+//! sequential compare (`--seeds auto`) stops at the first deciding look or says it ran
+//! out of budget.
 
 use std::path::Path;
 
 use crate::sweep::checkout;
-use stormcast::compare::{CompareResult, GateKind, GateVerdict, MetricVerdict, run_compare};
+use stormcast::compare::{
+    CompareResult, GateKind, GateVerdict, MetricVerdict, Stop, run_compare, run_compare_sequential,
+};
 use stormcast::model::{Gates, Scenario};
 use stormcast::report::{compare_chart, markdown};
+use stormcast::stats::sequential::Plan;
 use stormcast::sweep::SweepOptions;
 
 fn opts(seeds: u64, jobs: usize) -> SweepOptions {
@@ -345,4 +350,54 @@ fn an_ungated_compare_is_not_a_pass() {
     assert_eq!((result.exit_code(false), result.exit_code(true)), (1, 0));
     let md = markdown::compare_report(&result, "base", "proposed", &[]);
     assert!(md.starts_with("## ⚠️ stormcast: no gates set, nothing was judged"), "{md}");
+}
+
+/// `--seeds auto`: removing the retry budget fails its gates at the first look (10
+/// seeds, judged at 98.21%, a miss rate of 2 x 0.025 ln(1 + (e - 1)/4); every seed
+/// flips to never recovering, so Newcombe's lower end is 49 points, far above 2), and
+/// the run stops there; the result, looks included, is the same on one thread and on
+/// two.
+#[test]
+fn a_sequential_compare_stops_at_the_first_look_that_fails_a_gate() {
+    let base = load("scenarios/retry-storm-budget.toml");
+    let proposed = load("scenarios/retry-storm.toml");
+    let gates = Gates { max_metastable_risk_increase: Some(0.02), ..Gates::default() };
+    let plan = Plan::new(40, 10);
+    let run = |jobs| run_compare_sequential(&base, &proposed, &opts(40, jobs), &gates, plan, &|| {});
+    let result = run(2);
+    assert_eq!(
+        (result.verdict, result.seeds, result.exit_code(false)),
+        (GateVerdict::Fail, 10, 1),
+        "{}",
+        result.message
+    );
+    let sequential = result.sequential.as_ref().expect("a sequential report");
+    assert_eq!((sequential.looks.len(), sequential.stopped), (1, Stop::GateFailed));
+    assert_eq!(result.base.runs.len(), 10);
+    assert!(
+        result.message.contains("stopped after 10 of at most 40 seeds (1 of 4 looks): a gate failed"),
+        "{}",
+        result.message
+    );
+    assert!(result.gates[0].reason.starts_with("look 1 (10 seeds, 98.21% interval)"), "{}", result.gates[0].reason);
+    let json = |r: &CompareResult| serde_json::to_string_pretty(r).unwrap();
+    assert!(json(&result) == json(&run(1)), "a sequential compare.json differs between 1 and 2 threads");
+}
+
+/// `--seeds auto` at a budget too small to decide: an extra replica with no violation
+/// cannot bound a 5-point risk increase with 30 seeds at the looks' levels (Newcombe's
+/// method 10 keeps the Wilson width z^2 / (n + z^2) = 0.2 or more there), so the
+/// result is inconclusive at the budget, exit 1, and says what would decide it.
+#[test]
+fn a_sequential_compare_at_its_budget_says_so() {
+    let gates = Gates { max_slo_risk_increase: Some(0.05), ..Gates::default() };
+    let result = run_compare_sequential(&checkout(3), &checkout(4), &opts(30, 2), &gates, Plan::new(30, 15), &|| {});
+    assert_eq!((result.verdict, result.seeds, result.exit_code(false)), (GateVerdict::Inconclusive, 30, 1));
+    let sequential = result.sequential.as_ref().unwrap();
+    assert_eq!(sequential.stopped, Stop::Budget);
+    assert_eq!(sequential.looks.iter().map(|l| l.seeds).collect::<Vec<_>>(), [15, 30]);
+    assert!(result.message.contains("stopped after 30 of at most 30 seeds (2 of 2 looks): the budget ran out"));
+    assert!(result.message.contains("--max-seeds"), "{}", result.message);
+    let needed = result.seeds_needed.expect("more seeds decide a clean gate");
+    assert!(needed > 30, "{needed}");
 }

@@ -139,6 +139,20 @@ fn compare_writes_a_compare_json_that_follows_its_schema() {
     let compare = read_json(&dir.path().join("compare.json"));
     assert_valid("compare", &compare, "compare.json");
     assert_eq!(compare["gates"].as_array().map(Vec::len), Some(3));
+    assert!(compare.get("sequential").is_none(), "a fixed-seed compare has no sequential report");
+    // The same with --seeds auto: the sequential report, its looks and why it stopped.
+    stormcast()
+        .args(["compare", SMALL, "--set", "policies.recs-client.timeout=3s", "--quiet"])
+        .args(["--seeds", "auto", "--max-seeds", "6", "--batch", "3"])
+        .args(["--max-p99-increase", "0.1", "--max-slo-risk", "0.5", "--max-metastable-risk-increase", "0.2"])
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let compare = read_json(&dir.path().join("compare.json"));
+    assert_valid("compare", &compare, "a sequential compare.json");
+    let looks = compare["sequential"]["looks"].as_array().expect("looks");
+    assert_eq!(looks.last().map(|l| &l["seeds"]), Some(&compare["seeds"]));
 }
 
 /// The canary scenario with its known-bad change under the strict analysis: rolled back
