@@ -6,8 +6,10 @@
 //! run chart iterate it), so a new mechanism's numbers appear everywhere by being declared
 //! once.
 
-use crate::model::resilience::{STAGE_COUNTERS, STAGE_SERIES, stage_kinds_reported};
-use crate::model::{Policy, Scenario};
+use crate::model::resilience::{
+    SERVER_STAGE_COUNTERS, STAGE_COUNTERS, STAGE_SERIES, server_stage_kinds_reported, stage_kinds_reported,
+};
+use crate::model::{Policy, Scenario, Service};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// How a counter is named in outputs.
@@ -32,9 +34,12 @@ impl PartialEq for Counter {
 /// Retries this service's clients sent to its callees (after warmup).
 pub static RETRIES_SENT: CounterDef = CounterDef { key: "retries_sent", heading: "retries" };
 
-/// Every counter, in output order: the client's own, then each stage kind's.
+/// Every counter, in output order: the client's own, then each client stage kind's, then
+/// each server stage kind's.
 pub fn all() -> impl Iterator<Item = &'static CounterDef> {
-    std::iter::once(&RETRIES_SENT).chain(STAGE_COUNTERS.iter().flat_map(|stage| stage.iter().copied()))
+    std::iter::once(&RETRIES_SENT)
+        .chain(STAGE_COUNTERS.iter().flat_map(|stage| stage.iter().copied()))
+        .chain(SERVER_STAGE_COUNTERS.iter().flat_map(|stage| stage.iter().copied()))
 }
 
 /// One value per counter of [`all`], in its order, and whether each is reported: a
@@ -51,12 +56,14 @@ impl Default for Counts {
 }
 
 impl Counts {
-    /// The counters of a run of a scenario with `policies`: each mechanism's reported if it
-    /// is always reported or some policy uses it.
-    pub fn for_policies(policies: &[Policy]) -> Counts {
-        let kinds = stage_kinds_reported(policies);
+    /// The counters of a run of a scenario with `policies` and `services`: each
+    /// mechanism's reported if it is always reported or some policy (client stages) or
+    /// service (server stages) uses it.
+    pub fn for_scenario(policies: &[Policy], services: &[Service]) -> Counts {
+        let client = STAGE_COUNTERS.iter().zip(stage_kinds_reported(policies));
+        let server = SERVER_STAGE_COUNTERS.iter().zip(server_stage_kinds_reported(services));
         let reported = std::iter::once(true)
-            .chain(STAGE_COUNTERS.iter().zip(kinds).flat_map(|(defs, shown)| defs.iter().map(move |_| shown)))
+            .chain(client.chain(server).flat_map(|(defs, shown)| defs.iter().map(move |_| shown)))
             .collect();
         Counts(vec![0; all().count()], reported)
     }
@@ -201,17 +208,26 @@ mod tests {
         c.add(Counter(&OPENS));
         c.add(Counter(&RETRIES_SENT));
         let listed: Vec<_> = c.iter().map(|(d, v)| (d.key, v)).collect();
-        assert_eq!(listed, [("retries_sent", 1), ("breaker_opens", 2), ("local_rejections", 0), ("ejections", 0)]);
+        assert_eq!(
+            listed,
+            [
+                ("retries_sent", 1),
+                ("breaker_opens", 2),
+                ("local_rejections", 0),
+                ("ejections", 0),
+                ("concurrency_limited", 0)
+            ]
+        );
         assert_eq!((c.get(Counter(&OPENS)), c.get(Counter(&RETRIES_SENT))), (2, 1));
         // A scenario without outlier detection does not report its counter (outputs
         // written before it existed stay as they were); one that uses it does.
         let keys = |c: Counts| c.iter().map(|(d, _)| d.key).collect::<Vec<_>>();
-        assert_eq!(keys(Counts::for_policies(&[])), ["retries_sent", "breaker_opens", "local_rejections"]);
+        assert_eq!(keys(Counts::for_scenario(&[], &[])), ["retries_sent", "breaker_opens", "local_rejections"]);
         let ejecting = Policy {
             outlier_detection: Some(crate::model::policy::OutlierDetection::envoy_defaults()),
             ..Policy::default()
         };
-        assert_eq!(keys(Counts::for_policies(&[ejecting])).last(), Some(&"ejections"));
+        assert_eq!(keys(Counts::for_scenario(&[ejecting], &[])).last(), Some(&"ejections"));
         let mut keys: Vec<_> = all().map(|d| d.key).collect();
         keys.sort_unstable();
         keys.dedup();

@@ -2,6 +2,7 @@
 
 use super::dist::Dist;
 use super::policy::PolicyId;
+use super::resilience::concurrency::AdaptiveConcurrency;
 
 /// Index of a service in `Scenario::services`.
 pub type ServiceId = usize;
@@ -54,6 +55,8 @@ pub struct Service {
     /// A Horizontal Pod Autoscaler on it (`[services.NAME.autoscaling]`); `instances` is
     /// then the count it starts with.
     pub autoscaling: Option<super::autoscaling::Autoscaling>,
+    /// Envoy's adaptive concurrency filter on each instance.
+    pub adaptive_concurrency: Option<AdaptiveConcurrency>,
     pub endpoints: Vec<Endpoint>,
 }
 

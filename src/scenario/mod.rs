@@ -288,6 +288,9 @@ fn describe(path: &[Segment]) -> String {
         [Key(t)] if t == "simulation" || t == "gates" => format!("in [{t}]"),
         [s, Key(n)] if k(s, "services") => format!("in service `{n}`"),
         [s, Key(n), r] if k(s, "services") && k(r, "rate_limit") => format!("in `rate_limit` of service `{n}`"),
+        [s, Key(n), r] if k(s, "services") && k(r, "adaptive_concurrency") => {
+            format!("in `adaptive_concurrency` of service `{n}`")
+        }
         [s, Key(n), e, Key(ep)] if k(s, "services") && k(e, "endpoints") => format!("in endpoint `{n}/{ep}`"),
         [s, Key(n), e, Key(ep), c, Index(i)] if k(s, "services") && k(e, "endpoints") && k(c, "calls") => {
             format!("in call #{} of endpoint `{n}/{ep}`", i + 1)

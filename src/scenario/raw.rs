@@ -73,6 +73,7 @@ pub struct RawService {
     pub client: Option<Spanned<RawPolicyRef>>,
     pub rate_limit: Option<Spanned<RawRateLimit>>,
     pub autoscaling: Option<Spanned<RawAutoscaling>>,
+    pub adaptive_concurrency: Option<Spanned<RawAdaptiveConcurrency>>,
     #[serde(default)]
     pub endpoints: Table<RawEndpoint>,
 }
@@ -121,6 +122,20 @@ pub struct RawScalingPolicy {
 pub struct RawRateLimit {
     pub rate: Option<Spanned<f64>>,
     pub burst: Option<Spanned<f64>>,
+}
+
+/// `[services.NAME.adaptive_concurrency]`: Envoy's gradient controller.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdaptiveConcurrency {
+    pub interval: Option<Spanned<RawDuration>>,
+    pub sample_percentile: Option<Spanned<f64>>,
+    pub buffer: Option<Spanned<f64>>,
+    pub min_concurrency: Option<Spanned<RawCount>>,
+    pub max_concurrency: Option<Spanned<RawCount>>,
+    pub min_rtt_interval: Option<Spanned<RawDuration>>,
+    pub request_count: Option<Spanned<RawCount>>,
+    pub jitter: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

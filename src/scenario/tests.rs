@@ -597,3 +597,42 @@ fn admission_control_defaults_and_errors() {
         assert!(e.contains(wants) && e.contains("t.toml:9:"), "{bad}: {e}");
     }
 }
+
+/// `adaptive_concurrency` on a service: both intervals required; Envoy's defaults for the
+/// rest; each value checked where it is written, inline or as a table.
+#[test]
+fn adaptive_concurrency_defaults_and_errors() {
+    let with = |a: &str| {
+        format!(
+            "[simulation]\nduration = \"1s\"\n[services.a]\nadaptive_concurrency = {a}\n[services.a.endpoints.e]\nlatency = \"1ms\"\n[[load]]\nname = \"l\"\ntarget = \"a/e\"\nrate = 1\n"
+        )
+    };
+    let s = load_str("t.toml", &with("{ interval = \"100ms\", min_rtt_interval = \"30s\" }")).unwrap();
+    let a = s.services[0].adaptive_concurrency.as_ref().expect("adaptive concurrency");
+    assert_eq!(
+        (a.interval, a.min_rtt_interval, a.sample_percentile, a.buffer, a.jitter),
+        (SimDuration::from_millis(100), SimDuration::from_secs(30), 50.0, 0.25, 0.15)
+    );
+    assert_eq!((a.min_concurrency, a.max_concurrency, a.request_count), (3, 1000, 50));
+    let table = "[simulation]\nduration = \"1s\"\n[services.a.adaptive_concurrency]\ninterval = \"1s\"\nmin_rtt_interval = \"1m\"\nsample_percentile = 90\nbuffer = 0.5\nmin_concurrency = 5\nmax_concurrency = 5\nrequest_count = 10\njitter = 0\n[services.a.endpoints.e]\nlatency = \"1ms\"\n[[load]]\nname = \"l\"\ntarget = \"a/e\"\nrate = 1\n";
+    let a = load_str("t.toml", table).unwrap().services[0].adaptive_concurrency.clone().expect("table");
+    assert_eq!((a.sample_percentile, a.buffer, a.jitter), (90.0, 0.5, 0.0));
+    assert_eq!((a.min_concurrency, a.max_concurrency, a.request_count), (5, 5, 10));
+    let ok = "interval = \"1s\", min_rtt_interval = \"30s\"";
+    for (bad, wants) in [
+        ("{ min_rtt_interval = \"30s\" }".to_string(), "missing `interval` in `adaptive_concurrency` of service `a`"),
+        ("{ interval = \"1s\" }".to_string(), "missing `min_rtt_interval`"),
+        ("{ interval = \"0s\", min_rtt_interval = \"30s\" }".to_string(), "`interval` in `adaptive_concurrency`"),
+        (format!("{{ {ok}, sample_percentile = 0 }}"), "`sample_percentile` in `adaptive_concurrency`"),
+        (format!("{{ {ok}, sample_percentile = 101 }}"), "`sample_percentile`"),
+        (format!("{{ {ok}, buffer = 25 }}"), "bad value `25.0` for `buffer`"),
+        (format!("{{ {ok}, jitter = -0.1 }}"), "`jitter` in `adaptive_concurrency`"),
+        (format!("{{ {ok}, min_concurrency = 0 }}"), "`min_concurrency`"),
+        (format!("{{ {ok}, request_count = 0 }}"), "`request_count`"),
+        (format!("{{ {ok}, min_concurrency = 20, max_concurrency = 10 }}"), "`min_concurrency` (20) is above"),
+        (format!("{{ {ok}, limit = 3 }}"), "unknown key `limit`"),
+    ] {
+        let e = load_str("t.toml", &with(&bad)).unwrap_err().to_string();
+        assert!(e.contains(wants) && e.contains("t.toml:4:"), "{bad}: {e}");
+    }
+}

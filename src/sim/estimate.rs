@@ -51,7 +51,7 @@
 //! unbounded queue accumulates when its peak offered load exceeds what it can serve.
 
 use crate::model::graph::{CallGraph, Rates, reachable};
-use crate::model::resilience::{Admission, stage_bytes};
+use crate::model::resilience::{server_stage_bytes, stage_bytes};
 use crate::model::{Dist, EndpointRef, FaultKind, LoadKind, Policy, Scenario, Step};
 use crate::stats::{LoadBucket, ServiceBucket};
 
@@ -98,7 +98,7 @@ pub fn estimated_events(s: &Scenario) -> f64 {
 }
 
 /// Whether a request to `target` (under the load's `policy`) can end at the instant it
-/// starts: refused by a bounded queue or a rate limit, sent to a crashed instance,
+/// starts: refused by a bounded queue, a rate limit or a concurrency limit, sent to a crashed instance,
 /// failed by an error fault, or refused by a breaker or bulkhead on its way.
 fn can_fail_at_once(s: &Scenario, target: EndpointRef, policy: Option<usize>) -> bool {
     let refuses = |p: Option<usize>| {
@@ -117,6 +117,7 @@ fn can_fail_at_once(s: &Scenario, target: EndpointRef, policy: Option<usize>) ->
         !endpoints.is_empty()
             && (svc.queue.is_some()
                 || svc.rate_limit.is_some()
+                || svc.adaptive_concurrency.is_some()
                 || faulted
                 || endpoints.iter().flat_map(|e| &e.steps).flat_map(Step::calls).any(|c| refuses(c.policy)))
     })
@@ -195,7 +196,7 @@ pub fn estimated_memory_bytes(s: &Scenario) -> f64 {
     }
     for (i, svc) in s.services.iter().enumerate() {
         let instances = f64::from(svc.most_instances());
-        let admission = Admission::of(svc).len() * std::mem::size_of::<Admission>();
+        let admission = server_stage_bytes(svc);
         let meter = if svc.autoscaling.is_some() { std::mem::size_of::<super::autoscaling::Meter>() } else { 0 };
         bytes += instances * (std::mem::size_of::<super::Instance>() + admission + meter) as f64;
         // One client per caller instance, callee and policy, with its stages.

@@ -11,7 +11,7 @@ use super::ids::{InstanceId, RouteId, ServiceId};
 use super::server::{Instance, JobKey, JobState, Phase};
 use crate::engine::SimTime;
 use crate::model::Outcome;
-use crate::model::resilience::{Admission, TryEnd};
+use crate::model::resilience::{Admission, Streams, TryEnd};
 
 impl Simulator<'_> {
     /// Starts a new instance of `service`: it takes traffic from now on, and has a client
@@ -30,6 +30,8 @@ impl Simulator<'_> {
         let rt = &mut self.services[service];
         let slot = rt.created;
         rt.created += 1;
+        let label = format!("service/{}/instance{slot}", svc.name);
+        let admission = Admission::of(svc, &Streams { seed: self.seed, client: &label }, self.queue.now());
         let id = self.instances.push_and_get_key(Instance {
             service,
             slot,
@@ -41,9 +43,11 @@ impl Simulator<'_> {
             phase,
             pause_start: SimTime::ZERO,
             paused_until: SimTime::ZERO,
-            admission: Admission::of(svc).into_boxed_slice(),
+            observes_ends: admission.iter().any(Admission::observes_ends),
+            admission: admission.into_boxed_slice(),
             meter: svc.autoscaling.is_some().then(Box::default),
         });
+        self.start_server_timers(id);
         for i in 0..self.services[service].routes_out.len() {
             let route = self.services[service].routes_out[i];
             self.add_client(route);

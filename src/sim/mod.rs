@@ -125,6 +125,12 @@ enum Event {
         client: ClientId,
         stage: u32,
     },
+    /// The timer of an instance's server stage (`ServerStage::tick`: adaptive
+    /// concurrency's updates and minRTT windows).
+    ServerTick {
+        instance: InstanceId,
+        stage: u32,
+    },
 }
 
 struct Simulator<'a> {
@@ -267,6 +273,7 @@ impl Simulator<'_> {
             Event::AutoscaleSync(k) => self.autoscale_sync(k),
             Event::ReplicaReady(id) => self.replica_ready(id),
             Event::StageTick { route, client, stage } => self.stage_tick(route, client, stage),
+            Event::ServerTick { instance, stage } => self.server_tick(instance, stage),
         }
     }
 }

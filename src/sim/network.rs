@@ -76,6 +76,7 @@ impl Simulator<'_> {
             failed: false,
             dispatching: false,
             counted: false,
+            observed: false,
         });
         if out_delay == SimDuration::ZERO {
             self.deliver(job);

@@ -9,7 +9,7 @@ use super::discipline::WaitQueue;
 use super::ids::{ClientId, EndpointId, InstanceId, PolicyId, RouteId, ServiceId};
 use super::{Event, Simulator};
 use crate::engine::{SimDuration, SimTime, StreamRng};
-use crate::model::resilience::Admission;
+use crate::model::resilience::{Admission, Refusal, ServedEnd};
 use crate::model::{Dist, Outcome};
 use rand::RngExt;
 use slotmap::new_key_type;
@@ -65,6 +65,8 @@ pub(super) struct Instance<'a> {
     pub(super) admission: Box<[Admission<'a>]>,
     /// What its service's autoscaler reads (an autoscaled service's instances only).
     pub(super) meter: Option<Box<Meter>>,
+    /// Some server stage hears when each request it let in ends (`Job::observed`).
+    pub(super) observes_ends: bool,
 }
 
 impl Instance<'_> {
@@ -162,6 +164,8 @@ pub(super) struct Job {
     /// Starting this step's calls: completions must not advance the job yet.
     pub(super) dispatching: bool,
     pub(super) counted: bool,
+    /// The instance's server stages let it in and hear when it ends (`served_end`).
+    pub(super) observed: bool,
 }
 
 impl Simulator<'_> {
@@ -181,10 +185,14 @@ impl Simulator<'_> {
         if inst.down {
             return self.end_job(key, Outcome::Unavailable);
         }
-        if !inst.admission.is_empty()
-            && let Err(refused) = admit(&mut inst.admission, now)
-        {
-            return self.end_job(key, refused);
+        if !inst.admission.is_empty() {
+            if let Err(refused) = admit(&mut inst.admission, now) {
+                if let Some(counter) = refused.counter {
+                    self.m.count_served(service, counter, j.counted);
+                }
+                return self.end_job(key, refused.outcome);
+            }
+            j.observed = inst.observes_ends;
         }
         if inst.busy < inst.workers {
             // As `start_work`, with the look-ups made here.
@@ -365,6 +373,9 @@ impl Simulator<'_> {
             Caller::Call { key, token } => self.calls.get(key).is_some_and(|c| c.awaits(token)),
             Caller::Direct(_) => true,
         };
+        if j.observed {
+            self.served_end(j.instance, j.arrived, caller_waiting);
+        }
         let wasted = if held_worker && !caller_waiting { now.since(j.work_start) } else { SimDuration::ZERO };
         self.m.service_done(service, outcome, now - j.arrived, wasted, !caller_waiting, j.counted);
         if let Some(rollout) = &mut self.rollout {
@@ -390,31 +401,87 @@ impl Simulator<'_> {
     /// A worker is free on `instance`: start the next queued job whose caller still waits.
     fn take_next(&mut self, instance: InstanceId) {
         let now = self.now();
-        let inst = &mut self.instances[instance];
-        let service = inst.service.ix();
-        inst.metered(now);
-        while let Some(next) = inst.queue.pop() {
+        let service = self.instances[instance].service.ix();
+        self.instances[instance].metered(now);
+        loop {
+            let inst = &mut self.instances[instance];
+            let Some(next) = inst.queue.pop() else { break };
             self.m.queue_changed(service, -1, inst.queue.len() as u64, now);
             let j = &self.jobs[next];
             if j.expires <= now {
                 // Deadline propagation: the caller gave up, so the server skips it.
                 let j = self.jobs.remove(next).expect("queued job");
                 self.m.service_skipped(service, j.counted);
+                if j.observed {
+                    self.served_end(instance, j.arrived, false);
+                }
                 continue;
             }
             self.start_work(next);
             return;
         }
         // Only a metered (autoscaled) instance can be draining.
-        if inst.meter.is_some() {
+        if self.instances[instance].meter.is_some() {
             self.retire_if_drained(instance);
         }
     }
 }
 
+impl Simulator<'_> {
+    /// A request the server stages of `instance` let in (at `arrived`) ends: the stages
+    /// that observe ends hear it, and a stage whose timer moved gets a tick scheduled.
+    /// Out of line: only instances with such a stage get here.
+    #[inline(never)]
+    fn served_end(&mut self, instance: InstanceId, arrived: SimTime, answered: bool) {
+        let end = ServedEnd { arrived, now: self.now(), answered };
+        for (i, stage) in self.instances[instance].admission.iter_mut().enumerate() {
+            if stage.observes_ends()
+                && stage.ended(&end)
+                && let Some(at) = stage.wake_at()
+            {
+                self.queue.schedule_at(at, Event::ServerTick { instance, stage: i as u32 });
+            }
+        }
+    }
+
+    /// The timer of server stage `stage` of `instance` fires. A tick that is no longer
+    /// the stage's next (its timer moved since it was scheduled) is dropped.
+    pub(super) fn server_tick(&mut self, instance: InstanceId, stage: u32) {
+        let now = self.now();
+        let st = &mut self.instances[instance].admission[stage as usize];
+        if st.wake_at() != Some(now) {
+            return;
+        }
+        st.tick(now);
+        if let Some(at) = st.wake_at() {
+            self.queue.schedule_at(at, Event::ServerTick { instance, stage });
+        }
+    }
+
+    /// Schedules the first tick of each server stage of `instance` that keeps a timer.
+    pub(super) fn start_server_timers(&mut self, instance: InstanceId) {
+        for (i, stage) in self.instances[instance].admission.iter().enumerate() {
+            if let Some(at) = stage.wake_at() {
+                self.queue.schedule_at(at, Event::ServerTick { instance, stage: i as u32 });
+            }
+        }
+    }
+}
+
 /// Passes an arrival through an instance's server stages, in order: the first refusal
-/// wins. Out of line: most services have none, and the delivery path stays small.
+/// wins, and the stages before it that observe ends hear the refused request end at once,
+/// answered (as a proxy's earlier filters see a later filter's local reply). Out of line:
+/// most services have none, and the delivery path stays small.
 #[inline(never)]
-fn admit(stages: &mut [Admission<'_>], now: SimTime) -> Result<(), Outcome> {
-    stages.iter_mut().try_for_each(|a| a.admit(now))
+fn admit(stages: &mut [Admission<'_>], now: SimTime) -> Result<(), Refusal> {
+    for i in 0..stages.len() {
+        if let Err(refused) = stages[i].admit(now) {
+            let end = ServedEnd { arrived: now, now, answered: true };
+            for earlier in stages[..i].iter_mut().filter(|s| s.observes_ends()) {
+                earlier.ended(&end);
+            }
+            return Err(refused);
+        }
+    }
+    Ok(())
 }

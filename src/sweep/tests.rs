@@ -27,6 +27,7 @@ fn small_scenario() -> Scenario {
             client: None,
             rate_limit: None,
             autoscaling: None,
+            adaptive_concurrency: None,
             endpoints: vec![Endpoint { name: "work".to_string(), latency, error_rate: 0.0, steps: Vec::new() }],
         }],
         policies: Vec::new(),

@@ -12,6 +12,7 @@
 use crate::support::*;
 use proptest::prelude::*;
 use std::path::PathBuf;
+use stormcast::model::resilience::concurrency::AdaptiveConcurrency;
 use stormcast::model::*;
 use stormcast::sim::estimate::estimated_events;
 use stormcast::sim::{simulate, simulate_bounded};
@@ -150,6 +151,18 @@ fn build(shape: &Shape) -> Scenario {
             s.endpoints[0].error_rate = error_rate;
             s.balancer = [Balancer::RoundRobin, Balancer::Random, Balancer::LeastRequests][balancer as usize];
             s.rate_limit = rate_limit.map(|r| RateLimit { rate: f64::from(r), burst: f64::from(r) / 10.0 + 1.0 });
+            // Every other service limits its concurrency (Envoy's gradient controller), on
+            // short timers so that updates and minRTT windows happen in short runs.
+            s.adaptive_concurrency = (i % 2 == 1).then(|| AdaptiveConcurrency {
+                interval: ms(50),
+                sample_percentile: 90.0,
+                buffer: 0.25,
+                min_concurrency: 1 + instances % 3,
+                max_concurrency: 100,
+                min_rtt_interval: ms(400),
+                request_count: 5,
+                jitter: 0.15,
+            });
             s
         })
         .collect();

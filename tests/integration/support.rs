@@ -21,6 +21,7 @@ pub fn service(name: &str, instances: u32, workers: u64, queue: Option<u64>, lat
         client: None,
         rate_limit: None,
         autoscaling: None,
+        adaptive_concurrency: None,
         endpoints: vec![Endpoint { name: "work".to_string(), latency, error_rate: 0.0, steps: Vec::new() }],
     }
 }

@@ -157,6 +157,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
     cx.policy_lints(&mut found);
     cx.stage_lints(&mut found);
     cx.autoscaling_lints(&mut found);
+    cx.server_stage_lints(&mut found);
     cx.unused_lints(&mut found);
     // Stable: within an anchor and a kind, discovery order (file order) is kept.
     found.sort_by_key(|(anchor, l)| (*anchor, l.kind));

@@ -1,12 +1,13 @@
 //! The lints of the client stages (circuit breaker, bulkhead, retry budget...): each
 //! call site whose policy has stages is shown to every stage's own lint
-//! (`ClientStage::lint`, in the mechanism's module), as a [`Site`].
+//! (`ClientStage::lint`, in the mechanism's module), as a [`Site`]; and of the server
+//! stages (adaptive concurrency): each service to its stages' (`ServerStage::lint`).
 
 use super::{Anchor, Context, Lint};
 use crate::model::Scenario;
 use crate::model::graph::Rates;
 use crate::model::policy::{Policy, PolicyId};
-use crate::model::resilience::stage_lints;
+use crate::model::resilience::{ServerSite, server_stage_lints, stage_lints};
 use crate::model::service::{CallSite, EndpointRef};
 
 /// A call site with a policy, as a stage's lint sees it.
@@ -66,6 +67,16 @@ impl Context<'_> {
                 label: self.policy_label(pid),
             };
             out.extend(stage_lints(site.policy, &site).into_iter().map(|l| (Anchor::Endpoint(from), l)));
+        }
+    }
+
+    /// Each service's server stages' own lints (`ServerStage::lint`), anchored at its
+    /// first endpoint.
+    pub(super) fn server_stage_lints(&self, out: &mut Vec<(Anchor, Lint)>) {
+        for service in 0..self.s.services.len() {
+            let anchor = Anchor::Endpoint(EndpointRef { service, endpoint: 0 });
+            let site = ServerSite { scenario: self.s, service };
+            out.extend(server_stage_lints(&site).into_iter().map(|l| (anchor, l)));
         }
     }
 }

@@ -20,13 +20,14 @@ pub mod backoff;
 pub mod breaker;
 pub mod budget;
 pub mod bulkhead;
+pub mod concurrency;
 mod fixed;
 pub mod outlier;
 pub mod rate_limit;
 pub mod stage;
 pub mod throttling;
 
-pub use admission::ServerStage;
+pub use admission::{ServedEnd, ServerSite, ServerStage};
 pub use backoff::{nominal_delay, retry_delay};
 pub use breaker::{BreakerMetrics, BreakerState, CircuitBreaker, Transition};
 pub use budget::RetryBudgetState;
@@ -36,9 +37,10 @@ pub use stage::{ClientStage, Refusal, Streams, TryEnd};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::counters::{Counter, CounterDef, SeriesDef};
 use crate::model::lint::{Lint, Site};
-use crate::model::{Outcome, Policy, Service};
+use crate::model::{Policy, Service};
 use admission_control::AdmissionController;
 use bulkhead::BulkheadState;
+use concurrency::GradientController;
 use outlier::OutlierDetector;
 use throttling::Throttle;
 
@@ -188,8 +190,11 @@ impl Stage<'_> {
 }
 
 /// Declares the registry of server stages (`admission.rs`), in the order an arriving
-/// request passes them: the [`Admission`] enum and [`Admission::of`]. A mechanism is one
-/// line: its variant, its `Service` field and its state type (a [`ServerStage`]).
+/// request passes them: the [`Admission`] enum, [`Admission::of`],
+/// [`SERVER_STAGE_COUNTERS`], [`server_stage_kinds_reported`], [`server_stage_bytes`] and
+/// [`server_stage_lints`].
+/// A mechanism is one line: its variant, its `Service` field and its state type (a
+/// [`ServerStage`]).
 macro_rules! server_stages {
     ($($variant:ident: $field:ident => $state:ty,)*) => {
         /// A server stage: its config and one instance's state.
@@ -197,22 +202,53 @@ macro_rules! server_stages {
             $($variant(&'a <$state as ServerStage>::Config, $state),)*
         }
 
+        /// The counters of every server stage kind, in [`Admission`] order
+        /// (`model::counters` lists them after the client stages').
+        pub const SERVER_STAGE_COUNTERS: &[&[&CounterDef]] = &[$(<$state as ServerStage>::COUNTERS,)*];
+
+        /// For each server stage kind, in [`Admission`] order, whether its counters appear
+        /// in the outputs of a run of a scenario with `services`.
+        pub fn server_stage_kinds_reported(services: &[Service]) -> Vec<bool> {
+            vec![$(<$state as ServerStage>::ALWAYS_REPORTED || services.iter().any(|s| s.$field.is_some()),)*]
+        }
+
+        /// The bytes one instance of `service` holds for its server stages: the enum's, and
+        /// each stage's own (`ServerStage::heap_bytes`).
+        pub fn server_stage_bytes(service: &Service) -> usize {
+            let mut bytes = 0;
+            $(if let Some(cfg) = &service.$field {
+                bytes += std::mem::size_of::<Admission<'_>>() + <$state as ServerStage>::heap_bytes(cfg);
+            })*
+            bytes
+        }
+
+        /// What each server stage of the service at `site` finds wrong with its config.
+        pub fn server_stage_lints(site: &ServerSite<'_>) -> Vec<Lint> {
+            let mut found = Vec::new();
+            $(if let Some(cfg) = &site.service().$field {
+                found.extend(<$state as ServerStage>::lint(cfg, site));
+            })*
+            found
+        }
+
+        /// Runs `$call` on the server stage's own state with its config.
+        macro_rules! each_server {
+            ($stage:expr, |$cfg:ident, $st:ident| $call:expr) => {
+                match $stage {
+                    $(Admission::$variant($cfg, $st) => $call,)*
+                }
+            };
+        }
+
         impl<'a> Admission<'a> {
-            /// The server stages of `service`, fresh, for one instance, in order.
-            pub fn of(service: &'a Service) -> Vec<Admission<'a>> {
+            /// The server stages of `service`, fresh, for one instance created at `now`
+            /// (`streams` labelled by the instance), in order.
+            pub fn of(service: &'a Service, streams: &Streams<'_>, now: SimTime) -> Vec<Admission<'a>> {
                 let mut stages = Vec::new();
                 $(if let Some(cfg) = &service.$field {
-                    stages.push(Admission::$variant(cfg, <$state as ServerStage>::new(cfg)));
+                    stages.push(Admission::$variant(cfg, <$state as ServerStage>::new(cfg, streams, now)));
                 })*
                 stages
-            }
-
-            /// May this request in at `now`?
-            #[inline]
-            pub fn admit(&mut self, now: SimTime) -> Result<(), Outcome> {
-                match self {
-                    $(Admission::$variant(cfg, state) => state.admit(cfg, now),)*
-                }
             }
         }
     };
@@ -220,4 +256,32 @@ macro_rules! server_stages {
 
 server_stages! {
     RateLimit: rate_limit => TokenBucket,
+    AdaptiveConcurrency: adaptive_concurrency => GradientController,
+}
+
+impl Admission<'_> {
+    /// May this request in at `now`?
+    #[inline]
+    pub fn admit(&mut self, now: SimTime) -> Result<(), Refusal> {
+        each_server!(self, |cfg, state| state.admit(cfg, now))
+    }
+    /// Whether the stage hears each admitted request's end (`ServerStage::OBSERVES_ENDS`).
+    pub fn observes_ends(&self) -> bool {
+        fn observes<S: ServerStage>(_: &S) -> bool {
+            S::OBSERVES_ENDS
+        }
+        each_server!(self, |_cfg, state| observes(state))
+    }
+    /// A request the stage let in ended; whether its timer moved.
+    pub fn ended(&mut self, end: &ServedEnd) -> bool {
+        each_server!(self, |cfg, state| state.ended(cfg, end))
+    }
+    /// When the stage's timer next fires.
+    pub fn wake_at(&self) -> Option<SimTime> {
+        each_server!(self, |_cfg, state| state.wake_at())
+    }
+    /// The stage's timer fires at `now`.
+    pub fn tick(&mut self, now: SimTime) {
+        each_server!(self, |cfg, state| state.tick(cfg, now))
+    }
 }

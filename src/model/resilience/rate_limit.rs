@@ -14,6 +14,7 @@
 
 use super::admission::ServerStage;
 use super::fixed::{PPM_ONE, ratio_to_ppm};
+use super::stage::{Refusal, Streams};
 use crate::engine::SimTime;
 use crate::engine::time::NANOS_PER_SEC;
 use crate::model::Outcome;
@@ -79,13 +80,13 @@ impl TokenBucket {
 impl ServerStage for TokenBucket {
     type Config = RateLimit;
 
-    fn new(cfg: &RateLimit) -> TokenBucket {
+    fn new(cfg: &RateLimit, _streams: &Streams<'_>, _now: SimTime) -> TokenBucket {
         TokenBucket::from_config(cfg)
     }
 
     #[inline]
-    fn admit(&mut self, _cfg: &RateLimit, now: SimTime) -> Result<(), Outcome> {
-        if self.try_take(now) { Ok(()) } else { Err(Outcome::Throttled) }
+    fn admit(&mut self, _cfg: &RateLimit, now: SimTime) -> Result<(), Refusal> {
+        if self.try_take(now) { Ok(()) } else { Err(Outcome::Throttled.into()) }
     }
 }
 

@@ -14,6 +14,7 @@
 
 mod autoscaling;
 mod claims;
+mod concurrency;
 mod cycles;
 mod dist;
 mod faults;

@@ -92,6 +92,10 @@ impl Validator {
             Some(RateLimit { rate, burst })
         });
         let autoscaling = s.autoscaling.as_ref().and_then(|a| self.autoscaling(a, name));
+        let adaptive_concurrency = s
+            .adaptive_concurrency
+            .as_ref()
+            .and_then(|a| self.adaptive_concurrency(a, &format!("`adaptive_concurrency` of {ctx}")));
         let mut endpoints = Vec::new();
         for (eid, (ename, e)) in s.endpoints.iter().enumerate() {
             self.name(ename, "endpoint");
@@ -107,6 +111,7 @@ impl Validator {
             client,
             rate_limit,
             autoscaling,
+            adaptive_concurrency,
             endpoints,
         }
     }

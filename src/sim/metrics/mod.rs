@@ -120,7 +120,7 @@ impl Metrics {
                     skipped: 0,
                     sojourn_sum_ns: 0,
                     histogram: RunHistogram::new(),
-                    counts: Counts::for_policies(&sc.policies),
+                    counts: Counts::for_scenario(&sc.policies, &sc.services),
                     wasted_ns: 0,
                     queue_max: 0,
                     busy: Integral::default(),
@@ -227,6 +227,12 @@ impl Metrics {
         if let Some(s) = from_service {
             self.count_in(s, counter, true);
         }
+    }
+
+    /// A server stage of service `s` counted `counter` for a request (counted in the run
+    /// if the request is: after warmup, as its outcome).
+    pub(super) fn count_served(&mut self, s: usize, counter: Counter, counted: bool) {
+        self.count_in(ServiceId::from(s), counter, counted);
     }
 
     /// Counts `counter` for service `s`: in the run's counts if `in_run`, and in the
