@@ -7,7 +7,8 @@
 //! once.
 
 use crate::model::resilience::{
-    SERVER_STAGE_COUNTERS, STAGE_COUNTERS, STAGE_SERIES, server_stage_kinds_reported, stage_kinds_reported,
+    SERVER_STAGE_COUNTERS, SERVER_STAGE_SERIES, STAGE_COUNTERS, STAGE_SERIES, server_stage_kinds_reported,
+    stage_kinds_reported,
 };
 use crate::model::{Policy, Scenario, Service};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -140,12 +141,13 @@ pub static REPLICAS: SeriesDef = SeriesDef {
 /// column order.
 pub const SERVICE_SERIES: &[&SeriesDef] = &[&REPLICAS];
 
-/// Every per-bucket series, in column order: the client's own, each stage kind's, then
-/// the services' own.
+/// Every per-bucket series, in column order: the client's own, each stage kind's, the
+/// services' own, then each server stage kind's.
 pub fn series() -> impl Iterator<Item = &'static SeriesDef> {
     std::iter::once(&RETRIES)
         .chain(STAGE_SERIES.iter().flat_map(|stage| stage.iter().copied()))
         .chain(SERVICE_SERIES.iter().copied())
+        .chain(SERVER_STAGE_SERIES.iter().flat_map(|stage| stage.iter().copied()))
 }
 
 /// How many series [`series`] lists (a bucket keeps one value per series).
@@ -153,6 +155,11 @@ pub const SERIES: usize = {
     let (mut n, mut i) = (1 + SERVICE_SERIES.len(), 0);
     while i < STAGE_SERIES.len() {
         n += STAGE_SERIES[i].len();
+        i += 1;
+    }
+    let mut i = 0;
+    while i < SERVER_STAGE_SERIES.len() {
+        n += SERVER_STAGE_SERIES[i].len();
         i += 1;
     }
     n
@@ -235,7 +242,11 @@ mod tests {
         let columns: Vec<_> = series().map(|d| d.column).collect();
         assert_eq!(
             (columns.as_slice(), SERIES),
-            (["retries", "breakers_open", "local_rejections", "ejections", "replicas"].as_slice(), 5)
+            (
+                ["retries", "breakers_open", "local_rejections", "ejections", "replicas", "concurrency_limit"]
+                    .as_slice(),
+                6
+            )
         );
         assert_eq!(series_index(&crate::model::resilience::breaker::OPEN_SHARE), 1);
     }

@@ -214,6 +214,7 @@ impl Simulator<'_> {
             .map(|s| {
                 let mut levels = self.tripped_shares(s);
                 levels[series_index(&REPLICAS)] = Some(s.instances.len() as f64);
+                self.server_levels(s, &mut levels);
                 metrics::Gauges {
                     queue_max: s.instances.iter().map(|&i| self.instances[i].queue.len() as u64).max().unwrap_or(0),
                     levels,

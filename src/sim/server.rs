@@ -9,6 +9,7 @@ use super::discipline::WaitQueue;
 use super::ids::{ClientId, EndpointId, InstanceId, PolicyId, RouteId, ServiceId};
 use super::{Event, Simulator};
 use crate::engine::{SimDuration, SimTime, StreamRng};
+use crate::model::counters::{SERIES, series_index};
 use crate::model::resilience::{Admission, Refusal, ServedEnd};
 use crate::model::{Dist, Outcome};
 use rand::RngExt;
@@ -455,6 +456,26 @@ impl Simulator<'_> {
         st.tick(now);
         if let Some(at) = st.wake_at() {
             self.queue.schedule_at(at, Event::ServerTick { instance, stage });
+        }
+    }
+
+    /// For each registered series of a server stage (`ServerStage::SERIES`: the
+    /// concurrency limit), the mean level of that stage over the service's instances
+    /// taking traffic; left `None` where no instance has one.
+    pub(super) fn server_levels(&self, s: &ServiceRt, levels: &mut [Option<f64>; SERIES]) {
+        let mut sums = [(0.0, 0u32); SERIES];
+        for &i in &s.instances {
+            for (level, defs) in self.instances[i].admission.iter().filter_map(Admission::level) {
+                for def in defs.iter() {
+                    let sum = &mut sums[series_index(def)];
+                    *sum = (sum.0 + level, sum.1 + 1);
+                }
+            }
+        }
+        for (level, (sum, n)) in levels.iter_mut().zip(sums) {
+            if n > 0 {
+                *level = Some(sum / f64::from(n));
+            }
         }
     }
 

@@ -331,3 +331,41 @@ fn outlier_ejection_contains_one_crashed_instance_of_four() {
     );
     assert!(!timeseries_csv(&simulate(&plain, 1)).lines().next().unwrap().contains("ejections"));
 }
+
+/// `scenarios/adaptive-concurrency.toml`'s claims about the limit itself, read from the
+/// per-bucket series (the mean over the api's 2 instances at each 5 s bucket's end), on
+/// 3 seeds: at half load, before the spike, it stays in the hundreds (at least 100 at
+/// every bucket end, far above the 8 workers); in each bucket of the spike
+/// (40 s to 70 s) it is near the workers' number, between 8 and 24 per instance; every
+/// refusal at the api is the limit's (`concurrency_limited` = `rejected`); the column
+/// and the counter appear in this run and in no run without adaptive concurrency.
+#[test]
+fn adaptive_concurrency_limit_follows_the_spike() {
+    use stormcast::model::resilience::concurrency::{CONCURRENCY_LIMITED, LIMIT};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/adaptive-concurrency.toml");
+    let sc = stormcast::scenario::load_with_changes(&path, &[], &[]).expect("the example loads");
+    for seed in 1..4 {
+        let r = simulate(&sc, seed);
+        let api = &r.services[0];
+        assert_eq!(api.counters.get(Counter(&CONCURRENCY_LIMITED)), api.rejected, "seed {seed}");
+        let at_end = |start: f64| api.buckets[(start / 5.0) as usize].value(&LIMIT);
+        let before: Vec<f64> = (1..8).map(|i| at_end(5.0 * f64::from(i))).collect();
+        assert!(before.iter().all(|&l| l >= 100.0), "seed {seed}: {before:?}");
+        for start in [40.0, 45.0, 50.0, 55.0, 60.0, 65.0] {
+            let limit = at_end(start);
+            assert!((8.0..=24.0).contains(&limit), "seed {seed}: {limit} at the end of the bucket from {start} s");
+        }
+        let csv = timeseries_csv(&r);
+        assert!(csv.lines().next().expect("header").contains(",concurrency_limit,"));
+    }
+    let plain = simulate(
+        &scenario(
+            simulation(10.0, 0.0),
+            vec![service("s", 1, 1, None, Dist::constant(SimDuration::from_millis(1)))],
+            vec![open_load("l", 0, 10.0, Arrival::Poisson)],
+        ),
+        1,
+    );
+    assert!(!timeseries_csv(&plain).contains("concurrency_limit"));
+    assert!(plain.services[0].counters.iter().all(|(def, _)| def.key != "concurrency_limited"));
+}

@@ -17,7 +17,7 @@
 
 use super::stage::{Refusal, Streams};
 use crate::engine::SimTime;
-use crate::model::counters::CounterDef;
+use crate::model::counters::{CounterDef, SeriesDef};
 use crate::model::lint::Lint;
 use crate::model::{Scenario, Service};
 
@@ -57,6 +57,9 @@ pub trait ServerStage {
     type Config;
     /// The counters this mechanism keeps per service, in output order (each a `static`).
     const COUNTERS: &'static [&'static CounterDef] = &[];
+    /// The per-bucket series it adds for each service (`SeriesKind::Level`: the mean of
+    /// its instances' [`level`](Self::level)s at the bucket's end), in column order.
+    const SERIES: &'static [&'static SeriesDef] = &[];
     /// Whether its counters appear in every run's outputs, or only in runs whose scenario
     /// uses it (as `ClientStage::ALWAYS_REPORTED`).
     const ALWAYS_REPORTED: bool = true;
@@ -86,6 +89,10 @@ pub trait ServerStage {
     }
     /// Its timer fires at `now`.
     fn tick(&mut self, _cfg: &Self::Config, _now: SimTime) {}
+    /// The level it shows in its [`SERIES`](Self::SERIES) (a concurrency limit).
+    fn level(&self) -> Option<f64> {
+        None
+    }
     /// What is wrong with `cfg` on the service, found without simulating (`stormcast
     /// check`).
     fn lint(_cfg: &Self::Config, _site: &ServerSite<'_>) -> Vec<Lint> {

@@ -45,7 +45,7 @@ use super::admission::{ServedEnd, ServerSite, ServerStage};
 use super::stage::{Refusal, Streams};
 use crate::engine::{SimDuration, SimTime, StreamRng};
 use crate::model::Outcome;
-use crate::model::counters::{Counter, CounterDef};
+use crate::model::counters::{Counter, CounterDef, SeriesDef, SeriesKind};
 use crate::model::lint::{Lint, LintKind};
 use rand::RngExt;
 
@@ -85,6 +85,15 @@ impl AdaptiveConcurrency {
 
 /// Requests a service's instances refused because their concurrency limit was reached.
 pub static CONCURRENCY_LIMITED: CounterDef = CounterDef { key: "concurrency_limited", heading: "conc lim" };
+
+/// The concurrency limit at the end of each bucket, the mean over the service's instances
+/// taking traffic, in runs where some service has adaptive concurrency.
+pub static LIMIT: SeriesDef = SeriesDef {
+    column: "concurrency_limit",
+    kind: SeriesKind::Level,
+    used: Some(|sc| sc.services.iter().any(|s| s.adaptive_concurrency.is_some())),
+    panel: Some("concurrency limit per instance (mean over instances; adaptive concurrency)"),
+};
 
 /// `max_concurrency` below the instance's workers: some workers can never be used.
 pub const CAPS_WORKERS: LintKind = LintKind::Stage("adaptive-concurrency-caps-workers");
@@ -283,6 +292,7 @@ pub fn new_limit(cfg: &AdaptiveConcurrency, limit: u32, min_rtt: u64, sample_rtt
 impl ServerStage for GradientController {
     type Config = AdaptiveConcurrency;
     const COUNTERS: &'static [&'static CounterDef] = &[&CONCURRENCY_LIMITED];
+    const SERIES: &'static [&'static SeriesDef] = &[&LIMIT];
     const ALWAYS_REPORTED: bool = false;
     const OBSERVES_ENDS: bool = true;
 
@@ -315,6 +325,10 @@ impl ServerStage for GradientController {
 
     fn tick(&mut self, cfg: &AdaptiveConcurrency, now: SimTime) {
         self.fire(cfg, now);
+    }
+
+    fn level(&self) -> Option<f64> {
+        Some(f64::from(self.limit))
     }
 
     fn lint(cfg: &AdaptiveConcurrency, site: &ServerSite<'_>) -> Vec<Lint> {

@@ -191,7 +191,7 @@ impl Stage<'_> {
 
 /// Declares the registry of server stages (`admission.rs`), in the order an arriving
 /// request passes them: the [`Admission`] enum, [`Admission::of`],
-/// [`SERVER_STAGE_COUNTERS`], [`server_stage_kinds_reported`], [`server_stage_bytes`] and
+/// [`SERVER_STAGE_COUNTERS`], [`SERVER_STAGE_SERIES`], [`server_stage_kinds_reported`], [`server_stage_bytes`] and
 /// [`server_stage_lints`].
 /// A mechanism is one line: its variant, its `Service` field and its state type (a
 /// [`ServerStage`]).
@@ -205,6 +205,9 @@ macro_rules! server_stages {
         /// The counters of every server stage kind, in [`Admission`] order
         /// (`model::counters` lists them after the client stages').
         pub const SERVER_STAGE_COUNTERS: &[&[&CounterDef]] = &[$(<$state as ServerStage>::COUNTERS,)*];
+
+        /// The per-bucket series of every server stage kind, in [`Admission`] order.
+        pub const SERVER_STAGE_SERIES: &[&[&SeriesDef]] = &[$(<$state as ServerStage>::SERIES,)*];
 
         /// For each server stage kind, in [`Admission`] order, whether its counters appear
         /// in the outputs of a run of a scenario with `services`.
@@ -283,5 +286,12 @@ impl Admission<'_> {
     /// The stage's timer fires at `now`.
     pub fn tick(&mut self, now: SimTime) {
         each_server!(self, |cfg, state| state.tick(cfg, now))
+    }
+    /// The stage's level now, with the series it shows in; `None` for a stage without one.
+    pub fn level(&self) -> Option<(f64, &'static [&'static SeriesDef])> {
+        fn with<S: ServerStage>(state: &S) -> Option<(f64, &'static [&'static SeriesDef])> {
+            state.level().map(|v| (v, S::SERIES))
+        }
+        each_server!(self, |_cfg, state| with(state))
     }
 }
