@@ -6,6 +6,7 @@
 //! run chart iterate it), so a new mechanism's numbers appear everywhere by being declared
 //! once.
 
+use crate::model::resilience::hedging::HEDGES_SENT;
 use crate::model::resilience::{
     SERVER_STAGE_COUNTERS, SERVER_STAGE_SERIES, STAGE_COUNTERS, STAGE_SERIES, server_stage_kinds_reported,
     stage_kinds_reported,
@@ -35,10 +36,14 @@ impl PartialEq for Counter {
 /// Retries this service's clients sent to its callees (after warmup).
 pub static RETRIES_SENT: CounterDef = CounterDef { key: "retries_sent", heading: "retries" };
 
+/// The client's own counters: retries, and hedges (`resilience::hedging`).
+const CLIENT_COUNTERS: [&CounterDef; 2] = [&RETRIES_SENT, &HEDGES_SENT];
+
 /// Every counter, in output order: the client's own, then each client stage kind's, then
 /// each server stage kind's.
 pub fn all() -> impl Iterator<Item = &'static CounterDef> {
-    std::iter::once(&RETRIES_SENT)
+    CLIENT_COUNTERS
+        .into_iter()
         .chain(STAGE_COUNTERS.iter().flat_map(|stage| stage.iter().copied()))
         .chain(SERVER_STAGE_COUNTERS.iter().flat_map(|stage| stage.iter().copied()))
 }
@@ -63,7 +68,10 @@ impl Counts {
     pub fn for_scenario(policies: &[Policy], services: &[Service]) -> Counts {
         let client = STAGE_COUNTERS.iter().zip(stage_kinds_reported(policies));
         let server = SERVER_STAGE_COUNTERS.iter().zip(server_stage_kinds_reported(services));
-        let reported = std::iter::once(true)
+        // Hedging came after the outputs were fixed: reported only where it is used.
+        let hedges = policies.iter().any(|p| p.hedging.is_some());
+        let reported = [true, hedges]
+            .into_iter()
             .chain(client.chain(server).flat_map(|(defs, shown)| defs.iter().map(move |_| shown)))
             .collect();
         Counts(vec![0; all().count()], reported)
@@ -219,6 +227,7 @@ mod tests {
             listed,
             [
                 ("retries_sent", 1),
+                ("hedges_sent", 0),
                 ("breaker_opens", 2),
                 ("local_rejections", 0),
                 ("ejections", 0),

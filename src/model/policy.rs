@@ -7,6 +7,7 @@ pub use super::resilience::admission_control::AdmissionControl;
 pub use super::resilience::breaker::{BreakerWindow, CircuitBreakerConfig};
 pub use super::resilience::budget::RetryBudget;
 pub use super::resilience::bulkhead::Bulkhead;
+pub use super::resilience::hedging::Hedging;
 use super::resilience::nominal_delay;
 pub use super::resilience::outlier::OutlierDetection;
 pub use super::resilience::throttling::AdaptiveThrottling;
@@ -41,6 +42,8 @@ pub struct Policy {
     /// A server skips queued work whose caller already gave up.
     pub deadline_propagation: bool,
     pub retry: Option<Retry>,
+    /// gRFC A6 hedging; never with `retry` (validation).
+    pub hedging: Option<Hedging>,
     pub retry_budget: Option<RetryBudget>,
     pub circuit_breaker: Option<CircuitBreakerConfig>,
     pub bulkhead: Option<Bulkhead>,
@@ -61,9 +64,13 @@ impl Policy {
         }
     }
 
-    /// Tries per call: `retry.max_attempts`, or 1 without retries.
+    /// Tries per call at most: `retry.max_attempts` or `hedging.max_attempts`, or 1.
     pub fn attempts(&self) -> u32 {
-        self.retry.as_ref().map_or(1, |r| r.max_attempts.max(1))
+        match (&self.retry, &self.hedging) {
+            (Some(r), _) => r.max_attempts.max(1),
+            (None, Some(h)) => h.max_attempts,
+            (None, None) => 1,
+        }
     }
 
     /// The total nominal backoff of all retries, without jitter (saturating).
@@ -74,8 +81,14 @@ impl Policy {
 
     /// All tries at the full per-try timeout plus the backoff between them (the
     /// configured upper bound on the wait before the deadline); `None` without a timeout.
+    /// Hedged copies overlap: the last starts `delay` x (max_attempts - 1) after the
+    /// first, and may take a whole timeout from there.
     pub fn tries_total(&self) -> Option<SimDuration> {
         let timeout = self.timeout?;
+        if let Some(h) = &self.hedging {
+            let spread = h.delay.as_nanos().saturating_mul(u64::from(h.max_attempts - 1));
+            return Some(timeout + SimDuration::from_nanos(spread));
+        }
         let tries = SimDuration::from_nanos(timeout.as_nanos().saturating_mul(u64::from(self.attempts())));
         Some(tries + self.backoff_total())
     }

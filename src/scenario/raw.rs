@@ -173,6 +173,7 @@ pub struct RawPolicy {
     pub deadline: Option<Spanned<RawDuration>>,
     pub deadline_propagation: Option<Spanned<bool>>,
     pub retry: Option<Spanned<RawRetry>>,
+    pub hedging: Option<Spanned<RawHedging>>,
     pub retry_budget: Option<Spanned<RawRetryBudget>>,
     pub circuit_breaker: Option<Spanned<RawCircuitBreaker>>,
     pub bulkhead: Option<Spanned<RawBulkhead>>,
@@ -231,6 +232,15 @@ pub struct RawRetry {
     pub max: Option<Spanned<RawDuration>>,
     pub jitter: Option<Spanned<String>>,
     pub on: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `hedging = { max_attempts, delay, non_fatal }`: gRFC A6's `hedgingPolicy`, snake_case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHedging {
+    pub max_attempts: Option<Spanned<RawCount>>,
+    pub delay: Option<Spanned<RawDuration>>,
+    pub non_fatal: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

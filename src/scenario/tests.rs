@@ -634,5 +634,41 @@ fn adaptive_concurrency_defaults_and_errors() {
     ] {
         let e = load_str("t.toml", &with(&bad)).unwrap_err().to_string();
         assert!(e.contains(wants) && e.contains("t.toml:4:"), "{bad}: {e}");
+
+/// `hedging` (gRFC A6 `hedgingPolicy`): `max_attempts` required, 2 to 5 (gRPC clients'
+/// cap); `delay` "0s" by default; `non_fatal` in the outcome vocabulary, none by
+/// default; never beside `retry`. Each error located at what it names.
+#[test]
+fn hedging_defaults_and_errors() {
+    let with = |h: &str| {
+        format!(
+            "[simulation]\nduration = \"1s\"\n[services.a.endpoints.e]\nlatency = \"1ms\"\n[[load]]\nname = \"l\"\ntarget = \"a/e\"\nrate = 1\npolicy = {{ {h} }}\n"
+        )
+    };
+    let s = load_str("t.toml", &with("hedging = { max_attempts = 2 }")).unwrap();
+    let h = s.policies[0].hedging.as_ref().expect("hedging");
+    assert_eq!((h.max_attempts, h.delay, h.non_fatal), (2, SimDuration::ZERO, OutcomeSet::EMPTY));
+    let s = load_str(
+        "t.toml",
+        &with("hedging = { max_attempts = 5, delay = \"40ms\", non_fatal = [\"unavailable\", \"timeout\"] }"),
+    )
+    .unwrap();
+    let h = s.policies[0].hedging.as_ref().expect("hedging");
+    assert_eq!((h.max_attempts, h.delay), (5, ms(40)));
+    assert_eq!(h.non_fatal, OutcomeSet::of(&[Outcome::Unavailable, Outcome::Timeout]));
+    for (bad, wants, column) in [
+        ("hedging = { max_attempts = 6 }", "at most 5 allowed", 39),
+        ("hedging = { max_attempts = 1 }", "must be at least 2", 39),
+        ("hedging = { delay = \"10ms\" }", "missing `max_attempts` in `hedging`", 22),
+        ("hedging = { max_attempts = 2, non_fatal = [\"ok\"] }", "`non_fatal` in `hedging` of", 55),
+        (
+            "hedging = { max_attempts = 2, non_fatal = [\"unavailabel\"] }",
+            "unknown outcome \"unavailabel\" in `non_fatal`",
+            55,
+        ),
+        ("retry = { max_attempts = 2 }, hedging = { max_attempts = 2 }", "a policy either retries or hedges", 52),
+    ] {
+        let e = load_str("t.toml", &with(bad)).unwrap_err().to_string();
+        assert!(e.contains(wants) && e.contains(&format!("t.toml:9:{column}")), "{bad}: {e}");
     }
 }

@@ -13,7 +13,7 @@ use super::{Event, Simulator};
 use crate::engine::{EventQueue, SimDuration, SimTime, stream};
 use crate::model::resilience::{Stage, Streams};
 use crate::model::{FaultKind, FaultTarget, Scenario, Step};
-use slotmap::SlotMap;
+use slotmap::{SecondaryMap, SlotMap};
 
 /// Who calls on a route: a service (each of its instances has a client) or a load.
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -35,6 +35,8 @@ impl<'a> Simulator<'a> {
             queue: EventQueue::with_lanes(sc.policies.len() + 1),
             horizon: SimTime::ZERO + sc.simulation.duration,
             calls: SlotMap::with_capacity_and_key(1024),
+            hedges: SecondaryMap::new(),
+            pick_scratch: Vec::new(),
             jobs: SlotMap::with_capacity_and_key(1024),
             services: sc
                 .services
@@ -240,7 +242,9 @@ impl<'a> Simulator<'a> {
         let streams = Streams { seed: self.seed, client: &label };
         let stages = r.policy.map_or_else(Vec::new, |p| Stage::of(&self.sc.policies[p.ix()], &streams));
         let target_instances = self.sc.services[r.to_service.ix()].instances;
-        let judges = stages.iter().any(Stage::judges_instances);
+        // A hedging policy picks per call too: its copies avoid the instances already used.
+        let hedges = r.policy.is_some_and(|p| self.sc.policies[p.ix()].hedging.is_some());
+        let judges = hedges || stages.iter().any(Stage::judges_instances);
         let periods: Vec<_> = stages.iter().map(Stage::period).collect();
         let client = self.clients.push_and_get_key(Client {
             rr_cursor: slot % target_instances,

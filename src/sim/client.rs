@@ -1,7 +1,8 @@
 //! The client side: calls and their attempts. An attempt of a call with a policy passes
 //! the policy's stages (`model::resilience::stage`: breaker, bulkhead, retry budget...),
 //! then its timers start; its end goes back through the stages, then the call finishes
-//! or retries.
+//! or retries. A hedged call (several tries out at once) takes its own turns in
+//! `hedge.rs` where an attempt ends or fails.
 
 use super::ids::{ClientId, EndpointId, LoadId, PolicyId, RouteId};
 use super::server::{JobKey, JobState};
@@ -21,7 +22,8 @@ new_key_type! {
 pub(super) struct Client<'a> {
     pub(super) rr_cursor: u32,
     /// A stage judges the callee's instances (`ClientStage::JUDGES_INSTANCES`): the
-    /// balancer asks it which it may choose, and each attempt's target is recorded.
+    /// balancer asks it which it may choose, and each attempt's target is recorded. Also
+    /// set when the policy hedges: a copy avoids the instances its call already used.
     pub(super) judges: bool,
     pub(super) stages: Box<[Stage<'a>]>,
 }
@@ -99,33 +101,42 @@ pub(super) struct Call {
     /// (`in_flight` is a flag beside `retry_reserved` so that this fits where an attempt
     /// token was: a call is no bigger than before.)
     pub(super) target: u32,
+    /// The policy hedges (`hedge.rs`): `attempts` counts the copies sent, `in_flight`
+    /// stays false, and `outstanding` says which are out; per-try times and instances are
+    /// in `Simulator::hedges`. (Both bytes fit in what was padding: no bigger a call.)
+    pub(super) hedged: bool,
+    /// Bit k set: the hedged call's try k is out, its answer awaited.
+    pub(super) outstanding: u8,
 }
 
 impl Call {
-    /// Whether attempt `token` is the one in flight, whose answer the call awaits.
+    /// Whether attempt `token` is one in flight, whose answer the call awaits: the last
+    /// one, or for a hedged call any copy still out (tokens go up to 5).
     #[inline]
     pub(super) fn awaits(&self, token: u32) -> bool {
-        self.in_flight && self.attempts == token
+        (self.in_flight && self.attempts == token) || (u32::from(self.outstanding) >> (token & 31)) & 1 != 0
     }
 }
 
 /// What an attempt needs of its call, copied once.
 #[derive(Copy, Clone)]
-struct Attempt {
-    token: u32,
-    route: RouteId,
-    client: ClientId,
+pub(super) struct Attempt {
+    pub(super) token: u32,
+    pub(super) route: RouteId,
+    pub(super) client: ClientId,
     /// Only calls with a policy send attempts through `send` (the others are direct).
-    policy: PolicyId,
-    to_endpoint: EndpointId,
-    deadline: SimTime,
-    info: CallInfo,
-    /// The stages had admitted this retry in advance.
-    reserved: bool,
+    pub(super) policy: PolicyId,
+    pub(super) to_endpoint: EndpointId,
+    pub(super) deadline: SimTime,
+    pub(super) info: CallInfo,
+    /// The stages had admitted this retry (or hedge) in advance.
+    pub(super) reserved: bool,
+    /// A hedged copy (not the original): counted in `hedges_sent`, not as a retry.
+    pub(super) hedge: bool,
 }
 
 impl Simulator<'_> {
-    fn policy(&self, p: PolicyId) -> &Policy {
+    pub(super) fn policy(&self, p: PolicyId) -> &Policy {
         &self.sc.policies[p.ix()]
     }
 
@@ -150,7 +161,8 @@ impl Simulator<'_> {
             // Nothing refuses, times out or retries the one attempt: no arena entry, and
             // no deadline to propagate.
             self.m.attempt_sent(parent.load(), self.routes[route].from_service, false, info.counted, now);
-            return self.dispatch(Caller::Direct(info), route, client, to_endpoint, SimTime::NEVER);
+            self.dispatch(Caller::Direct(info), route, client, to_endpoint, SimTime::NEVER);
+            return;
         };
         self.start_policy_call(info, route, client, to_endpoint, p);
     }
@@ -167,7 +179,9 @@ impl Simulator<'_> {
         p: PolicyId,
     ) {
         let now = self.now();
-        let deadline = self.policy(p).deadline.map_or(SimTime::NEVER, |d| now + d);
+        let policy = self.policy(p);
+        let deadline = policy.deadline.map_or(SimTime::NEVER, |d| now + d);
+        let hedged = policy.hedging.is_some();
         // Inserted as its first attempt already sent (`send` below, with the same fields).
         let call = self.calls.insert(Call {
             info,
@@ -177,16 +191,23 @@ impl Simulator<'_> {
             policy: Some(p),
             deadline,
             attempts: 1,
-            in_flight: true,
+            in_flight: !hedged,
             attempt_sent: now,
             retry_reserved: false,
             prev_backoff: SimDuration::ZERO,
             target: 0,
+            hedged,
+            outstanding: 0,
         });
         for stage in self.clients[client].stages.iter_mut() {
             stage.call_started();
         }
-        self.send(call, Attempt { token: 1, route, client, policy: p, to_endpoint, deadline, info, reserved: false });
+        let first =
+            Attempt { token: 1, route, client, policy: p, to_endpoint, deadline, info, reserved: false, hedge: false };
+        if hedged {
+            return self.start_hedged(call, first);
+        }
+        self.send(call, first);
     }
 
     /// Sends the call's next attempt (a retry).
@@ -206,27 +227,36 @@ impl Simulator<'_> {
             deadline: c.deadline,
             info: c.info,
             reserved,
+            hedge: false,
         };
         self.send(key, a);
     }
 
     /// Sends attempt `a.token` of call `key` (a call with a policy), whose fields (already
     /// updated) `a` copies: it passes the policy's stages in order, then leaves with its
-    /// per-try timeout set.
+    /// per-try timeout set. Returns its job, if it made one (a hedged call records it, to
+    /// cancel it).
     #[inline(always)]
-    fn send(&mut self, key: CallKey, a: Attempt) {
+    pub(super) fn send(&mut self, key: CallKey, a: Attempt) -> Option<JobKey> {
         let now = self.now();
-        let Attempt { token, route, client, policy: p, to_endpoint, deadline, info, reserved } = a;
+        let Attempt { token, route, client, policy: p, to_endpoint, deadline, info, reserved, hedge } = a;
+        // The stages see a hedge as a retry (budgets and throttling count it so); the
+        // metrics count it apart.
         let is_retry = token > 1;
-        self.m.attempt_sent(info.parent.load(), self.routes[route].from_service, is_retry, info.counted, now);
+        let from = self.routes[route].from_service;
+        self.m.attempt_sent(info.parent.load(), from, is_retry && !hedge, info.counted, now);
+        if hedge {
+            self.m.hedge_sent(from, now);
+        }
         let stages = &mut self.clients[client].stages;
         if !stages.is_empty()
             && let Err(refused) = pass_stages(stages, now, is_retry, reserved)
         {
             if let Some(counter) = refused.counter {
-                self.m.count(self.routes[route].from_service, counter);
+                self.m.count(from, counter);
             }
-            return self.attempt_failed(key, refused.outcome);
+            self.attempt_failed(key, token, refused.outcome);
+            return None;
         }
         let policy = &self.sc.policies[p.ix()];
         let timeout_at = policy.timeout.map_or(SimTime::NEVER, |t| now + t).min(deadline);
@@ -234,7 +264,7 @@ impl Simulator<'_> {
         if timeout_at != SimTime::NEVER {
             self.queue.schedule_in_lane(p.ix(), timeout_at, Event::Timeout { call: key, token });
         }
-        self.dispatch(Caller::Call { key, token }, route, client, to_endpoint, expires);
+        self.dispatch(Caller::Call { key, token }, route, client, to_endpoint, expires)
     }
 
     /// The answer to an attempt reaches its caller.
@@ -243,7 +273,7 @@ impl Simulator<'_> {
         if !c.awaits(token) {
             return; // The caller gave up on this attempt already.
         }
-        self.attempt_ended(key, outcome);
+        self.attempt_ended(key, token, outcome);
     }
 
     pub(super) fn timeout(&mut self, key: CallKey, token: u32) {
@@ -252,30 +282,43 @@ impl Simulator<'_> {
             return;
         }
         self.m.attempt_timed_out(self.routes[c.route].to_service.ix());
-        self.attempt_ended(key, Outcome::Timeout);
+        self.attempt_ended(key, token, Outcome::Timeout);
     }
 
-    /// An admitted attempt ended (answer or timeout): its stages learn how, then the call
-    /// finishes or retries.
-    pub(super) fn attempt_ended(&mut self, key: CallKey, outcome: Outcome) {
+    /// An admitted attempt (number `token`) ended (answer or timeout): its stages learn
+    /// how, then the call finishes or retries.
+    pub(super) fn attempt_ended(&mut self, key: CallKey, token: u32, outcome: Outcome) {
         let now = self.now();
         let c = &mut self.calls[key];
+        if c.hedged {
+            return self.hedge_ended(key, token, outcome);
+        }
         c.in_flight = false;
         let end = TryEnd { outcome, took: now - c.attempt_sent, is_retry: c.attempts > 1, now, target: c.target };
         let (client, route) = (c.client, c.route);
-        // A call without a policy has a client without stages.
+        self.stages_ended(client, route, &end);
+        if outcome.is_ok() { self.finish_call(key, Outcome::Ok) } else { self.attempt_failed(key, token, outcome) }
+    }
+
+    /// The client's stages learn how a try ended (a call without a policy has a client
+    /// without stages).
+    #[inline(always)]
+    pub(super) fn stages_ended(&mut self, client: ClientId, route: RouteId, end: &TryEnd) {
         for stage in self.clients[client].stages.iter_mut() {
-            if let Some(counter) = stage.ended(&end) {
+            if let Some(counter) = stage.ended(end) {
                 self.m.count(self.routes[route].from_service, counter);
             }
         }
-        if outcome.is_ok() { self.finish_call(key, Outcome::Ok) } else { self.attempt_failed(key, outcome) }
     }
 
-    /// An attempt failed: retry if the policy, the deadline and the stages allow.
-    fn attempt_failed(&mut self, key: CallKey, outcome: Outcome) {
+    /// Attempt `token` failed (its outcome back, or refused at the client): retry if the
+    /// policy, the deadline and the stages allow.
+    fn attempt_failed(&mut self, key: CallKey, token: u32, outcome: Outcome) {
         let now = self.now();
         let c = &mut self.calls[key];
+        if c.hedged {
+            return self.hedge_failed(key, token, outcome);
+        }
         c.in_flight = false;
         let Some(retry) = c.policy.and_then(|p| self.sc.policies[p.ix()].retry.as_ref()) else {
             return self.finish_call(key, outcome);
@@ -302,7 +345,7 @@ impl Simulator<'_> {
 
     /// Asks every stage to admit a retry; if one refuses, the stages before it that
     /// admitted it hear that it is abandoned.
-    fn admit_retry(&mut self, client: ClientId) -> bool {
+    pub(super) fn admit_retry(&mut self, client: ClientId) -> bool {
         let stages = &mut self.clients[client].stages;
         match stages.iter_mut().position(|s| !s.admit_retry()) {
             None => true,
@@ -321,7 +364,7 @@ impl Simulator<'_> {
         self.send_attempt(key);
     }
 
-    fn finish_call(&mut self, key: CallKey, outcome: Outcome) {
+    pub(super) fn finish_call(&mut self, key: CallKey, outcome: Outcome) {
         let c = self.calls.remove(key).expect("finishing a live call");
         if c.retry_reserved {
             // Admitted by the stages, but the deadline passed during the backoff.

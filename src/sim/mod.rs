@@ -23,6 +23,7 @@
 //!
 //! One file per concern, each an `impl Simulator` block: `build` (the runtime tables),
 //! `loads` (arrivals), `client` (calls, attempts and the policy stages they pass),
+//! `hedge` (hedged calls: several tries out at once),
 //! `network` (routes, balancers, delays, answers on their way back), `server` (endpoints,
 //! jobs, and the server stages an arrival passes), `discipline` (instance queues),
 //! `lifecycle` (instances start, crash, restart, pause), `faults`; `metrics` measures
@@ -35,6 +36,7 @@ mod client;
 mod discipline;
 pub mod estimate;
 mod faults;
+mod hedge;
 mod ids;
 mod lifecycle;
 mod loads;
@@ -55,7 +57,7 @@ use loads::LoadRt;
 use metrics::Metrics;
 use network::Route;
 use server::{EndpointRt, Instance, Job, JobKey, ServiceRt};
-use slotmap::SlotMap;
+use slotmap::{SecondaryMap, SlotMap};
 
 /// Runs `scenario` with `seed` and returns what it measured.
 pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
@@ -111,6 +113,11 @@ enum Event {
     },
     /// A backoff is over: send the next attempt.
     Retry(CallKey),
+    /// A hedged call's copy numbered `token` is due (`hedge.rs`).
+    Hedge {
+        call: CallKey,
+        token: u32,
+    },
     FaultStart(FaultId),
     FaultEnd(FaultId),
     /// The rollout controller's next step or check.
@@ -139,6 +146,10 @@ struct Simulator<'a> {
     queue: EventQueue<Event>,
     horizon: SimTime,
     calls: SlotMap<CallKey, Call>,
+    /// Per-try state of the hedged calls among `calls` (`hedge.rs`).
+    hedges: SecondaryMap<CallKey, hedge::Hedge>,
+    /// The instances a hedged copy may go to (reused, so a pick allocates nothing).
+    pick_scratch: Vec<u32>,
     jobs: SlotMap<JobKey, Job>,
     services: Table<ServiceId, ServiceRt>,
     instances: Table<InstanceId, Instance<'a>>,
@@ -268,6 +279,7 @@ impl Simulator<'_> {
             Event::Reply { call, token, outcome } => self.reply(call, token, outcome),
             Event::Timeout { call, token } => self.timeout(call, token),
             Event::Retry(call) => self.retry_due(call),
+            Event::Hedge { call, token } => self.hedge_due(call, token),
             Event::FaultStart(f) => self.fault_start(f),
             Event::FaultEnd(f) => self.fault_end(f),
             Event::Rollout => self.rollout_wake(),

@@ -4,7 +4,7 @@
 
 use super::client::{Call, CallKey, Caller};
 use super::ids::{ClientId, EndpointId, InstanceId, PolicyId, RouteId, ServiceId};
-use super::server::{Job, JobState};
+use super::server::{Job, JobKey, JobState};
 use super::{Event, Simulator, balancer};
 use crate::engine::{SimDuration, SimTime, StreamRng};
 use crate::model::{Balancer, Outcome};
@@ -38,7 +38,8 @@ fn network_lane(sim: &Simulator<'_>) -> usize {
 
 impl Simulator<'_> {
     /// An admitted attempt leaves its client: picks the instance, then delivers it (or
-    /// schedules its delivery) as a new job. `expires` is the propagated deadline.
+    /// schedules its delivery) as a new job, which it returns (none when the attempt is
+    /// lost or fails on the edge). `expires` is the propagated deadline.
     #[inline(always)]
     pub(super) fn dispatch(
         &mut self,
@@ -47,7 +48,7 @@ impl Simulator<'_> {
         client: ClientId,
         to_endpoint: EndpointId,
         expires: SimTime,
-    ) {
+    ) -> Option<JobKey> {
         let now = self.now();
         let targets = &self.routes[route].targets;
         let instance = if targets.len() == 1 { targets[0] } else { self.pick_instance(route, client, caller) };
@@ -55,11 +56,11 @@ impl Simulator<'_> {
             // Neither arrives nor answers: only a timeout can end this attempt. A direct
             // call has none: it stays in the arena, in flight for good.
             self.arena_call(caller, route, client, to_endpoint);
-            return;
+            return None;
         }
         let out_delay = self.network_delay(route);
         if self.routes[route].fault_errors > 0.0 && self.edge_error(caller, route, client, to_endpoint, out_delay) {
-            return;
+            return None;
         }
         let job = self.jobs.insert(Job {
             caller,
@@ -84,6 +85,7 @@ impl Simulator<'_> {
             let lane = network_lane(self);
             self.queue.schedule_in_lane(lane, now + out_delay, Event::Deliver(job));
         }
+        Some(job)
     }
 
     /// Under an error fault on the edge: draws whether this attempt fails on the way;
@@ -136,6 +138,8 @@ impl Simulator<'_> {
                     retry_reserved: false,
                     prev_backoff: SimDuration::ZERO,
                     target: 0,
+                    hedged: false,
+                    outstanding: 0,
                 });
                 (key, 1)
             }
@@ -169,8 +173,11 @@ impl Simulator<'_> {
         targets[local as usize]
     }
 
-    /// The balancer's choice for a client with a stage that judges instances: among the
-    /// ones it lets the balancer choose; the attempt's target is recorded for its end.
+    /// The balancer's choice for a client with a stage that judges instances, or a policy
+    /// that hedges: among the instances the stages let it choose; a hedged copy, among
+    /// those of them its call has not used yet, if there are any (gRFC A6: "Hedged
+    /// requests should be sent to distinct backends, if possible"). The attempt's target
+    /// is recorded for its end.
     fn pick_judged(&mut self, route: RouteId, client: ClientId, caller: Caller) -> InstanceId {
         let r = &mut self.routes[route];
         let balancer = self.sc.services[r.to_service.ix()].balancer;
@@ -178,17 +185,35 @@ impl Simulator<'_> {
         let n = targets.len() as u32;
         let c = &mut self.clients[client];
         let eligible = c.stages.iter_mut().find_map(|s| s.eligible(n));
-        let slot_of = |i: u32| eligible.map_or(i, |e| e[i as usize]);
+        let hedge = match caller {
+            Caller::Call { key, token } => self.hedges.get(key).map(|h| (key, token, h)),
+            Caller::Direct(_) => None,
+        };
+        let unused = &mut self.pick_scratch;
+        unused.clear();
+        if let Some((_, _, h)) = hedge
+            && h.used_any()
+        {
+            match eligible {
+                Some(e) => unused.extend(e.iter().copied().filter(|&s| !h.used(s))),
+                None => unused.extend((0..n).filter(|&s| !h.used(s))),
+            }
+        }
+        let pool = if unused.is_empty() { eligible } else { Some(unused.as_slice()) };
+        let slot_of = |i: u32| pool.map_or(i, |e| e[i as usize]);
         let instances = &self.instances;
-        let m = eligible.map_or(n, |e| e.len() as u32);
+        let m = pool.map_or(n, |e| e.len() as u32);
         let local = choose(balancer, &mut r.balancer_rng, &mut c.rr_cursor, m, |i| {
             instances[targets[slot_of(i) as usize]].in_system()
         });
         let slot = slot_of(local);
-        if let Caller::Call { key, .. } = caller {
-            self.calls[key].target = slot;
+        let instance = targets[slot as usize];
+        match (hedge, caller) {
+            (Some((key, token, _)), _) => self.hedges[key].picked(token, slot),
+            (None, Caller::Call { key, .. }) => self.calls[key].target = slot,
+            (None, Caller::Direct(_)) => {}
         }
-        targets[slot as usize]
+        instance
     }
 
     /// Sends `j`'s answer back through the network: it reaches the caller at `at`.

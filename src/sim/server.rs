@@ -394,7 +394,7 @@ impl Simulator<'_> {
         match j.caller {
             Caller::Direct(info) if back == SimDuration::ZERO => self.call_done(info, outcome),
             // The caller waits for this very attempt (checked above): no need to check again.
-            Caller::Call { key, .. } if back == SimDuration::ZERO => self.attempt_ended(key, outcome),
+            Caller::Call { key, token } if back == SimDuration::ZERO => self.attempt_ended(key, token, outcome),
             _ => self.reply_later(&j, outcome, now + back),
         }
     }

@@ -177,11 +177,17 @@ fn build(shape: &Shape) -> Scenario {
             // With a budget, also a deadline over all tries (when there is a timeout).
             deadline: timeout_ms.filter(|_| budget).map(|t| ms(2 * t)),
             deadline_propagation: timeout_ms.is_some() && bulkhead,
-            retry: (max_attempts > 1).then(|| Retry {
+            // Every fifth kind hedges instead of retrying (0 to 4 ms apart: at once too).
+            retry: (max_attempts > 1 && kind % 5 != 3).then(|| Retry {
                 max_attempts,
                 backoff: Backoff::Exponential { base: ms(1), multiplier: 2.0, max: ms(20) },
                 jitter: [Jitter::None, Jitter::Full, Jitter::Equal, Jitter::Decorrelated][usize::from(kind % 4)],
                 on: OutcomeSet::of(&[Outcome::Timeout, Outcome::Error, Outcome::Rejected, Outcome::Unavailable]),
+            }),
+            hedging: (max_attempts > 1 && kind % 5 == 3).then(|| stormcast::model::policy::Hedging {
+                max_attempts: max_attempts.min(5),
+                delay: ms(u64::from(kind % 3) * 2),
+                non_fatal: OutcomeSet::of(&[Outcome::Timeout, Outcome::Unavailable, Outcome::Rejected]),
             }),
             retry_budget: budget.then_some(match kind / 4 {
                 0 => RetryBudget::TokenBucket { ratio: 0.1, capacity: 5.0 },

@@ -9,6 +9,7 @@ mod conservation;
 mod determinism;
 mod docs;
 mod health;
+mod hedging;
 mod legibility;
 mod limits;
 mod notebooks;

@@ -14,6 +14,8 @@
 //!   retry budgets that cannot hold retries to a share of the load, retries without
 //!   backoff, and exponential backoff without a `max`;
 //! * a per-try timeout that the overall deadline makes unreachable;
+//! * hedging with no stage that limits its copies, and a hedging delay below the
+//!   callee's mean response (copies on a large share of calls);
 //! * circuit breakers whose `min_calls` the traffic cannot fill within the window, and
 //!   count-window breakers whose `min_calls` Resilience4j silently caps.
 //!
@@ -31,12 +33,14 @@
 //! 4 and 6: policies that retry unsafely: budgets, backoff, deadlines), `stages.rs`
 //! (5: each client stage's own lint, written in the mechanism's module, such as the
 //! circuit breaker's), `autoscaling.rs` (spikes shorter than an autoscaler's reaction),
-//! `unused.rs` (definitions nothing uses). This file holds the
+//! `hedging.rs` (7: hedging that multiplies load), `unused.rs` (definitions nothing
+//! uses). This file holds the
 //! lint types, the entry point, the names and rates the rules share, and the number
 //! formatting of the messages.
 
 mod amplification;
 mod autoscaling;
+mod hedging;
 mod policies;
 mod stages;
 mod timeouts;
@@ -90,6 +94,11 @@ pub enum LintKind {
     /// Exponential backoff without `max` whose last retry waits more than 10 x `base`
     /// (Envoy's default cap): it grows without bound with `max_attempts`.
     BackoffWithoutMax,
+    /// Hedging with no stage that limits its copies (`ClientStage::LIMITS_RETRIES`).
+    HedgingWithoutBudget,
+    /// A hedging `delay` below the callee's estimated mean response: copies on a large
+    /// share of calls.
+    HedgeDelayBelowResponse,
     /// A client stage's own finding, named by the stage (`ClientStage::lint`), e.g.
     /// `breaker-cannot-open`.
     Stage(&'static str),
@@ -116,6 +125,8 @@ impl LintKind {
             LintKind::RetryBudgetCannotBind => "retry-budget-cannot-bind",
             LintKind::RetryWithoutBackoff => "retry-without-backoff",
             LintKind::BackoffWithoutMax => "backoff-without-max",
+            LintKind::HedgingWithoutBudget => "hedging-without-budget",
+            LintKind::HedgeDelayBelowResponse => "hedge-delay-below-response",
             LintKind::Stage(name) => name,
             LintKind::AutoscalingTooSlow => "autoscaling-too-slow-for-spike",
             LintKind::Unused => "unused",
@@ -155,6 +166,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
     }
     cx.timeout_lints(&mut found);
     cx.policy_lints(&mut found);
+    cx.hedging_lints(&mut found);
     cx.stage_lints(&mut found);
     cx.autoscaling_lints(&mut found);
     cx.server_stage_lints(&mut found);

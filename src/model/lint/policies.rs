@@ -55,15 +55,16 @@ impl<'a> Context<'a> {
         let Some(p) = self.policy(id) else { return "unbounded".to_string() };
         let attempts = self.attempts(id);
         let backoff = self.backoff_total(id);
-        let tries = match p.timeout {
-            Some(t) if attempts > 1 && backoff > SimDuration::ZERO => {
+        let tries = match (p.timeout, &p.hedging) {
+            (Some(t), Some(h)) => Some(format!("{attempts} copies {} apart, the last waited up to {t}", h.delay)),
+            (Some(t), None) if attempts > 1 && backoff > SimDuration::ZERO => {
                 let ns = backoff.as_nanos() as f64;
                 let of = if ns >= SATURATED_NS { " of" } else { "" };
                 Some(format!("{attempts} tries x {t} + {}{of} backoff", duration_ns(ns)))
             }
-            Some(t) if attempts > 1 => Some(format!("{attempts} tries x {t}")),
-            Some(t) => Some(format!("one try of {t}")),
-            None => None,
+            (Some(t), None) if attempts > 1 => Some(format!("{attempts} tries x {t}")),
+            (Some(t), None) => Some(format!("one try of {t}")),
+            (None, _) => None,
         };
         match (tries, p.deadline, self.tries_total(id)) {
             (Some(t), Some(d), Some(total)) if d < total => format!("{t}, cut to the {d} deadline"),

@@ -746,3 +746,39 @@ rate = 10
     assert!(lints[0].message.contains("below panic_threshold = 50%"), "{}", lints[0].message);
     assert_eq!(kinds(&lints_of(&with(4, "{ max_ejection_percent = 0 }"))), [outlier::CANNOT_EJECT]);
 }
+
+/// Hedging with nothing that limits its copies, and a delay below the callee's mean
+/// response (5 ms against about 10 ms), each warned once, at the keys to change; a
+/// budget and a delay past the mean silence both.
+#[test]
+fn hedging_without_budget_and_a_delay_below_the_response_are_flagged() {
+    let body = |policy: &str| {
+        format!(
+            r#"
+[services.api.endpoints.get]
+latency = "100us"
+calls = [ {{ to = "db/query", policy = "db-client" }} ]
+[services.db.endpoints.query]
+latency = "10ms"
+
+[policies.db-client]
+{policy}
+
+[[load]]
+name = "users"
+target = "api/get"
+rate = 100
+"#
+        )
+    };
+    let lints = lints_of(&body(r#"hedging = { max_attempts = 3, delay = "5ms" }"#));
+    assert_eq!(kinds(&lints), [LintKind::HedgingWithoutBudget, LintKind::HedgeDelayBelowResponse]);
+    assert_eq!(lints[0].keys, ["policies.db-client.hedging.max_attempts", "policies.db-client.retry_budget"]);
+    assert_eq!(lints[1].keys, ["policies.db-client.hedging.delay"]);
+    assert!(lints[1].message.contains("after 5ms, but db/query takes about 10ms"), "{}", lints[1].message);
+    let quiet = body(
+        r#"hedging = { max_attempts = 3, delay = "20ms" }
+retry_budget = { kind = "grpc_throttling" }"#,
+    );
+    assert_eq!(kinds(&lints_of(&quiet)), []);
+}

@@ -501,6 +501,15 @@ impl ClientStage for CircuitBreaker {
         transition.is_some_and(|t| t.to == BreakerState::Open).then_some(Counter(&OPENS))
     }
 
+    /// A cancelled try records nothing; a HALF_OPEN permit it held is given back, as
+    /// Resilience4j's `releasePermission` does (else cancelled copies could use up the
+    /// permits and leave the breaker half-open for good).
+    fn cancelled(&mut self, _cfg: &CircuitBreakerConfig, _is_retry: bool) {
+        if self.state == BreakerState::HalfOpen {
+            self.half_open_permits += 1;
+        }
+    }
+
     fn tripped(&self) -> Option<bool> {
         Some(self.state != BreakerState::Closed)
     }

@@ -233,6 +233,13 @@ impl ClientStage for RetryBudgetState {
     fn retry_abandoned(&mut self, cfg: &RetryBudget) {
         self.on_retry_abandoned(cfg);
     }
+
+    /// A cancelled try (a hedged copy no longer needed) stops counting as in flight, and
+    /// has no outcome for gRPC throttling: gRFC A6 counts only responses with a
+    /// retryable or non-fatal code as failures, and a cancellation is neither.
+    fn cancelled(&mut self, cfg: &RetryBudget, is_retry: bool) {
+        self.on_attempt_end(cfg, is_retry);
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,11 @@ impl ClientStage for BulkheadState {
         self.in_use -= 1;
         None
     }
+
+    /// A cancelled try gives its place back, as a finished one does.
+    fn cancelled(&mut self, _cfg: &Bulkhead, _is_retry: bool) {
+        self.in_use -= 1;
+    }
 }
 
 #[cfg(test)]

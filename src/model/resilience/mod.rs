@@ -22,6 +22,7 @@ pub mod budget;
 pub mod bulkhead;
 pub mod concurrency;
 mod fixed;
+pub mod hedging;
 pub mod outlier;
 pub mod rate_limit;
 pub mod stage;
@@ -151,6 +152,10 @@ impl Stage<'_> {
     #[inline]
     pub fn retry_abandoned(&mut self) {
         each!(self, |cfg, state| state.retry_abandoned(cfg))
+    }
+    #[inline]
+    pub fn cancelled(&mut self, is_retry: bool) {
+        each!(self, |cfg, state| state.cancelled(cfg, is_retry))
     }
     /// Whether the stage judges the callee's instances (`ClientStage::JUDGES_INSTANCES`).
     pub fn judges_instances(&self) -> bool {

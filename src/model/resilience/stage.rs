@@ -15,6 +15,9 @@
 //!    backoff; if a later stage refuses the retry, or it never starts (its own `admit`
 //!    refuses it, or the deadline passes during the backoff), every stage that admitted
 //!    it hears [`retry_abandoned`](ClientStage::retry_abandoned).
+//! 6. a try still out when its hedged call ends (another copy answered, or one failed
+//!    fatally) hears [`cancelled`](ClientStage::cancelled) instead of `ended`: it ends
+//!    without an outcome (`sim/hedge.rs`).
 //!
 //! A stage that [`JUDGES_INSTANCES`](ClientStage::JUDGES_INSTANCES) (outlier detection)
 //! also learns which of the route's instances each try went to ([`TryEnd::target`]),
@@ -140,6 +143,9 @@ pub trait ClientStage {
     }
     /// A retry this stage admitted will not start.
     fn retry_abandoned(&mut self, _cfg: &Self::Config) {}
+    /// A started try was cancelled by its client (its hedged call ended while it was
+    /// out): it ends without an outcome, and frees what it held.
+    fn cancelled(&mut self, _cfg: &Self::Config, _is_retry: bool) {}
     /// The slots of the route's targets (`targets` of them) the balancer may choose among
     /// now; `None` lets it choose among all.
     fn eligible(&mut self, _cfg: &Self::Config, _targets: u32) -> Option<&[u32]> {

@@ -8,14 +8,15 @@
 use super::{MAX_BREAKER_WINDOW, Span, Validator, span_of, what};
 use crate::engine::SimDuration;
 use crate::model::graph::CallGraph;
-use crate::model::policy::{AdaptiveThrottling, AdmissionControl, OutlierDetection};
+use crate::model::policy::{AdaptiveThrottling, AdmissionControl, Hedging, OutlierDetection};
+use crate::model::resilience::hedging::MAX_ATTEMPTS_CAP;
 use crate::model::{
     Backoff, BreakerWindow, Bulkhead, CircuitBreakerConfig, Jitter, Outcome, OutcomeSet, Policy, PolicyId,
     PolicyOrigin, Retry, RetryBudget,
 };
 use crate::scenario::error::suggest;
 use crate::scenario::raw::{
-    RawAdaptiveThrottling, RawAdmissionControl, RawCall, RawCircuitBreaker, RawCount, RawDuration, RawLoad,
+    RawAdaptiveThrottling, RawAdmissionControl, RawCall, RawCircuitBreaker, RawCount, RawDuration, RawHedging, RawLoad,
     RawOutlierDetection, RawPolicy, RawPolicyRef, RawRetry, RawRetryBudget, RawScenario, RawService,
 };
 use toml::Spanned;
@@ -181,6 +182,7 @@ impl Validator {
             deadline: self.opt_duration(&p.deadline, &what("deadline", ctx), true),
             deadline_propagation: p.deadline_propagation.as_ref().is_some_and(|b| *b.get_ref()),
             retry: p.retry.as_ref().and_then(|r| self.retry(r.get_ref(), r.span(), &format!("`retry` of {ctx}"))),
+            hedging: p.hedging.as_ref().and_then(|h| self.hedging(h, p.retry.is_some(), ctx)),
             retry_budget: p
                 .retry_budget
                 .as_ref()
@@ -373,22 +375,7 @@ impl Validator {
         let (backoff_name, jitter) = (backoff_name.unwrap_or("invalid"), jitter.unwrap_or(Jitter::None));
         let on = match &r.on {
             None => OutcomeSet::of(&[Outcome::Timeout, Outcome::Error, Outcome::Rejected, Outcome::Unavailable]),
-            Some(list) => {
-                let mut set = OutcomeSet::EMPTY;
-                let names: Vec<&str> = Outcome::ALL.iter().skip(1).map(|o| o.name()).collect();
-                for item in list.get_ref() {
-                    match Outcome::from_name(item.get_ref()) {
-                        Some(Outcome::Ok) => self.error(item.span(), format!("`on` in {ctx} cannot retry `ok`")),
-                        Some(o) => set = set.with(o),
-                        None => self.error_help(
-                            item.span(),
-                            format!("unknown outcome \"{}\" in `on` of {ctx}", item.get_ref()),
-                            suggest(item.get_ref(), &names, "outcomes"),
-                        ),
-                    }
-                }
-                set
-            }
+            Some(list) => self.outcomes(list, "on", "retry", ctx),
         };
         let present = [
             ("base", r.base.as_ref().map(span_of)),
@@ -443,6 +430,58 @@ impl Validator {
             _ => Backoff::None,
         };
         Some(Retry { max_attempts, backoff, jitter, on })
+    }
+
+    /// A list of outcomes (`on` of a retry, `non_fatal` of hedging), in the outcome
+    /// vocabulary; `ok` cannot be one (`verb`: what the list does with them).
+    fn outcomes(&mut self, list: &Spanned<Vec<Spanned<String>>>, key: &str, verb: &str, ctx: &str) -> OutcomeSet {
+        let mut set = OutcomeSet::EMPTY;
+        let names: Vec<&str> = Outcome::ALL.iter().skip(1).map(|o| o.name()).collect();
+        for item in list.get_ref() {
+            match Outcome::from_name(item.get_ref()) {
+                Some(Outcome::Ok) => self.error(item.span(), format!("`{key}` in {ctx} cannot {verb} `ok`")),
+                Some(o) => set = set.with(o),
+                None => self.error_help(
+                    item.span(),
+                    format!("unknown outcome \"{}\" in `{key}` of {ctx}", item.get_ref()),
+                    suggest(item.get_ref(), &names, "outcomes"),
+                ),
+            }
+        }
+        set
+    }
+
+    /// `hedging = { max_attempts, delay, non_fatal }` (gRFC A6 `hedgingPolicy`):
+    /// `max_attempts` required, 2 to 5 (gRPC clients cap it at 5); `delay` a duration,
+    /// `"0s"` by default (all copies at once); `non_fatal` outcomes, none by default. Not
+    /// with `retry` in the same policy (`has_retry`).
+    fn hedging(&mut self, h: &Spanned<RawHedging>, has_retry: bool, ctx: &str) -> Option<Hedging> {
+        let ctx = format!("`hedging` of {ctx}");
+        if has_retry {
+            self.error_help(
+                h.span(),
+                format!("{ctx} is set beside `retry`: a policy either retries or hedges"),
+                "gRFC A6: an RPC is governed by a retry policy or a hedging policy, not both; remove one",
+            );
+        }
+        let raw = h.get_ref();
+        let max_attempts = match &raw.max_attempts {
+            Some(m) => self.count(
+                m,
+                &what("max_attempts", &ctx),
+                2,
+                u64::from(MAX_ATTEMPTS_CAP),
+                Some("gRPC clients cap maxAttempts at 5 (gRFC A6, \"Limits on Retries and Hedges\")"),
+            ),
+            None => {
+                self.error(h.span(), format!("missing `max_attempts` in {ctx}"));
+                None
+            }
+        };
+        let delay = self.opt_duration(&raw.delay, &what("delay", &ctx), false);
+        let non_fatal =
+            raw.non_fatal.as_ref().map_or(OutcomeSet::EMPTY, |l| self.outcomes(l, "non_fatal", "hedge on", &ctx));
+        Some(Hedging { max_attempts: max_attempts? as u32, delay: delay.unwrap_or(SimDuration::ZERO), non_fatal })
     }
 
     fn retry_budget(&mut self, b: &RawRetryBudget, span: Span, ctx: &str) -> Option<RetryBudget> {

@@ -12,6 +12,7 @@ mod histogram;
 use super::ids::{LoadId, ServiceId};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::counters::{Counter, CounterDef, Counts, RETRIES_SENT, ReportedSeries, SERIES, SeriesKind, series};
+use crate::model::resilience::hedging::HEDGES_SENT;
 use crate::model::{LoadKind, Outcome, OutcomeCounts, Scenario};
 use crate::stats::health::{Cascade, Health};
 use crate::stats::recovery::{disturbances, recovery_s};
@@ -218,6 +219,14 @@ impl Metrics {
         }
         if let (Some(s), true) = (from_service, is_retry) {
             self.count_in(s, Counter(&RETRIES_SENT), now >= self.warmup);
+        }
+    }
+
+    /// A hedged call sent a copy (a load's clients count nothing per service): counted
+    /// after warmup, as retries are.
+    pub(super) fn hedge_sent(&mut self, from_service: Option<ServiceId>, now: SimTime) {
+        if let Some(s) = from_service {
+            self.count_in(s, Counter(&HEDGES_SENT), now >= self.warmup);
         }
     }
 
