@@ -6,7 +6,7 @@
 //! run chart iterate it), so a new mechanism's numbers appear everywhere by being declared
 //! once.
 
-use crate::model::resilience::hedging::HEDGES_SENT;
+use crate::model::resilience::hedging::{HEDGE_SERIES, HEDGES_SENT};
 use crate::model::resilience::{
     SERVER_STAGE_COUNTERS, SERVER_STAGE_SERIES, STAGE_COUNTERS, STAGE_SERIES, server_stage_kinds_reported,
     stage_kinds_reported,
@@ -149,10 +149,14 @@ pub static REPLICAS: SeriesDef = SeriesDef {
 /// column order.
 pub const SERVICE_SERIES: &[&SeriesDef] = &[&REPLICAS];
 
+/// The client's own series: retries, and hedges (`resilience::hedging`).
+const CLIENT_SERIES: [&SeriesDef; 2] = [&RETRIES, &HEDGE_SERIES];
+
 /// Every per-bucket series, in column order: the client's own, each stage kind's, the
 /// services' own, then each server stage kind's.
 pub fn series() -> impl Iterator<Item = &'static SeriesDef> {
-    std::iter::once(&RETRIES)
+    CLIENT_SERIES
+        .into_iter()
         .chain(STAGE_SERIES.iter().flat_map(|stage| stage.iter().copied()))
         .chain(SERVICE_SERIES.iter().copied())
         .chain(SERVER_STAGE_SERIES.iter().flat_map(|stage| stage.iter().copied()))
@@ -160,7 +164,7 @@ pub fn series() -> impl Iterator<Item = &'static SeriesDef> {
 
 /// How many series [`series`] lists (a bucket keeps one value per series).
 pub const SERIES: usize = {
-    let (mut n, mut i) = (1 + SERVICE_SERIES.len(), 0);
+    let (mut n, mut i) = (CLIENT_SERIES.len() + SERVICE_SERIES.len(), 0);
     while i < STAGE_SERIES.len() {
         n += STAGE_SERIES[i].len();
         i += 1;
@@ -252,12 +256,12 @@ mod tests {
         assert_eq!(
             (columns.as_slice(), SERIES),
             (
-                ["retries", "breakers_open", "local_rejections", "ejections", "replicas", "concurrency_limit"]
+                ["retries", "hedges", "breakers_open", "local_rejections", "ejections", "replicas", "concurrency_limit"]
                     .as_slice(),
-                6
+                7
             )
         );
-        assert_eq!(series_index(&crate::model::resilience::breaker::OPEN_SHARE), 1);
+        assert_eq!(series_index(&crate::model::resilience::breaker::OPEN_SHARE), 2);
     }
 
     /// A run reports the series the outputs were fixed with, and a later mechanism's only
@@ -265,7 +269,7 @@ mod tests {
     #[test]
     fn series_are_reported_where_used() {
         let columns = |r: &ReportedSeries| r.iter().map(|(i, d)| (i, d.column)).collect::<Vec<_>>();
-        assert_eq!(columns(&ReportedSeries::default()), [(0, "retries"), (1, "breakers_open")]);
+        assert_eq!(columns(&ReportedSeries::default()), [(0, "retries"), (2, "breakers_open")]);
         let mut sc = crate::scenario::load_str(
             "s.toml",
             "[simulation]\nduration = \"1s\"\n[services.a.endpoints.e]\nlatency = \"1ms\"\n",
@@ -278,7 +282,16 @@ mod tests {
         });
         assert_eq!(
             columns(&ReportedSeries::for_scenario(&sc)),
-            [(0, "retries"), (1, "breakers_open"), (3, "ejections")]
+            [(0, "retries"), (2, "breakers_open"), (4, "ejections")]
+        );
+        sc.policies[0].hedging = Some(crate::model::policy::Hedging {
+            max_attempts: 2,
+            delay: crate::engine::SimDuration::ZERO,
+            non_fatal: crate::model::OutcomeSet::EMPTY,
+        });
+        assert_eq!(
+            columns(&ReportedSeries::for_scenario(&sc)),
+            [(0, "retries"), (1, "hedges"), (2, "breakers_open"), (4, "ejections")]
         );
     }
 }

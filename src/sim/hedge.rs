@@ -8,7 +8,8 @@
 //! `outstanding` bits say which are out, so a late answer or a stale timer is dropped as
 //! for any call. What a call needs per try (when it left, which instance it went to, its
 //! job) is kept beside the call arena in `Simulator::hedges`, only for hedged calls: a
-//! call without hedging costs what it did.
+//! call without hedging costs what it did. (Every entry point here is out of line, so
+//! that the client's and the server's hot paths do not grow.)
 //!
 //! **Cancellation.** gRPC propagates a cancellation to the server (an HTTP/2
 //! `RST_STREAM`). A copy still waiting in an instance's queue (or on its way there) is
@@ -23,6 +24,7 @@
 //! budget frees what it held, and no outcome is recorded.
 
 use super::client::{Attempt, CallKey};
+use super::ids::RouteId;
 use super::server::{JobKey, JobState};
 use super::{Event, Simulator};
 use crate::engine::SimTime;
@@ -59,6 +61,27 @@ impl Hedge {
         self.picked != 0
     }
 
+    /// The route this call's tries take.
+    pub(super) fn route(&self) -> RouteId {
+        self.first.route
+    }
+
+    /// The instance in `slot` of the route's targets has left (`lifecycle::leave`): the
+    /// tries that went to it name no instance any more (`TryEnd::GONE`), and those after
+    /// it their instance's new slot.
+    pub(super) fn target_removed(&mut self, slot: u32) {
+        for (i, t) in self.targets.iter_mut().enumerate() {
+            if self.picked & (1 << i) == 0 || *t == TryEnd::GONE {
+                continue;
+            }
+            if *t == slot {
+                *t = TryEnd::GONE;
+            } else if *t > slot {
+                *t -= 1;
+            }
+        }
+    }
+
     /// Try `token` goes to the instance in `slot`.
     pub(super) fn picked(&mut self, token: u32, slot: u32) {
         let i = token as usize - 1;
@@ -76,6 +99,7 @@ impl<'a> Simulator<'a> {
     }
 
     /// Starts a hedged call (already in the arena, its stages told): its original try.
+    #[inline(never)]
     pub(super) fn start_hedged(&mut self, key: CallKey, first: Attempt) {
         let now = self.now();
         self.hedges.insert(
@@ -138,6 +162,7 @@ impl<'a> Simulator<'a> {
 
     /// A copy's delay is over: it leaves, unless the call has ended or it left early
     /// (after a non-fatal failure), or hedging stopped.
+    #[inline(never)]
     pub(super) fn hedge_due(&mut self, key: CallKey, token: u32) {
         let (Some(c), Some(h)) = (self.calls.get(key), self.hedges.get(key)) else { return };
         if c.attempts + 1 == token && !h.frozen {
@@ -147,6 +172,7 @@ impl<'a> Simulator<'a> {
 
     /// An admitted try of a hedged call ended (answer or timeout): its stages learn how,
     /// then the call decides.
+    #[inline(never)]
     pub(super) fn hedge_ended(&mut self, key: CallKey, token: u32, outcome: Outcome) {
         let now = self.now();
         let c = &self.calls[key];
@@ -162,6 +188,7 @@ impl<'a> Simulator<'a> {
     /// Try `token` of hedged call `key` ended with `outcome` (its answer, its timeout, or
     /// a stage's refusal at the client): the call ends, sends its next copy now, or
     /// waits (`Hedging::after`).
+    #[inline(never)]
     pub(super) fn hedge_failed(&mut self, key: CallKey, token: u32, outcome: Outcome) {
         let c = &mut self.calls[key];
         c.outstanding &= !(1 << token);

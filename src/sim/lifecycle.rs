@@ -99,6 +99,9 @@ impl Simulator<'_> {
             let client = self.routes[route].clients[i];
             self.clients[client].stages.iter_mut().for_each(|s| s.target_removed(slot));
         }
+        for h in self.hedges.values_mut().filter(|h| h.route() == route) {
+            h.target_removed(slot);
+        }
         for call in self.calls.values_mut().filter(|c| c.route == route && c.target != TryEnd::GONE) {
             if call.target == slot {
                 call.target = TryEnd::GONE;

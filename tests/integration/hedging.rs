@@ -170,3 +170,19 @@ fn the_first_answer_cancels_the_queued_copies_unless_it_is_non_fatal() {
     let finished = l.requests - l.in_flight;
     assert_eq!((l.outcomes.get(Outcome::Error), s.errors, s.skipped), (finished, 3 * finished, 0));
 }
+
+/// `scenarios/hedging.toml`'s claim about `check`: nothing limits the frontend's copies,
+/// so the lint names the policy's keys; a retry budget silences it.
+#[test]
+fn the_lint_flags_the_teaching_scenarios_unlimited_copies() {
+    use stormcast::model::lint::{LintKind, lint};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hedging.toml");
+    let sc = stormcast::scenario::load_with_changes(&path, &[], &[]).expect("the example loads");
+    let found: Vec<_> = lint(&sc).into_iter().filter(|l| l.kind == LintKind::HedgingWithoutBudget).collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].path, ["frontend/page", "backend/item"]);
+    assert!(found[0].keys.contains(&"policies.backend-client.retry_budget".to_string()));
+    let budget = ["policies.backend-client.retry_budget={ kind = \"concurrency\" }".to_string()];
+    let sc = stormcast::scenario::load_with_changes(&path, &[], &budget).expect("the variant loads");
+    assert!(lint(&sc).iter().all(|l| l.kind != LintKind::HedgingWithoutBudget));
+}

@@ -36,7 +36,7 @@
 //!   chooses among the instances this call has not used yet, if any is eligible.
 
 use crate::engine::SimDuration;
-use crate::model::counters::CounterDef;
+use crate::model::counters::{CounterDef, SeriesDef, SeriesKind};
 use crate::model::outcome::{Outcome, OutcomeSet};
 
 /// gRPC clients' default cap on `maxAttempts` (gRFC A6, "Limits on Retries and Hedges").
@@ -56,6 +56,14 @@ pub struct Hedging {
 /// Copies of calls this service's clients sent, beyond each call's original (after
 /// warmup).
 pub static HEDGES_SENT: CounterDef = CounterDef { key: "hedges_sent", heading: "hedges" };
+
+/// Copies sent in each bucket, in runs where some policy hedges.
+pub static HEDGE_SERIES: SeriesDef = SeriesDef {
+    column: "hedges",
+    kind: SeriesKind::Count(&HEDGES_SENT),
+    used: Some(|sc| sc.policies.iter().any(|p| p.hedging.is_some())),
+    panel: Some("hedged copies sent per second per service (hedging)"),
+};
 
 /// What a hedged call does once one of its tries has ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
