@@ -256,8 +256,16 @@ mod tests {
         assert_eq!(
             (columns.as_slice(), SERIES),
             (
-                ["retries", "hedges", "breakers_open", "local_rejections", "ejections", "replicas", "concurrency_limit"]
-                    .as_slice(),
+                [
+                    "retries",
+                    "hedges",
+                    "breakers_open",
+                    "local_rejections",
+                    "ejections",
+                    "replicas",
+                    "concurrency_limit"
+                ]
+                .as_slice(),
                 7
             )
         );

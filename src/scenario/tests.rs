@@ -634,6 +634,8 @@ fn adaptive_concurrency_defaults_and_errors() {
     ] {
         let e = load_str("t.toml", &with(&bad)).unwrap_err().to_string();
         assert!(e.contains(wants) && e.contains("t.toml:4:"), "{bad}: {e}");
+    }
+}
 
 /// `hedging` (gRFC A6 `hedgingPolicy`): `max_attempts` required, 2 to 5 (gRPC clients'
 /// cap); `delay` "0s" by default; `non_fatal` in the outcome vocabulary, none by
