@@ -7,6 +7,8 @@ set -uo pipefail
 bin=$(realpath "$1"); out=$2
 cd "$(dirname "$0")/.."
 rm -rf "$out"; mkdir -p "$out"
+# compare's base-side cache: a fresh one, outside the listed outputs and the user's cache.
+export STORMCAST_CACHE_DIR="$out.cache"; rm -rf "$STORMCAST_CACHE_DIR"
 for s in scenarios/*.toml scenarios/bench/tandem-200k.toml docs/examples/*.toml; do
   n=$(basename "$s" .toml)
   "$bin" run "$s" --seed 3 --out "$out/run-$n" >"$out/run-$n.stdout" 2>&1; echo "rc $?" >>"$out/run-$n.stdout"

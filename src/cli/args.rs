@@ -323,6 +323,14 @@ pub struct CompareArgs {
     /// Write report.html, compare.json, report.md, comment.md and charts into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Neither read nor keep the base config's seeds in the cache (docs/cli.md, "The
+    /// base-side cache").
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// The cache's folder [default: $STORMCAST_CACHE_DIR, else $XDG_CACHE_HOME/stormcast,
+    /// else ~/.cache/stormcast].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Gate: the proposed config's P(SLO violated) must be at most this (overrides [gates]).
     #[arg(long, value_name = "P")]
     pub max_slo_risk: Option<f64>,

@@ -99,9 +99,14 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     }
     let out = check_out(args.out.as_deref())?;
     let bar = progress_bar(2 * seeds, args.seeding.quiet, "compare");
+    let cache = super::cache::FileStore::chosen(args.no_cache, args.cache_dir.as_deref());
+    let store = cache.as_ref().map(|c| c as &dyn stormcast::sweep::SeedStore);
+    let progress = || bar.inc(1);
     let mut result = match plan {
-        Some(plan) => stormcast::compare::run_compare_sequential(&base, &proposed, &opts, &gates, plan, &|| bar.inc(1)),
-        None => stormcast::compare::run_compare(&base, &proposed, &opts, &gates, &|| bar.inc(1)),
+        Some(plan) => {
+            stormcast::compare::run_compare_sequential(&base, &proposed, &opts, &gates, plan, &progress, store)
+        }
+        None => stormcast::compare::run_compare_stored(&base, &proposed, &opts, &gates, &progress, store),
     };
     bar.finish_and_clear();
     for (sweep, source) in [(&result.base, &base.source), (&result.proposed, &proposed.source)] {

@@ -2,6 +2,7 @@
 //! Only the binary uses this module; the library never prints.
 
 mod args;
+mod cache;
 mod check;
 mod color;
 mod commands;

@@ -43,7 +43,7 @@ use crate::format::shell_word;
 use crate::model::{Gates, Scenario};
 use crate::stats::paired::paired_risk_difference;
 use crate::stats::summary::{FormatVersion, Named, by_name};
-use crate::sweep::{SeedRun, SweepOptions, SweepResult, run_sweep};
+use crate::sweep::{SeedRun, SeedStore, SweepOptions, SweepResult, run_sweep, run_sweep_stored};
 use gates::{Judging, evaluate_gates, overall};
 use metrics::{decide_recovery_on_never, measured_s, pair_load, pair_seed};
 use replay::replays_of;
@@ -396,8 +396,23 @@ pub fn run_compare(
     gates: &Gates,
     progress: &(dyn Fn() + Sync),
 ) -> CompareResult {
+    run_compare_stored(base, proposed, opts, gates, progress, None)
+}
+
+/// [`run_compare`] with the base config's seeds read from `base_store` where it kept
+/// them, and kept there otherwise (the CLI's base-side cache): the same result, byte for
+/// byte, since a kept seed folds exactly as a fresh one
+/// ([`run_sweep_stored`](crate::sweep::run_sweep_stored)).
+pub fn run_compare_stored(
+    base: &Scenario,
+    proposed: &Scenario,
+    opts: &SweepOptions,
+    gates: &Gates,
+    progress: &(dyn Fn() + Sync),
+    base_store: Option<&dyn SeedStore>,
+) -> CompareResult {
     let base_opts = SweepOptions { replay_prefix: None, ..opts.clone() };
-    let base_sweep = run_sweep(base, &base_opts, progress);
+    let base_sweep = run_sweep_stored(base, &base_opts, progress, base_store);
     let proposed_sweep = run_sweep(proposed, opts, progress);
     let prefixes = ReplayPrefixes { base: None, proposed: opts.replay_prefix.clone() };
     compare_sweeps(base, proposed, base_sweep, proposed_sweep, gates, &prefixes)

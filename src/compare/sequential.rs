@@ -17,7 +17,7 @@ use super::gates::{Judging, evaluate_gates, overall};
 use super::{CompareResult, GateResult, GateVerdict, ReplayPrefixes, compare_sweeps};
 use crate::model::{Gates, Scenario};
 use crate::stats::sequential::{ALPHA_PER_SIDE, Plan};
-use crate::sweep::{ShardSweep, SweepOptions, SweepResult, fold_shards, run_shard};
+use crate::sweep::{SeedStore, ShardSweep, SweepOptions, SweepResult, fold_shards, run_shard, run_shard_stored};
 use serde::Serialize;
 
 /// How a sequential compare went (`compare.json`'s `sequential`, absent for a fixed
@@ -162,7 +162,8 @@ fn level_text(confidence: f64) -> String {
 /// `opts.seeds` is ignored) until the verdict is decided or the budget is spent, and
 /// compares the seeds run as [`run_compare`](super::run_compare) would, with the gates
 /// as the looks decided them and `sequential` saying how it went. `progress` is called
-/// once per finished seed of either config.
+/// once per finished seed of either config. The base config's seeds are read from and
+/// kept in `base_store` as [`run_compare_stored`](super::run_compare_stored) does.
 pub fn run_compare_sequential(
     base: &Scenario,
     proposed: &Scenario,
@@ -170,6 +171,7 @@ pub fn run_compare_sequential(
     gates: &Gates,
     plan: Plan,
     progress: &(dyn Fn() + Sync),
+    base_store: Option<&dyn SeedStore>,
 ) -> CompareResult {
     let base_opts = SweepOptions { replay_prefix: None, ..opts.clone() };
     let prefixes = ReplayPrefixes { base: None, proposed: opts.replay_prefix.clone() };
@@ -180,7 +182,7 @@ pub fn run_compare_sequential(
         k += 1;
         let seeds = plan.seeds_at(k);
         let batch = plan.seeds_at(k - 1)..seeds;
-        shards[0].push(run_shard(base, &base_opts, batch.clone(), progress));
+        shards[0].push(run_shard_stored(base, &base_opts, batch.clone(), progress, base_store));
         shards[1].push(run_shard(proposed, opts, batch, progress));
         let base_sweep = fold(base, &base_opts, seeds, &shards[0]);
         let proposed_sweep = fold(proposed, opts, seeds, &shards[1]);

@@ -245,14 +245,14 @@ impl Partial {
 }
 
 /// A histogram in HdrHistogram's V2 + DEFLATE encoding, base64 (standard alphabet).
-fn encode_histogram(h: &Histogram<u64>) -> String {
+pub(crate) fn encode_histogram(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
     V2DeflateSerializer::new().serialize(h, &mut bytes).expect("a histogram encodes into memory");
     STANDARD.encode(bytes)
 }
 
 /// [`encode_histogram`] read back; `None` if the text is not one.
-fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
+pub(crate) fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
     let bytes = STANDARD.decode(text).ok()?;
     Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
 }

@@ -22,7 +22,10 @@
 
 mod fold;
 pub mod replay;
+mod store;
 mod vary;
+
+pub use store::SeedStore;
 
 pub use vary::{
     VaryName, VaryParam, VaryPoint, VaryResult, parse_vary_label, run_vary, tipping_point, tipping_point_at,
@@ -363,6 +366,23 @@ pub fn run_sweep(scenario: &Scenario, opts: &SweepOptions, progress: &(dyn Fn() 
     sweep_observed(scenario, opts, progress, &|_| {})
 }
 
+/// [`run_sweep`], folding the seeds `store` kept (see `store.rs` for the key) instead
+/// of simulating them, and keeping the others' records there: the same result, byte
+/// for byte. A stopped run is not kept.
+pub fn run_sweep_stored(
+    scenario: &Scenario,
+    opts: &SweepOptions,
+    progress: &(dyn Fn() + Sync),
+    store: Option<&dyn SeedStore>,
+) -> SweepResult {
+    in_pool(opts.jobs, || {
+        let mut acc = Accumulator::new(scenario);
+        let mut sink = |record, stopped| acc.fold(record, stopped);
+        run_records(scenario, opts, 0..opts.seeds, progress, &|_| {}, store, &mut sink);
+        acc.finish(scenario, opts)
+    })
+}
+
 /// [`run_sweep`], telling `observe_chunk` how many per-seed records are held at once
 /// before each fold (so a test can check the memory bound).
 pub(crate) fn sweep_observed(
@@ -373,7 +393,7 @@ pub(crate) fn sweep_observed(
 ) -> SweepResult {
     in_pool(opts.jobs, || {
         let mut acc = Accumulator::new(scenario);
-        run_records(scenario, opts, 0..opts.seeds, progress, observe_chunk, &mut |record, stopped| {
+        run_records(scenario, opts, 0..opts.seeds, progress, observe_chunk, None, &mut |record, stopped| {
             acc.fold(record, stopped)
         });
         acc.finish(scenario, opts)
@@ -398,11 +418,23 @@ pub fn run_shard(
     indices: Range<u64>,
     progress: &(dyn Fn() + Sync),
 ) -> ShardSweep {
+    run_shard_stored(scenario, opts, indices, progress, None)
+}
+
+/// [`run_shard`], with the seeds `store` kept folded instead of simulated, as
+/// [`run_sweep_stored`].
+pub fn run_shard_stored(
+    scenario: &Scenario,
+    opts: &SweepOptions,
+    indices: Range<u64>,
+    progress: &(dyn Fn() + Sync),
+    store: Option<&dyn SeedStore>,
+) -> ShardSweep {
     in_pool(opts.jobs, || {
         let mut acc = Accumulator::new(scenario);
         let mut rows = Vec::new();
         let mut stopped = Vec::new();
-        run_records(scenario, opts, indices, progress, &|_| {}, &mut |record, stop| {
+        run_records(scenario, opts, indices, progress, &|_| {}, store, &mut |record, stop| {
             acc.add_histograms(&record.histograms);
             if let Some(stop) = stop {
                 stopped.push(StoppedSeed { seed: record.row.seed, stopped: stop });
@@ -444,16 +476,19 @@ pub(crate) fn in_pool<T: Send>(jobs: Option<usize>, body: impl FnOnce() -> T + S
 }
 
 /// Runs the seeds at positions `indices` in parallel chunks and hands each one's record
-/// (and why it was stopped, if it was) to `sink`, in seed order.
+/// (and why it was stopped, if it was) to `sink`, in seed order; with a `store`, a seed
+/// it kept is read instead of run, and a seed run to its end is kept.
 fn run_records(
     scenario: &Scenario,
     opts: &SweepOptions,
     indices: Range<u64>,
     progress: &(dyn Fn() + Sync),
     observe_chunk: &(dyn Fn(usize) + Sync),
+    store: Option<&dyn SeedStore>,
     sink: &mut dyn FnMut(SeedRecord, Option<Stopped>),
 ) {
     let context = Context::new(scenario);
+    let keys = store.map(|_| store::Keys::new(scenario, opts.max_events));
     let chunk = (rayon::current_num_threads().max(1) * CHUNK_PER_THREAD) as u64;
     let mut done = indices.start;
     while done < indices.end {
@@ -463,8 +498,17 @@ fn run_records(
             .map(|i| {
                 let index = done + i as u64;
                 let seed = opts.first_seed.wrapping_add(index);
+                let keep_bands = index < BAND_SEEDS_MAX;
+                let kept = store.zip(keys.as_ref()).map(|(store, keys)| (store, keys, keys.key(seed, keep_bands)));
+                if let Some(record) = kept.as_ref().and_then(|(store, keys, key)| keys.read(key, &store.get(key)?)) {
+                    progress();
+                    return (record, None);
+                }
                 let run = simulate_bounded(scenario, seed, opts.max_events.unwrap_or(u64::MAX));
-                let record = SeedRecord::new(run, &context, index < BAND_SEEDS_MAX);
+                let record = SeedRecord::new(run, &context, keep_bands);
+                if let (Some((store, _, key)), (record, None)) = (&kept, &record) {
+                    store.put(key, &store::write(key, record));
+                }
                 progress();
                 record
             })

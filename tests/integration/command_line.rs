@@ -439,3 +439,51 @@ fn a_sequential_compare_says_how_many_seeds_ran_and_why_it_stopped() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("or `auto`"));
 }
+
+/// The base-side cache (docs/cli.md, "The base-side cache"): a second compare reads the
+/// base seeds the first kept under --cache-dir, a third finds every entry corrupt and
+/// simulates again, and all three write the very files of a --no-cache compare.
+#[test]
+fn the_base_side_cache_writes_the_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let compare = |out: &str, extra: &[&str]| {
+        let output = stormcast()
+            .args(["compare", "scenarios/retry-storm-budget.toml", "scenarios/retry-storm.toml", "--seeds", "4"])
+            .args(["--quiet", "--max-metastable-risk-increase", "0.02", "--out"])
+            .arg(dir.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{out}: {}", String::from_utf8_lossy(&output.stderr));
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path().join(out))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let cache_dir = cache.to_str().unwrap();
+    let plain = compare("plain", &["--no-cache"]);
+    assert!(!cache.exists(), "--no-cache wrote a cache");
+    assert!(plain == compare("first", &["--cache-dir", cache_dir]), "keeping the base seeds changed a file");
+    let entries: Vec<std::path::PathBuf> = walk(&cache);
+    assert_eq!(entries.len(), 4, "one entry per base seed: {entries:?}");
+    assert!(plain == compare("second", &["--cache-dir", cache_dir]), "reading the base seeds changed a file");
+    for entry in &entries {
+        std::fs::write(entry, b"{\"format\": \"not a record\"").unwrap();
+    }
+    assert!(plain == compare("third", &["--cache-dir", cache_dir]), "corrupt entries changed a file");
+    assert!(entries.iter().all(|e| std::fs::read(e).unwrap().starts_with(b"{\"format\":\"stormcast seed record")));
+}
+
+/// Every file under `dir`, at any depth.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}

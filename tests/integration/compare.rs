@@ -2,18 +2,18 @@
 //! exactly zero; a removed retry budget fails its gates; an extra replica passes; too
 //! few seeds are inconclusive; the output does not depend on the thread count; a
 //! sequential compare (`--seeds auto`) stops at the first deciding look or says it ran
-//! out of budget.
+//! out of budget; the base-side cache changes no byte.
 
 use std::path::Path;
 
 use crate::sweep::checkout;
 use stormcast::compare::{
-    CompareResult, GateKind, GateVerdict, MetricVerdict, Stop, run_compare, run_compare_sequential,
+    CompareResult, GateKind, GateVerdict, MetricVerdict, Stop, run_compare, run_compare_sequential, run_compare_stored,
 };
 use stormcast::model::{Gates, Scenario};
 use stormcast::report::{compare_chart, markdown};
 use stormcast::stats::sequential::Plan;
-use stormcast::sweep::SweepOptions;
+use stormcast::sweep::{SeedStore, SweepOptions};
 
 fn opts(seeds: u64, jobs: usize) -> SweepOptions {
     SweepOptions { jobs: Some(jobs), ..SweepOptions::new(seeds, 1) }
@@ -363,7 +363,7 @@ fn a_sequential_compare_stops_at_the_first_look_that_fails_a_gate() {
     let proposed = load("scenarios/retry-storm.toml");
     let gates = Gates { max_metastable_risk_increase: Some(0.02), ..Gates::default() };
     let plan = Plan::new(40, 10);
-    let run = |jobs| run_compare_sequential(&base, &proposed, &opts(40, jobs), &gates, plan, &|| {});
+    let run = |jobs| run_compare_sequential(&base, &proposed, &opts(40, jobs), &gates, plan, &|| {}, None);
     let result = run(2);
     assert_eq!(
         (result.verdict, result.seeds, result.exit_code(false)),
@@ -391,7 +391,8 @@ fn a_sequential_compare_stops_at_the_first_look_that_fails_a_gate() {
 #[test]
 fn a_sequential_compare_at_its_budget_says_so() {
     let gates = Gates { max_slo_risk_increase: Some(0.05), ..Gates::default() };
-    let result = run_compare_sequential(&checkout(3), &checkout(4), &opts(30, 2), &gates, Plan::new(30, 15), &|| {});
+    let result =
+        run_compare_sequential(&checkout(3), &checkout(4), &opts(30, 2), &gates, Plan::new(30, 15), &|| {}, None);
     assert_eq!((result.verdict, result.seeds, result.exit_code(false)), (GateVerdict::Inconclusive, 30, 1));
     let sequential = result.sequential.as_ref().unwrap();
     assert_eq!(sequential.stopped, Stop::Budget);
@@ -400,4 +401,63 @@ fn a_sequential_compare_at_its_budget_says_so() {
     assert!(result.message.contains("--max-seeds"), "{}", result.message);
     let needed = result.seeds_needed.expect("more seeds decide a clean gate");
     assert!(needed > 30, "{needed}");
+}
+
+/// A store in memory that counts its writes, for the base-side cache's tests.
+#[derive(Default)]
+struct MemoryStore {
+    entries: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    puts: std::sync::atomic::AtomicUsize,
+}
+
+impl SeedStore for MemoryStore {
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.entries.lock().unwrap().get(key).cloned()
+    }
+    fn put(&self, key: &str, bytes: &[u8]) {
+        self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.entries.lock().unwrap().insert(key.to_string(), bytes.to_vec());
+    }
+}
+
+/// The base-side cache: a compare that keeps its base seeds, one that reads them all
+/// back (and writes nothing), and one with entries corrupted (truncated, swapped
+/// between seeds, or not JSON: ignored and simulated again) all give the compare.json
+/// of a compare without a cache, byte for byte; a sequential compare too. A base read
+/// from another path, or whose text hash differs, finds the same entries.
+#[test]
+fn the_base_side_cache_changes_no_byte() {
+    let (base, proposed) = (checkout(3), checkout(4));
+    let json = |r: &CompareResult| serde_json::to_string_pretty(r).unwrap();
+    let plain = json(&run_compare(&base, &proposed, &opts(6, 2), &all_gates(), &|| {}));
+    let store = MemoryStore::default();
+    let run = |store: &MemoryStore| {
+        json(&run_compare_stored(&base, &proposed, &opts(6, 2), &all_gates(), &|| {}, Some(store as &dyn SeedStore)))
+    };
+    assert!(run(&store) == plain, "keeping the base seeds changed compare.json");
+    let puts = || store.puts.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!((store.entries.lock().unwrap().len(), puts()), (6, 6));
+    assert!(run(&store) == plain, "reading the base seeds back changed compare.json");
+    assert_eq!(puts(), 6, "every base seed came from the cache");
+    {
+        let mut entries = store.entries.lock().unwrap();
+        let keys: Vec<String> = entries.keys().cloned().collect();
+        let first = entries[&keys[0]].clone();
+        entries.insert(keys[1].clone(), first);
+        let e = entries.get_mut(&keys[2]).unwrap();
+        e.truncate(e.len() / 2);
+        entries.insert(keys[3].clone(), b"not json".to_vec());
+    }
+    assert!(run(&store) == plain, "corrupt entries changed compare.json");
+    assert_eq!(puts(), 9, "the three corrupt entries were simulated again and rewritten");
+    // Another path and another text hash (a renamed file, an edited comment): the same
+    // model, the same keys, nothing simulated again.
+    let renamed =
+        Scenario { source: "elsewhere.toml".to_string(), hash: "0123456789abcdef".to_string(), ..base.clone() };
+    run_compare_stored(&renamed, &proposed, &opts(6, 2), &all_gates(), &|| {}, Some(&store as &dyn SeedStore));
+    assert_eq!(puts(), 9, "a renamed base missed the cache");
+    let sequential = |store: Option<&dyn SeedStore>| {
+        json(&run_compare_sequential(&base, &proposed, &opts(8, 2), &all_gates(), Plan::new(8, 4), &|| {}, store))
+    };
+    assert!(sequential(Some(&store)) == sequential(None), "the cache changed a sequential compare.json");
 }
