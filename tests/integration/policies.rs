@@ -338,7 +338,8 @@ fn outlier_ejection_contains_one_crashed_instance_of_four() {
 /// every bucket end, far above the 8 workers); in each bucket of the spike
 /// (40 s to 70 s) it is near the workers' number, between 8 and 24 per instance; every
 /// refusal at the api is the limit's (`concurrency_limited` = `rejected`); the column
-/// and the counter appear in this run and in no run without adaptive concurrency.
+/// and the counter appear in this run and in no run without adaptive concurrency, and a
+/// service without it beside one with it shows a limit of 0.
 #[test]
 fn adaptive_concurrency_limit_follows_the_spike() {
     use stormcast::model::resilience::concurrency::{CONCURRENCY_LIMITED, LIMIT};
@@ -358,10 +359,32 @@ fn adaptive_concurrency_limit_follows_the_spike() {
         let csv = timeseries_csv(&r);
         assert!(csv.lines().next().expect("header").contains(",concurrency_limit,"));
     }
+    // Two services, only the first limited: the second's column is 0; without any, no
+    // column and no counter.
+    let work = || Dist::constant(SimDuration::from_millis(1));
+    let limited = stormcast::model::resilience::concurrency::AdaptiveConcurrency {
+        interval: SimDuration::from_millis(100),
+        sample_percentile: 50.0,
+        buffer: 0.25,
+        min_concurrency: 3,
+        max_concurrency: 1000,
+        min_rtt_interval: SimDuration::from_secs(30),
+        request_count: 50,
+        jitter: 0.15,
+    };
+    let mut both = scenario(
+        simulation(10.0, 0.0),
+        vec![service("a", 1, 1, None, work()), service("b", 1, 1, None, work())],
+        vec![open_load("la", 0, 10.0, Arrival::Poisson), open_load("lb", 1, 10.0, Arrival::Poisson)],
+    );
+    both.services[0].adaptive_concurrency = Some(limited);
+    let r = simulate(&both, 1);
+    assert!(r.services[0].buckets.iter().all(|b| b.value(&LIMIT) >= 3.0));
+    assert!(r.services[1].buckets.iter().all(|b| b.value(&LIMIT) == 0.0));
     let plain = simulate(
         &scenario(
             simulation(10.0, 0.0),
-            vec![service("s", 1, 1, None, Dist::constant(SimDuration::from_millis(1)))],
+            vec![service("s", 1, 1, None, work())],
             vec![open_load("l", 0, 10.0, Arrival::Poisson)],
         ),
         1,
