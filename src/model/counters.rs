@@ -137,12 +137,12 @@ pub static RETRIES: SeriesDef =
     SeriesDef { column: "retries", kind: SeriesKind::Count(&RETRIES_SENT), used: None, panel: None };
 
 /// Replicas of the service taking traffic at the end of each bucket, in runs where some
-/// service is autoscaled.
+/// service's instances come and go (`Scenario::instances_vary`).
 pub static REPLICAS: SeriesDef = SeriesDef {
     column: "replicas",
     kind: SeriesKind::Level,
-    used: Some(|sc| sc.services.iter().any(|s| s.autoscaling.is_some())),
-    panel: Some("replicas taking traffic per service (autoscaling)"),
+    used: Some(|sc| (0..sc.services.len()).any(|s| sc.instances_vary(s))),
+    panel: Some("replicas taking traffic per service (autoscaling, restarts)"),
 };
 
 /// The series of services themselves (not of a client stage), after the stages' in

@@ -32,10 +32,15 @@ pub enum FaultKind {
     Partition,
     /// `instances` of the target stop making progress, then resume.
     Pause { instances: u32 },
+    /// Every instance of the target service is replaced, `max_unavailable` at a time, by
+    /// evictions that respect its `min_available` (a disruption budget): each leaves the
+    /// balancers and drains, and its replacement takes traffic after the service's
+    /// `startup`. The fault's `duration` is the nominal time this takes.
+    RollingRestart { max_unavailable: u32 },
 }
 
 impl FaultKind {
-    pub const NAMES: [&'static str; 5] = ["latency", "errors", "crash", "partition", "pause"];
+    pub const NAMES: [&'static str; 6] = ["latency", "errors", "crash", "partition", "pause", "rolling_restart"];
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

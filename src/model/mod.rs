@@ -104,6 +104,15 @@ impl Scenario {
             && self.rollout == other.rollout
     }
 
+    /// Whether service `s`'s instances can come and go during a run: it is autoscaled,
+    /// replaces crashed instances (`restart_after`), or a rolling restart targets it.
+    pub fn instances_vary(&self, s: ServiceId) -> bool {
+        let svc = &self.services[s];
+        svc.autoscaling.is_some()
+            || svc.restart_after.is_some()
+            || self.faults.iter().any(|f| matches!(f.kind, FaultKind::RollingRestart { .. }) && f.target.service() == s)
+    }
+
     pub fn service_by_name(&self, name: &str) -> Option<ServiceId> {
         self.services.iter().position(|s| s.name == name)
     }

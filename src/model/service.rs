@@ -3,6 +3,7 @@
 use super::dist::Dist;
 use super::policy::PolicyId;
 use super::resilience::concurrency::AdaptiveConcurrency;
+use crate::engine::SimDuration;
 
 /// Index of a service in `Scenario::services`.
 pub type ServiceId = usize;
@@ -57,6 +58,14 @@ pub struct Service {
     pub autoscaling: Option<super::autoscaling::Autoscaling>,
     /// Envoy's adaptive concurrency filter on each instance.
     pub adaptive_concurrency: Option<AdaptiveConcurrency>,
+    /// A crashed instance is replaced this long after it crashed (liveness probe and
+    /// restart); `None`: it stays down until its crash fault ends.
+    pub restart_after: Option<SimDuration>,
+    /// From an instance's (re)start to its taking traffic.
+    pub startup: SimDuration,
+    /// A disruption budget: voluntary disruptions (a rolling restart's evictions) never
+    /// leave fewer instances taking traffic than this.
+    pub min_available: Option<u32>,
     pub endpoints: Vec<Endpoint>,
 }
 

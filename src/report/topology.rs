@@ -190,6 +190,7 @@ fn fault_text(kind: &FaultKind) -> String {
         FaultKind::Crash { instances } => format!("crash {instances} instances"),
         FaultKind::Partition => "partition".to_string(),
         FaultKind::Pause { instances } => format!("pause {instances} instances"),
+        FaultKind::RollingRestart { max_unavailable } => format!("rolling restart, {max_unavailable} at a time"),
     }
 }
 

@@ -74,6 +74,9 @@ pub struct RawService {
     pub rate_limit: Option<Spanned<RawRateLimit>>,
     pub autoscaling: Option<Spanned<RawAutoscaling>>,
     pub adaptive_concurrency: Option<Spanned<RawAdaptiveConcurrency>>,
+    pub restart_after: Option<Spanned<RawDuration>>,
+    pub startup: Option<Spanned<RawDuration>>,
+    pub min_available: Option<Spanned<RawCount>>,
     #[serde(default)]
     pub endpoints: Table<RawEndpoint>,
 }
@@ -305,6 +308,7 @@ pub struct RawFault {
     pub add: Option<Spanned<RawDuration>>,
     pub rate: Option<Spanned<f64>>,
     pub instances: Option<Spanned<RawCount>>,
+    pub max_unavailable: Option<Spanned<RawCount>>,
 }
 
 #[derive(Debug, Deserialize)]

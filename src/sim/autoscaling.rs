@@ -1,7 +1,8 @@
 //! Autoscaling at run time: each autoscaled service's HPA (`model::autoscaling::Hpa`)
 //! syncs every `sync_period` from the start of the run, reading each instance's meter;
-//! a scale-up creates replicas that join the balancers `startup` later; a scale-in takes
+//! a scale-up starts replicas that join the balancers `startup` later; a scale-in takes
 //! replicas out of the balancers at once and lets them drain (`sim::lifecycle`).
+//! Replicas starting for any reason (a restart's replacement too) count as not ready.
 //!
 //! Which replicas go on a scale-in follows the ReplicaSet controller's ranking: one not
 //! yet ready before a ready one, and among those the most recently created first.
@@ -60,8 +61,8 @@ pub(super) struct Scaler<'a> {
     cfg: &'a Autoscaling,
     service: ServiceId,
     hpa: Hpa,
-    /// Replicas starting up, oldest first.
-    starting: Vec<InstanceId>,
+    /// The replicas it started (for its summary: restarts start replicas too).
+    added: Vec<InstanceId>,
     /// What it did so far (`replicas_end` is filled in at the end).
     summary: AutoscalingSummary,
 }
@@ -69,7 +70,7 @@ pub(super) struct Scaler<'a> {
 impl<'a> Scaler<'a> {
     pub(super) fn new(cfg: &'a Autoscaling, service: ServiceId, replicas: u32) -> Scaler<'a> {
         let summary = AutoscalingSummary { replicas_max: replicas, ..AutoscalingSummary::default() };
-        Scaler { cfg, service, hpa: Hpa::default(), starting: Vec::new(), summary }
+        Scaler { cfg, service, hpa: Hpa::default(), added: Vec::new(), summary }
     }
 }
 
@@ -100,45 +101,42 @@ impl Simulator<'_> {
             meter.restart(now);
             pods.push(pod);
         }
+        // Replicas starting (added by it, or replacing restarted ones) are not ready.
+        pods.extend(self.services[service].starting.iter().map(|_| Pod::Unready));
         let scaler = &mut self.scalers[k as usize];
-        pods.extend(scaler.starting.iter().map(|_| Pod::Unready));
         let current = pods.len() as u32;
         let desired = scaler.hpa.sync(cfg, now, current, &pods);
         scaler.summary.scale_ups += u64::from(desired > current);
         scaler.summary.scale_downs += u64::from(desired < current);
         for _ in current..desired {
-            let id = self.new_instance(service, Phase::Starting);
-            self.scalers[k as usize].starting.push(id);
-            self.queue.schedule_at(now + cfg.startup, Event::ReplicaReady(id));
+            let id = self.start_replica(service, cfg.startup);
+            self.scalers[k as usize].added.push(id);
         }
         for _ in desired..current {
-            self.scale_in_one(k);
+            self.scale_in_one(service);
         }
         self.queue.schedule_at(now + cfg.sync_period, Event::AutoscaleSync(k));
     }
 
-    /// Takes one replica away: the newest starting one, else the newest ready one.
-    fn scale_in_one(&mut self, k: u32) {
-        let scaler = &mut self.scalers[k as usize];
-        if let Some(id) = scaler.starting.pop() {
+    /// Takes one replica of `service` away: the newest starting one, else the newest
+    /// ready one (it drains).
+    fn scale_in_one(&mut self, service: ServiceId) {
+        if let Some(id) = self.services[service].starting.pop() {
             self.instances[id].phase = Phase::Retired;
+            self.replica_gone(id);
             return;
         }
-        if let Some(&id) = self.services[scaler.service].instances.iter().max_by_key(|&&id| id) {
+        if let Some(&id) = self.services[service].instances.iter().max_by_key(|&&id| id) {
             self.leave(id);
         }
     }
 
-    /// A replica has started up: it joins the balancers (unless scaled in meanwhile).
-    pub(super) fn replica_ready(&mut self, id: InstanceId) {
-        if self.instances[id].phase != Phase::Starting {
-            return;
-        }
-        let service = self.instances[id].service;
-        self.join(id);
+    /// A replica `id` of `service` has joined: its autoscaler's summary counts it if it
+    /// added it.
+    pub(super) fn scaled_replica_ready(&mut self, service: ServiceId, id: InstanceId) {
         let (now, ready) = (self.now(), self.services[service].instances.len() as u32);
-        if let Some(scaler) = self.scalers.iter_mut().find(|s| s.service == service) {
-            scaler.starting.retain(|&i| i != id);
+        if let Some(scaler) = self.scalers.iter_mut().find(|s| s.service == service && s.added.contains(&id)) {
+            scaler.added.retain(|&i| i != id);
             let summary = &mut scaler.summary;
             summary.first_ready_s.get_or_insert(now.as_secs_f64());
             summary.replicas_max = summary.replicas_max.max(ready);

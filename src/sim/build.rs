@@ -64,6 +64,8 @@ impl<'a> Simulator<'a> {
                     svc.autoscaling.as_ref().map(|cfg| Scaler::new(cfg, ServiceId::from(s), svc.instances))
                 })
                 .collect(),
+            fault_instances: sc.faults.iter().map(|_| Vec::new()).collect(),
+            rolling: Vec::new(),
         };
         let mut keys = Vec::new();
         sim.build_endpoints(&mut keys);

@@ -1,5 +1,7 @@
-//! Faults: crashes and pauses act on instances when they start and end; latency, error
-//! and partition faults are recomputed onto endpoints and routes at each boundary.
+//! Faults: crashes and pauses act on instances when they start and end (the instances a
+//! crash took are kept, so the same ones come back); rolling restarts replace instances
+//! (`sim::disruption`); latency, error and partition faults are recomputed onto
+//! endpoints and routes at each boundary.
 
 use super::ids::{EndpointId, FaultId, InstanceId, RouteId, ServiceId};
 use super::{Event, Simulator};
@@ -23,8 +25,11 @@ impl Simulator<'_> {
         let fault = &self.sc.faults[f.ix()];
         match fault.kind {
             FaultKind::Crash { instances } => {
-                for i in self.first_instances(fault.target.service(), instances) {
+                self.fault_instances[f] = self.first_instances(fault.target.service(), instances);
+                for k in 0..self.fault_instances[f].len() {
+                    let i = self.fault_instances[f][k];
                     self.crash(i);
+                    self.crashed_by_fault(f, i);
                 }
             }
             FaultKind::Pause { instances } => {
@@ -33,6 +38,7 @@ impl Simulator<'_> {
                     self.pause(i, end);
                 }
             }
+            FaultKind::RollingRestart { .. } => self.start_rolling(f),
             _ => self.apply_faults(),
         }
     }
@@ -40,12 +46,16 @@ impl Simulator<'_> {
     pub(super) fn fault_end(&mut self, f: FaultId) {
         let fault = &self.sc.faults[f.ix()];
         match fault.kind {
-            FaultKind::Crash { instances } => {
-                for i in self.first_instances(fault.target.service(), instances) {
+            // Without `restart_after`, the instances it took are back now; with it, they
+            // are replaced on their own schedule (`sim::disruption`).
+            FaultKind::Crash { .. } if self.sc.services[fault.target.service()].restart_after.is_none() => {
+                for k in 0..self.fault_instances[f].len() {
+                    let i = self.fault_instances[f][k];
                     self.restart(i);
                 }
             }
-            FaultKind::Pause { .. } => {} // `paused_until` has passed.
+            FaultKind::Crash { .. } | FaultKind::Pause { .. } => {} // `paused_until` has passed.
+            FaultKind::RollingRestart { .. } => {}                  // Its window is nominal: it ends when done.
             _ => self.apply_faults(),
         }
     }
@@ -109,7 +119,7 @@ impl Simulator<'_> {
                         self.routes[r].partitioned = true;
                     }
                 }
-                FaultKind::Crash { .. } | FaultKind::Pause { .. } => {}
+                FaultKind::Crash { .. } | FaultKind::Pause { .. } | FaultKind::RollingRestart { .. } => {}
             }
         }
     }

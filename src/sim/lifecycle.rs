@@ -5,11 +5,11 @@
 //! handed out before changes; an instance that leaves keeps its entries (its clients stay,
 //! idle) but no balancer sees it again.
 
-use super::Simulator;
 use super::discipline::WaitQueue;
 use super::ids::{InstanceId, RouteId, ServiceId};
 use super::server::{Instance, JobKey, JobState, Phase};
-use crate::engine::SimTime;
+use super::{Event, Simulator};
+use crate::engine::{SimDuration, SimTime};
 use crate::model::Outcome;
 use crate::model::resilience::{Admission, Streams, TryEnd};
 
@@ -120,6 +120,28 @@ impl Simulator<'_> {
             let now = self.now();
             self.m.capacity_changed(service, -workers, now);
         }
+    }
+
+    /// Starts a replica of `service` that takes traffic `startup` from now (it starts in
+    /// `ServiceRt::starting`; `replica_ready` joins it).
+    pub(super) fn start_replica(&mut self, service: ServiceId, startup: SimDuration) -> InstanceId {
+        let id = self.new_instance(service, Phase::Starting);
+        self.services[service].starting.push(id);
+        let at = self.now() + startup;
+        self.queue.schedule_at(at, Event::ReplicaReady(id));
+        id
+    }
+
+    /// A replica has started up: it joins the balancers (unless it was scaled in meanwhile).
+    pub(super) fn replica_ready(&mut self, id: InstanceId) {
+        if self.instances[id].phase != Phase::Starting {
+            return;
+        }
+        let service = self.instances[id].service;
+        self.services[service].starting.retain(|&i| i != id);
+        self.join(id);
+        self.scaled_replica_ready(service, id);
+        self.replacement_ready(id);
     }
 
     /// The instance goes down: work queued or in progress on it is lost, and its callers

@@ -34,6 +34,7 @@ mod balancer;
 mod build;
 mod client;
 mod discipline;
+mod disruption;
 pub mod estimate;
 mod faults;
 mod hedge;
@@ -126,6 +127,13 @@ enum Event {
     AutoscaleSync(u32),
     /// A replica has started up and joins the balancers.
     ReplicaReady(InstanceId),
+    /// A crashed instance is replaced (`restart_after` after its crash fault took it).
+    Replace {
+        fault: FaultId,
+        instance: InstanceId,
+    },
+    /// A rolling restart tries a refused eviction again.
+    RollingRetry(FaultId),
     /// The timer of a client's stage (`ClientStage::tick`: outlier detection's sweep).
     StageTick {
         route: RouteId,
@@ -168,6 +176,10 @@ struct Simulator<'a> {
     rollout: Option<Box<rollout::RolloutRt<'a>>>,
     /// The autoscaled services' controllers, in service order.
     scalers: Vec<autoscaling::Scaler<'a>>,
+    /// The instances each crash fault took (replacements take their place).
+    fault_instances: Table<FaultId, Vec<InstanceId>>,
+    /// Rolling restarts in progress, by fault.
+    rolling: Vec<(FaultId, disruption::Rolling)>,
 }
 
 impl Simulator<'_> {
@@ -285,6 +297,8 @@ impl Simulator<'_> {
             Event::Rollout => self.rollout_wake(),
             Event::AutoscaleSync(k) => self.autoscale_sync(k),
             Event::ReplicaReady(id) => self.replica_ready(id),
+            Event::Replace { fault, instance } => self.replace_crashed(fault, instance),
+            Event::RollingRetry(f) => self.rolling_retry(f),
             Event::StageTick { route, client, stage } => self.stage_tick(route, client, stage),
             Event::ServerTick { instance, stage } => self.server_tick(instance, stage),
         }

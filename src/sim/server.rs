@@ -33,6 +33,8 @@ pub(super) struct ServiceRt {
     pub(super) first_endpoint: EndpointId,
     /// Instances ever created (the next one's `slot`).
     pub(super) created: u32,
+    /// Replicas starting up (not yet taking traffic), oldest first.
+    pub(super) starting: Vec<InstanceId>,
 }
 
 /// Where an instance is in its life (`sim::lifecycle`).

@@ -175,11 +175,9 @@ pub fn assess(sc: &Scenario, graph: &CallGraph, result: &mut RunResult) {
     let mut impaired = vec![false; sc.services.len()];
     for s in 0..sc.services.len() {
         let Some(last) = unhealthy[s].iter().rposition(|&u| u) else { continue };
-        // An autoscaled service's instances are those taking traffic in the bucket.
-        let autoscaled = sc.services[s].autoscaling.is_some();
-        let instances = |b: &ServiceBucket| {
-            if autoscaled { b.value(&REPLICAS) } else { f64::from(sc.services[s].instances) }
-        };
+        // A service whose instances come and go has those taking traffic in the bucket.
+        let vary = sc.instances_vary(s);
+        let instances = |b: &ServiceBucket| if vary { b.value(&REPLICAS) } else { f64::from(sc.services[s].instances) };
         impaired[s] = result.services[s]
             .buckets
             .iter()

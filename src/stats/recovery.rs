@@ -37,6 +37,7 @@ pub fn disturbances(sc: &Scenario) -> Vec<DisturbanceWindow> {
             FaultKind::Crash { .. } => "crash",
             FaultKind::Partition => "partition",
             FaultKind::Pause { .. } => "pause",
+            FaultKind::RollingRestart { .. } => "rolling restart",
         };
         out.push(DisturbanceWindow {
             kind: DisturbanceKind::Fault,

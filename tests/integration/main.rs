@@ -11,6 +11,7 @@ mod docs;
 mod health;
 mod hedging;
 mod legibility;
+mod lifecycle;
 mod limits;
 mod notebooks;
 mod outputs;

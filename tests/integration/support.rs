@@ -22,6 +22,9 @@ pub fn service(name: &str, instances: u32, workers: u64, queue: Option<u64>, lat
         rate_limit: None,
         autoscaling: None,
         adaptive_concurrency: None,
+        restart_after: None,
+        startup: SimDuration::ZERO,
+        min_available: None,
         endpoints: vec![Endpoint { name: "work".to_string(), latency, error_rate: 0.0, steps: Vec::new() }],
     }
 }

@@ -33,7 +33,8 @@
 //! 4 and 6: policies that retry unsafely: budgets, backoff, deadlines), `stages.rs`
 //! (5: each client stage's own lint, written in the mechanism's module, such as the
 //! circuit breaker's), `autoscaling.rs` (spikes shorter than an autoscaler's reaction),
-//! `hedging.rs` (7: hedging that multiplies load), `unused.rs` (definitions nothing
+//! `hedging.rs` (7: hedging that multiplies load), `lifecycle.rs` (rolling restarts that
+//! take everything down or can never proceed), `unused.rs` (definitions nothing
 //! uses). This file holds the
 //! lint types, the entry point, the names and rates the rules share, and the number
 //! formatting of the messages.
@@ -41,6 +42,7 @@
 mod amplification;
 mod autoscaling;
 mod hedging;
+mod lifecycle;
 mod policies;
 mod stages;
 mod timeouts;
@@ -105,6 +107,12 @@ pub enum LintKind {
     /// A load spike shorter than an autoscaler's `sync_period` plus its `startup`: no
     /// replica it adds can take traffic before the spike is over.
     AutoscalingTooSlow,
+    /// A rolling restart whose `max_unavailable` covers every instance, with no
+    /// `min_available`: the service is down while they start.
+    RollingRestartTakesAll,
+    /// A `min_available` no lower than the instance count under a rolling restart: no
+    /// eviction is ever allowed.
+    BudgetBlocksRestart,
     /// Something the scenario defines that nothing uses: a service no load or call
     /// reaches, an endpoint nobody calls, a named policy nobody uses, a fault that
     /// cannot change anything. (In a `--change` or `--set` this is an error instead.)
@@ -129,6 +137,8 @@ impl LintKind {
             LintKind::HedgeDelayBelowResponse => "hedge-delay-below-response",
             LintKind::Stage(name) => name,
             LintKind::AutoscalingTooSlow => "autoscaling-too-slow-for-spike",
+            LintKind::RollingRestartTakesAll => "rolling-restart-takes-all",
+            LintKind::BudgetBlocksRestart => "disruption-budget-blocks-restart",
             LintKind::Unused => "unused",
         }
     }
@@ -170,6 +180,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
     cx.stage_lints(&mut found);
     cx.autoscaling_lints(&mut found);
     cx.server_stage_lints(&mut found);
+    cx.lifecycle_lints(&mut found);
     cx.unused_lints(&mut found);
     // Stable: within an anchor and a kind, discovery order (file order) is kept.
     found.sort_by_key(|(anchor, l)| (*anchor, l.kind));

@@ -13,7 +13,14 @@ const MAX_WINDOW: SimDuration = SimDuration::from_secs(3600);
 const MAX_PERIOD: SimDuration = SimDuration::from_secs(1800);
 
 impl Validator {
-    pub(super) fn autoscaling(&mut self, a: &Spanned<RawAutoscaling>, service: &str) -> Option<Autoscaling> {
+    /// `service_startup`: the service's own `startup`, if written: the autoscaler's
+    /// default.
+    pub(super) fn autoscaling(
+        &mut self,
+        a: &Spanned<RawAutoscaling>,
+        service: &str,
+        service_startup: Option<SimDuration>,
+    ) -> Option<Autoscaling> {
         let ctx = format!("`autoscaling` of service `{service}`");
         let raw = a.get_ref();
         let min_replicas = match &raw.min_replicas {
@@ -41,15 +48,18 @@ impl Validator {
             Some(t) => self.number(t, &what("tolerance", &ctx), 0.0, false, 0.99)?,
             None => 0.1,
         };
-        let Some(startup) = &raw.startup else {
-            self.error_help(
-                a.span(),
-                format!("missing `startup` in {ctx}"),
-                "how long a new replica takes from the HPA's decision to taking traffic decides whether scaling is in time: add e.g. `startup = \"30s\"`",
-            );
-            return None;
+        let startup = match (&raw.startup, service_startup) {
+            (Some(startup), _) => self.duration(startup, &what("startup", &ctx))?,
+            (None, Some(startup)) => startup,
+            (None, None) => {
+                self.error_help(
+                    a.span(),
+                    format!("missing `startup` in {ctx}"),
+                    "how long a new replica takes from the HPA's decision to taking traffic decides whether scaling is in time: add e.g. `startup = \"30s\"` here or on the service",
+                );
+                return None;
+            }
         };
-        let startup = self.duration(startup, &what("startup", &ctx))?;
         let behavior = raw.behavior.as_ref().map(|b| b.get_ref());
         let scale_up = self.scaling_rules(behavior.and_then(|b| b.scale_up.as_ref()), &ctx, true)?;
         let scale_down = self.scaling_rules(behavior.and_then(|b| b.scale_down.as_ref()), &ctx, false)?;

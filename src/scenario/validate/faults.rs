@@ -65,8 +65,18 @@ impl Validator {
                 None
             }
         };
+        let rolling = r.kind.as_ref().is_some_and(|k| k.get_ref() == "rolling_restart");
         let length = match &r.duration {
+            Some(d) if rolling => {
+                self.error_help(
+                    d.span(),
+                    format!("`duration` does not apply to a `rolling_restart` fault ({ctx})"),
+                    "a rolling restart lasts until every instance is replaced: its window is `max_unavailable` at a time, each taking the service's `startup`",
+                );
+                None
+            }
             Some(d) => self.positive_duration(d, &what("duration", &ctx)),
+            None if rolling => Some(SimDuration::ZERO), // Set once the target is known.
             None => {
                 self.error(f.span(), format!("missing `duration` in {ctx}"));
                 None
@@ -89,6 +99,7 @@ impl Validator {
             ("add", r.add.as_ref().map(span_of)),
             ("rate", r.rate.as_ref().map(span_of)),
             ("instances", r.instances.as_ref().map(span_of)),
+            ("max_unavailable", r.max_unavailable.as_ref().map(span_of)),
         ];
         let owner = format!("a `{kind}` fault");
         let target_span = r.target.as_ref().map_or(f.span(), span_of);
@@ -135,6 +146,34 @@ impl Validator {
                     return None;
                 }
                 FaultKind::Partition
+            }
+            "rolling_restart" => {
+                self.not_applicable(&present, &["max_unavailable"], &owner, &ctx);
+                let FaultTarget::Service(sid) = target else {
+                    wrong_target(self, "only a service");
+                    return None;
+                };
+                let max_unavailable = match &r.max_unavailable {
+                    Some(n) => self.count(n, &what("max_unavailable", &ctx), 1, u64::from(u32::MAX), None)?,
+                    None => 1,
+                };
+                let max_unavailable = u32::try_from(max_unavailable).unwrap_or(u32::MAX);
+                let service = services.get(sid)?;
+                let fault = Fault {
+                    kind: FaultKind::RollingRestart { max_unavailable },
+                    target,
+                    at: SimTime(at?.as_nanos()),
+                    duration: rolling_window(service, max_unavailable),
+                };
+                if fault.end() > SimTime::ZERO + duration {
+                    self.error_help(
+                        r.at.as_ref().map_or(f.span(), span_of),
+                        format!("{ctx} would run from {} to {}, past the end of the run ({duration})", fault.at.since(SimTime::ZERO), fault.end().since(SimTime::ZERO)),
+                        "a rolling restart takes ceil(instances / max_unavailable) x the service's `startup`: start it earlier or run longer",
+                    );
+                    return None;
+                }
+                return Some(fault);
             }
             _ => {
                 self.not_applicable(&present, &["instances"], &owner, &ctx);
@@ -189,6 +228,13 @@ impl Validator {
             }
         }
     }
+}
+
+/// A rolling restart's nominal window: `ceil(instances / max_unavailable)` rounds, each
+/// the service's `startup` (at least a nanosecond, so the window is never empty).
+fn rolling_window(service: &Service, max_unavailable: u32) -> SimDuration {
+    let rounds = service.instances.div_ceil(max_unavailable.max(1));
+    SimDuration::from_nanos(service.startup.as_nanos().saturating_mul(u64::from(rounds)).max(1))
 }
 
 fn describe_target(t: FaultTarget, names: &Names) -> String {

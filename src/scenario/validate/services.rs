@@ -91,7 +91,13 @@ impl Validator {
             };
             Some(RateLimit { rate, burst })
         });
-        let autoscaling = s.autoscaling.as_ref().and_then(|a| self.autoscaling(a, name));
+        let restart_after = self.opt_duration(&s.restart_after, &what("restart_after", &ctx), false);
+        let startup = self.opt_duration(&s.startup, &what("startup", &ctx), false);
+        let min_available = s.min_available.as_ref().and_then(|m| {
+            let n = self.count(m, &what("min_available", &ctx), 0, MAX_INSTANCES, None)?;
+            u32::try_from(n).ok()
+        });
+        let autoscaling = s.autoscaling.as_ref().and_then(|a| self.autoscaling(a, name, startup));
         let adaptive_concurrency = s
             .adaptive_concurrency
             .as_ref()
@@ -112,6 +118,9 @@ impl Validator {
             rate_limit,
             autoscaling,
             adaptive_concurrency,
+            restart_after,
+            startup: startup.unwrap_or(SimDuration::ZERO),
+            min_available,
             endpoints,
         }
     }

@@ -113,9 +113,10 @@ impl Metrics {
             services: sc
                 .services
                 .iter()
-                .map(|svc| ServiceAcc {
+                .enumerate()
+                .map(|(s, svc)| ServiceAcc {
                     capacity: svc.instances as f64 * svc.workers as f64,
-                    workers: svc.autoscaling.as_ref().map(|_| Integral::default()),
+                    workers: sc.instances_vary(s).then(Integral::default),
                     arrivals: 0,
                     outcomes: OutcomeCounts::default(),
                     skipped: 0,
