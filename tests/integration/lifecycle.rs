@@ -85,7 +85,7 @@ fn short(ready: &[f64]) -> Vec<(usize, usize, f64)> {
 /// Two at a time: 2 replicas from 60 s to 80 s. With `min_available = 3`, two at a time
 /// cannot happen: the second eviction is refused until the first replacement is ready,
 /// so it takes as long as one at a time. With `min_available = 4` nothing can be evicted
-/// (refused every 5 s for good).
+/// (refused every 5 s for good). The fault's window is as long as the restart takes.
 #[test]
 fn rolling_restarts_respect_max_unavailable_and_the_disruption_budget() {
     let run = |extra: &str, fault: &str| replicas(&scenario(&format!("startup = \"10s\"\n{extra}"), fault));
@@ -100,6 +100,18 @@ fn rolling_restarts_respect_max_unavailable_and_the_disruption_budget() {
     assert_eq!(short(&ready), [(61, 100, 3.0)]);
     let (ready, _) = run("min_available = 4", ROLLING);
     assert_eq!(short(&ready), []);
+    // The fault's window (shading, recovery) follows: 40 s two at a time, 80 s one at a
+    // time or two at a time with budget 3; with budget 4 it never ends (to the end of the
+    // run, 400 s).
+    let window = |extra: &str, fault: &str| {
+        let sc = load_str("lifecycle.toml", &scenario(&format!("startup = \"20s\"\n{extra}"), fault)).expect("valid");
+        let d = &stormcast::stats::recovery::disturbances(&sc)[0];
+        (d.start_s, d.end_s)
+    };
+    assert_eq!(window("", &pairs), (60.0, 100.0));
+    assert_eq!(window("", ROLLING), (60.0, 140.0));
+    assert_eq!(window("min_available = 3", &pairs), (60.0, 140.0));
+    assert_eq!(window("min_available = 4", ROLLING), (60.0, 400.0));
 }
 
 /// A crash uses up the budget without being blocked by it: with `min_available = 3` and

@@ -159,17 +159,19 @@ impl Validator {
                 };
                 let max_unavailable = u32::try_from(max_unavailable).unwrap_or(u32::MAX);
                 let service = services.get(sid)?;
+                let at = SimTime(at?.as_nanos());
+                let never_ends = (SimTime::ZERO + duration).since(at).max(SimDuration::from_nanos(1));
                 let fault = Fault {
                     kind: FaultKind::RollingRestart { max_unavailable },
                     target,
-                    at: SimTime(at?.as_nanos()),
-                    duration: rolling_window(service, max_unavailable),
+                    at,
+                    duration: rolling_window(service, max_unavailable).unwrap_or(never_ends),
                 };
                 if fault.end() > SimTime::ZERO + duration {
                     self.error_help(
                         r.at.as_ref().map_or(f.span(), span_of),
                         format!("{ctx} would run from {} to {}, past the end of the run ({duration})", fault.at.since(SimTime::ZERO), fault.end().since(SimTime::ZERO)),
-                        "a rolling restart takes ceil(instances / max_unavailable) x the service's `startup`: start it earlier or run longer",
+                        "a rolling restart takes ceil(instances / at a time) x the service's `startup`, at a time being `max_unavailable`, or `instances - min_available` if fewer: start it earlier or run longer",
                     );
                     return None;
                 }
@@ -230,11 +232,18 @@ impl Validator {
     }
 }
 
-/// A rolling restart's nominal window: `ceil(instances / max_unavailable)` rounds, each
-/// the service's `startup` (at least a nanosecond, so the window is never empty).
-fn rolling_window(service: &Service, max_unavailable: u32) -> SimDuration {
-    let rounds = service.instances.div_ceil(max_unavailable.max(1));
-    SimDuration::from_nanos(service.startup.as_nanos().saturating_mul(u64::from(rounds)).max(1))
+/// A rolling restart's nominal window: `ceil(instances / at_a_time)` rounds, each the
+/// service's `startup` (at least a nanosecond, so the window is never empty), where at a
+/// time is `max_unavailable`, or fewer if the disruption budget allows fewer evictions at
+/// once (`instances - min_available`). `None` if the budget allows none: it never ends.
+fn rolling_window(service: &Service, max_unavailable: u32) -> Option<SimDuration> {
+    let budget = service.instances.saturating_sub(service.min_available.unwrap_or(0));
+    let at_a_time = max_unavailable.min(budget);
+    if at_a_time == 0 {
+        return None;
+    }
+    let rounds = service.instances.div_ceil(at_a_time);
+    Some(SimDuration::from_nanos(service.startup.as_nanos().saturating_mul(u64::from(rounds)).max(1)))
 }
 
 fn describe_target(t: FaultTarget, names: &Names) -> String {
